@@ -1,0 +1,107 @@
+"""The two clusters as they stood in 2018: populations, domain mixes, hosts, sources.
+
+Every number carries its source. Where no published figure exists the value is marked
+ASSUMPTION and docs/ODD.md ('Input data') explains the choice; these are the first
+candidates for a sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DOMAINS: tuple[str, ...] = ("basic science", "IT", "BT", "NT", "CT", "convergence")
+"""Technology domains of the knowledge profile (K = 6)."""
+
+DAEDEOK, PANGYO = 0, 1
+CLUSTER_NAMES: tuple[str, str] = ("Daedeok", "Pangyo")
+
+STAGES: tuple[str, ...] = ("start-up", "growth", "global")
+"""Venture stages, in the order a venture climbs them."""
+
+
+@dataclass(frozen=True)
+class ClusterProfile:
+    """One cluster's calibration at scale 1."""
+
+    name: str
+    host: str
+    founded: int
+    institutes: int
+    universities: int
+    ventures: int
+    domain_mix: tuple[float, ...]
+    stage_mix: tuple[float, float, float]
+    sources: dict[str, str]
+
+    def populations(self, scale: float) -> dict[str, int]:
+        """Agents of each kind at ``scale``; never fewer than one of a kind."""
+        return {
+            "institutes": max(1, round(self.institutes * scale)),
+            "universities": max(1, round(self.universities * scale)),
+            "ventures": max(1, round(self.ventures * scale)),
+            "agencies": 1,
+        }
+
+    @property
+    def domain_shares(self) -> np.ndarray:
+        """The domain mix as shares summing to one."""
+        mix = np.asarray(self.domain_mix, dtype=float)
+        return mix / mix.sum()
+
+
+# Pangyo's 2019 firm mix: 1,259 firms of which IT 830, BT 164, CT 165, NT 17; the
+# remaining 83 are counted as convergence. Basic science gets a token share for the
+# few research centres (Korea Pasteur Institute).
+_PANGYO_FIRMS = {"IT": 830, "BT": 164, "CT": 165, "NT": 17}
+_PANGYO_OTHER = 1259 - sum(_PANGYO_FIRMS.values())
+
+DAEDEOK_2018 = ClusterProfile(
+    name="Daedeok Innopolis",
+    host="INNOPOLIS Foundation",
+    founded=1973,
+    institutes=30,
+    universities=5,
+    ventures=1200,
+    # ASSUMPTION: weighted to basic science, NT and BT as the design brief states;
+    # no published domain breakdown of Daedeok's firms was available.
+    domain_mix=(0.30, 0.20, 0.20, 0.15, 0.03, 0.12),
+    # ASSUMPTION: a young, research-spun venture base: mostly start-ups.
+    stage_mix=(0.70, 0.25, 0.05),
+    sources={
+        "founded": "source paper: built from 1973 around government research institutes",
+        "institutes": "Daejeon city: about 30 government-funded research institutes",
+        "universities": "Daejeon city: 5 universities (KAIST and others)",
+        "ventures": "source paper: more than 1,200 venture companies",
+        "host": "source paper, Table 1: INNOPOLIS Foundation",
+    },
+)
+
+PANGYO_2018 = ClusterProfile(
+    name="Pangyo Techno Valley",
+    host="Pangyo Techno Valley Support Team (GSTEP)",
+    founded=2005,
+    # ASSUMPTION: 'a few' research organisations: Korea Pasteur Institute and
+    # global R&D centres, counted as 4.
+    institutes=4,
+    universities=2,
+    ventures=1259,
+    domain_mix=(0.02, _PANGYO_FIRMS["IT"], _PANGYO_FIRMS["BT"], _PANGYO_FIRMS["NT"],
+                _PANGYO_FIRMS["CT"], _PANGYO_OTHER),
+    # ASSUMPTION: many established IT firms besides the start-ups.
+    stage_mix=(0.40, 0.45, 0.15),
+    sources={
+        "founded": "source paper, Table 1: project period 2005-2015",
+        "universities": "source paper, Table 1: industry-academia R&D centre (counted 2)",
+        "ventures": "Pangyo Techno Valley survey: 1,259 firms at the end of 2019",
+        "domain_mix": "2019 firm mix: IT 830, BT 164, CT 165, NT 17 (rest convergence)",
+        "host": "source paper, Table 1: Pangyo Techno Valley Support Team",
+    },
+)
+
+CLUSTERS: tuple[ClusterProfile, ClusterProfile] = (DAEDEOK_2018, PANGYO_2018)
+
+DISTANCE_KM = 116
+"""Straight-line distance between the clusters (kept for documentation; the model
+expresses distance through coupling, not geography)."""

@@ -1,0 +1,104 @@
+"""The collaboration network: weighted, undirected ties kept as sorted numpy arrays.
+
+Ties are stored once per pair (``a < b``) in arrays sorted by a pair key, so the whole
+network can decay, be pruned and be reinforced in a few vectorised operations each
+quarter. :meth:`TieTable.to_networkx` gives the same network as a networkx graph for
+inspection, drawing and network measures.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+_KEY = np.int64(1) << 31
+
+
+def pair_keys(i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """An integer key per unordered pair, the same for (i, j) and (j, i)."""
+    i = np.asarray(i, dtype=np.int64)
+    j = np.asarray(j, dtype=np.int64)
+    return np.minimum(i, j) * _KEY + np.maximum(i, j)
+
+
+class TieTable:
+    """Weighted ties between agents, addressed by the agents' array indices."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.weights = np.empty(0, dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @property
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two agent indices of every tie (``a < b``)."""
+        return self.keys // _KEY, self.keys % _KEY
+
+    def weight(self, i: int, j: int) -> float:
+        """Weight of the tie between ``i`` and ``j`` (0 when there is none)."""
+        key = pair_keys(np.array([i]), np.array([j]))[0]
+        pos = np.searchsorted(self.keys, key)
+        if pos < len(self.keys) and self.keys[pos] == key:
+            return float(self.weights[pos])
+        return 0.0
+
+    def decay(self, rate: float, floor: float) -> None:
+        """Every tie loses ``rate`` of its weight; ties below ``floor`` are dropped."""
+        self.weights *= 1.0 - rate
+        keep = self.weights >= floor
+        self.keys, self.weights = self.keys[keep], self.weights[keep]
+
+    def strengthen(self, i: np.ndarray, j: np.ndarray, gain: float, initial: float) -> None:
+        """Add ``gain`` to the ties (i, j) (capped at 1); absent ties start at ``initial``.
+
+        A pair listed several times gains once per listing.
+        """
+        if len(i) == 0:
+            return
+        keys, counts = np.unique(pair_keys(i, j), return_counts=True)
+        pos = np.searchsorted(self.keys, keys)
+        found = pos < len(self.keys)
+        found[found] = self.keys[pos[found]] == keys[found]
+        self.weights[pos[found]] = np.minimum(
+            1.0, self.weights[pos[found]] + gain * counts[found])
+        new_keys = keys[~found]
+        new_weights = np.minimum(1.0, initial + gain * (counts[~found] - 1))
+        merged_keys = np.concatenate([self.keys, new_keys])
+        order = np.argsort(merged_keys, kind="stable")
+        self.keys = merged_keys[order]
+        self.weights = np.concatenate([self.weights, new_weights])[order]
+
+    def drop_agents(self, gone: np.ndarray) -> None:
+        """Remove every tie of the agents flagged in the boolean array ``gone``."""
+        a, b = self.ends
+        keep = ~(gone[a] | gone[b])
+        self.keys, self.weights = self.keys[keep], self.weights[keep]
+
+    def active(self, rng: np.random.Generator, activity: float) -> np.ndarray:
+        """Indices of the ties that run a joint project this quarter
+        (chance ``activity * weight``)."""
+        return np.flatnonzero(rng.random(len(self.keys)) < activity * self.weights)
+
+    def crossing(self, cluster: np.ndarray) -> np.ndarray:
+        """Boolean mask of the ties whose ends sit in different clusters."""
+        a, b = self.ends
+        return cluster[a] != cluster[b]
+
+    def partners(self, i: int) -> dict[int, float]:
+        """The partners of agent ``i`` and the weights of their ties."""
+        a, b = self.ends
+        mask = (a == i) | (b == i)
+        other = np.where(a[mask] == i, b[mask], a[mask])
+        return dict(zip(other.tolist(), self.weights[mask].tolist(), strict=True))
+
+    def to_networkx(self, nodes: np.ndarray | None = None) -> nx.Graph:
+        """The ties as a weighted networkx graph (nodes: agent indices)."""
+        graph = nx.Graph()
+        if nodes is not None:
+            graph.add_nodes_from(np.asarray(nodes).tolist())
+        a, b = self.ends
+        graph.add_weighted_edges_from(
+            zip(a.tolist(), b.tolist(), self.weights.tolist(), strict=True))
+        return graph

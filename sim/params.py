@@ -1,0 +1,256 @@
+"""Every input the model takes, validated once, at construction.
+
+``Params`` is a frozen dataclass: one field per input, each with a default, a unit,
+an allowed range and a docstring (``help``). ``ClusterModel(**kwargs)`` builds one, so
+an invalid value fails before any agent exists, with a message that names the
+parameter and its allowed range. docs/ODD.md gives the rationale for every default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+START_YEAR = 2018
+"""The first simulated quarter is 2018Q1, the year of the source paper's data."""
+
+QUARTERS_PER_YEAR = 4
+
+
+class ParameterError(ValueError):
+    """An input outside its allowed range or of the wrong type."""
+
+
+def _p(default: Any, help: str, *, unit: str = "", low: float | None = None,
+       high: float | None = None, low_open: bool = False, kind: type | None = None,
+       optional: bool = False) -> Any:
+    """Declare a parameter: its default and the metadata validation reads."""
+    return field(default=default, metadata={
+        "help": help, "unit": unit, "low": low, "high": high, "low_open": low_open,
+        "kind": kind or type(default), "optional": optional,
+    })
+
+
+@dataclass(frozen=True)
+class Params:
+    """Inputs of :class:`sim.model.ClusterModel` (see docs/ODD.md, section 'Input')."""
+
+    # --- the two swept parameters ---------------------------------------------------
+    coupling: float = _p(0.2, "strength of inter-cluster ties: caps the chance that a "
+                         "partner search crosses clusters, scales the knowledge an "
+                         "inter-cluster tie carries and the cooperation programme's "
+                         "capacity; at 0 nothing crosses", low=0.0, high=1.0)
+    capability: float = _p(0.5, "internal capability of both clusters: absorptive "
+                           "capacity, research productivity, brokerage capacity, "
+                           "young ventures' survival", low=0.0, high=1.0)
+    capability_daedeok: float | None = _p(None, "Daedeok's capability if it differs "
+                                          "from `capability`", low=0.0, high=1.0,
+                                          kind=float, optional=True)
+    capability_pangyo: float | None = _p(None, "Pangyo's capability if it differs "
+                                         "from `capability`", low=0.0, high=1.0,
+                                         kind=float, optional=True)
+
+    # --- size and time ----------------------------------------------------------------
+    scale: float = _p(1.0, "multiplier on every calibrated population (at least one "
+                      "agent of each kind is kept)", low=0.0, high=10.0, low_open=True)
+    until_year: int = _p(2030, "last simulated year (runs to its fourth quarter)",
+                         unit="year", low=START_YEAR, high=2100)
+
+    # --- policy levers: the source paper's three strategic directions -----------------
+    shared_vision: bool = _p(False, "direction 1: coupling rises in stages to its "
+                             "target and agencies coordinate inter-cluster matches")
+    vision_stages: int = _p(4, "number of equal steps in the shared-vision ramp",
+                            low=1, high=52)
+    vision_ramp_years: int = _p(6, "years the shared-vision ramp takes to reach the "
+                                "full coupling", unit="year", low=1, high=50)
+    cooperation_programme: bool = _p(False, "direction 2: wide-area programme that "
+                                     "multiplies agency-brokered inter-cluster matches "
+                                     "and the relocation channel")
+    programme_boost: float = _p(3.0, "multiplier of the cooperation programme on "
+                                "inter-cluster brokerage and relocation", low=1.0,
+                                high=100.0)
+    open_innovation: bool = _p(False, "direction 3: more spin-offs and incubation, "
+                               "staged nurturing to scale-up, venture-university "
+                               "matches")
+    open_innovation_boost: float = _p(2.0, "multiplier of the open-innovation "
+                                      "ecosystem on spin-off rates, incubation slots "
+                                      "and venture-university brokerage", low=1.0,
+                                      high=100.0)
+
+    # --- partnering and ties -----------------------------------------------------------
+    search_rate: float = _p(0.25, "chance per quarter that an agent searches for a new "
+                            "partner", unit="1/quarter", low=0.0, high=1.0)
+    search_candidates: int = _p(4, "candidates an agent compares when searching "
+                                "(it picks the most promising)", low=1, high=50)
+    tie_activity: float = _p(0.5, "chance per quarter that a tie of weight 1 runs a "
+                             "joint project (proportional to weight)", unit="1/quarter",
+                             low=0.0, high=1.0)
+    tie_initial: float = _p(0.3, "weight of a newly formed tie", low=0.0, high=1.0,
+                            low_open=True)
+    tie_reinforcement: float = _p(0.3, "weight a tie gains from a joint success "
+                                  "(capped at 1)", low=0.0, high=1.0)
+    tie_decay: float = _p(0.1, "share of a tie's weight lost each quarter",
+                          unit="1/quarter", low=0.0, high=1.0)
+    tie_floor: float = _p(0.05, "ties weaker than this are dropped", low=0.0, high=1.0)
+    initial_ties_per_agent: float = _p(1.0, "mean number of intra-cluster ties per "
+                                       "agent in 2018Q1", low=0.0, high=20.0)
+    cross_propensity_initial: float = _p(0.5, "initial willingness to search across "
+                                         "clusters (the search crosses with chance "
+                                         "coupling x willingness)", low=0.0, high=1.0)
+    cross_learning_rate: float = _p(0.2, "how fast willingness to cross follows the "
+                                    "outcomes of one's inter-cluster projects",
+                                    low=0.0, high=1.0)
+
+    profile_concentration: float = _p(4.0, "Dirichlet concentration of agents' initial "
+                                      "profiles around their cluster's domain mix "
+                                      "(lower: more diverse clusters)", low=0.0,
+                                      high=1000.0, low_open=True)
+    spin_off_similarity: float = _p(20.0, "Dirichlet concentration of a spin-off's "
+                                    "profile around its parent's", low=0.0, high=1000.0,
+                                    low_open=True)
+
+    # --- recombinant innovation -----------------------------------------------------------
+    success_scale: float = _p(2.0, "eta in p = eta * m * d * (A - d): scale of the "
+                              "success odds of a joint project", low=0.0, high=100.0)
+    success_cap: float = _p(0.9, "upper bound of a project's success probability",
+                            low=0.0, high=1.0)
+    reach_min: float = _p(0.3, "reach A at zero absorptive capacity (distance beyond "
+                          "which partners cannot understand each other)", low=0.0,
+                          high=2.0, low_open=True)
+    reach_gain: float = _p(1.0, "increase of reach A per unit of mean absorptive "
+                           "capacity", low=0.0, high=5.0)
+    absorptive_spread: float = _p(0.1, "standard deviation of agents' absorptive "
+                                  "capacity around their cluster's capability",
+                                  low=0.0, high=1.0)
+    talent_gain: float = _p(0.05, "absorptive capacity a partner gains per project "
+                            "with a university (decays by talent_decay)", low=0.0,
+                            high=1.0)
+    talent_decay: float = _p(0.05, "share of talent-derived capacity lost per quarter",
+                             unit="1/quarter", low=0.0, high=1.0)
+
+    # --- learning and anchoring -------------------------------------------------------------
+    learning_rate: float = _p(0.05, "share of the profile gap a partner closes per "
+                              "project on a tie of weight 1 (convergence strength)",
+                              unit="1/project", low=0.0, high=1.0)
+    anchoring: float = _p(0.02, "pull back toward one's home profile per quarter "
+                          "(institutional anchoring)", unit="1/quarter", low=0.0,
+                          high=1.0)
+
+    # --- venture life cycle -----------------------------------------------------------------
+    burn_startup: float = _p(1.0, "cash burnt per quarter by a start-up",
+                             unit="cash units/quarter", low=0.0, high=100.0)
+    stage_cost_ratio: float = _p(2.0, "burn and revenue per innovation grow by this "
+                                 "factor per stage (start-up, growth, global)",
+                                 low=1.0, high=10.0)
+    innovation_revenue: float = _p(1.0, "revenue stream (per quarter) a start-up's "
+                                   "innovation opens", unit="cash units/quarter",
+                                   low=0.0, high=100.0)
+    revenue_decay: float = _p(0.1, "share of a revenue stream lost per quarter",
+                              unit="1/quarter", low=0.0, high=1.0)
+    startup_cash: float = _p(3.0, "mean cash of a new venture, in quarters of "
+                             "start-up burn", unit="quarters", low=0.0, high=100.0)
+    survival_relief: float = _p(0.3, "share of start-up burn saved at capability 1 "
+                                "(capability raises young ventures' survival)",
+                                low=0.0, high=1.0)
+    incubation_relief: float = _p(0.5, "share of burn an incubated venture saves",
+                                  low=0.0, high=1.0)
+    incubation_quarters: int = _p(8, "length of incubation and age below which a "
+                                  "venture can be incubated", unit="quarters", low=1,
+                                  high=52)
+    success_memory: float = _p(0.8, "share of the success record kept each quarter",
+                               low=0.0, high=1.0)
+    scale_up_threshold: float = _p(3.0, "success record needed to move up a stage",
+                                   low=0.0, high=100.0, low_open=True)
+    nurturing_threshold_factor: float = _p(0.75, "open innovation multiplies the "
+                                           "scale-up threshold by this (staged "
+                                           "nurturing)", low=0.0, high=1.0,
+                                           low_open=True)
+    spin_off_research: float = _p(0.3, "chance that an institute or university with a "
+                                  "success this quarter spins off a venture, at "
+                                  "capability 0.5", low=0.0, high=1.0)
+    spin_off_venture: float = _p(0.02, "chance that a venture with a success this "
+                                 "quarter spins off a venture, at capability 0.5",
+                                 low=0.0, high=1.0)
+    relocation_rate: float = _p(0.05, "chance that a growth or global venture with an "
+                                "inter-cluster success this quarter relocates, at "
+                                "coupling 1", low=0.0, high=1.0)
+
+    # --- support agencies ----------------------------------------------------------------------
+    brokerage_capacity: float = _p(10.0, "intra-cluster matches an agency brokers per "
+                                   "quarter at capability 0.5 and scale 1",
+                                   unit="matches/quarter", low=0.0, high=1000.0)
+    programme_capacity: float = _p(10.0, "inter-cluster matches an agency brokers per "
+                                   "quarter at coupling 1 and scale 1",
+                                   unit="matches/quarter", low=0.0, high=1000.0)
+    incubation_slots: float = _p(20.0, "ventures an agency incubates at once, at "
+                                 "scale 1", unit="ventures", low=0.0, high=10000.0)
+
+    # --- scenario thresholds (docs/ODD.md, 'Observation') ------------------------------------
+    capability_threshold: float = _p(0.26, "capability index (innovations per agent per "
+                                     "year) at or above which a run counts as high "
+                                     "capability: the calibrated 2018 baseline",
+                                     unit="1/agent/year", low=0.0, high=100.0)
+    cooperation_threshold: float = _p(0.10, "share of collaborations crossing clusters "
+                                      "at or above which cooperation counts as high "
+                                      "(Cowan & Jonard 2004)", low=0.0, high=1.0)
+    distinctiveness_threshold: float = _p(0.5, "share of the initial inter-cluster "
+                                          "profile distance at or above which the "
+                                          "clusters count as distinctive", low=0.0,
+                                          high=10.0)
+
+    def __post_init__(self) -> None:
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            _validate(spec, value)
+            # Normalise 4.0 -> 4 and 1 -> True so downstream code sees one type.
+            if value is not None and spec.metadata["kind"] in (int, bool):
+                object.__setattr__(self, spec.name, spec.metadata["kind"](value))
+        if self.tie_floor >= self.tie_initial:
+            raise ParameterError(
+                f"tie_floor must be below tie_initial ({self.tie_initial}), "
+                f"got {self.tie_floor}")
+
+    # --- derived values ----------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        """Number of quarters from 2018Q1 to the fourth quarter of ``until_year``."""
+        return (self.until_year - START_YEAR + 1) * QUARTERS_PER_YEAR
+
+    def cluster_capability(self, cluster: int) -> float:
+        """Capability of cluster 0 (Daedeok) or 1 (Pangyo)."""
+        own = (self.capability_daedeok, self.capability_pangyo)[cluster]
+        return self.capability if own is None else own
+
+    def as_dict(self) -> dict[str, Any]:
+        """All parameter values, by name."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def describe(cls) -> dict[str, dict[str, Any]]:
+        """Default, unit, range and help text of every parameter."""
+        return {f.name: {"default": f.default, **f.metadata} for f in dataclasses.fields(cls)}
+
+
+def _validate(spec: dataclasses.Field, value: Any) -> None:
+    meta = spec.metadata
+    name, kind = spec.name, meta["kind"]
+    if value is None and meta["optional"]:
+        return
+    if kind is bool:
+        if not isinstance(value, bool | int) or value not in (0, 1):
+            raise ParameterError(f"{name} must be true or false, got {value!r}")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ParameterError(f"{name} must be a whole number, got {value!r}")
+    if not math.isfinite(value):
+        raise ParameterError(f"{name} must be finite, got {value!r}")
+    low, high = meta["low"], meta["high"]
+    too_low = low is not None and (value <= low if meta["low_open"] else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        opening = "(" if meta["low_open"] else "["
+        raise ParameterError(f"{name} must be in {opening}{low}, {high}], got {value!r}")
