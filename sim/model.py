@@ -112,8 +112,8 @@ class ClusterModel(mesa.Model):
                         "stage": stage,
                         "age": rng.integers(0, 40, size=n),
                         "cash": params.startup_cash * burn * rng.uniform(0.5, 1.5, n),
-                        # established firms start with revenue near their burn
-                        "revenue": np.where(stage > 0, burn * rng.uniform(0.6, 1.2, n), 0.0),
+                        # 2018's firms are going concerns: revenue near their burn
+                        "revenue": burn * rng.uniform(0.5, 1.2, n),
                     }
                 rows = self.population.append(
                     draw_profiles(rng, centres, params.profile_concentration), **columns)

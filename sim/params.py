@@ -112,14 +112,14 @@ class Params:
                                     low_open=True)
 
     # --- recombinant innovation -----------------------------------------------------------
-    success_scale: float = _p(2.0, "eta in p = eta * m * d * (A - d): scale of the "
+    success_scale: float = _p(1.0, "eta in p = eta * m * d * (A - d): scale of the "
                               "success odds of a joint project", low=0.0, high=100.0)
     success_cap: float = _p(0.9, "upper bound of a project's success probability",
                             low=0.0, high=1.0)
-    reach_min: float = _p(0.3, "reach A at zero absorptive capacity (distance beyond "
+    reach_min: float = _p(0.5, "reach A at zero absorptive capacity (distance beyond "
                           "which partners cannot understand each other)", low=0.0,
                           high=2.0, low_open=True)
-    reach_gain: float = _p(1.0, "increase of reach A per unit of mean absorptive "
+    reach_gain: float = _p(0.8, "increase of reach A per unit of mean absorptive "
                            "capacity", low=0.0, high=5.0)
     absorptive_spread: float = _p(0.1, "standard deviation of agents' absorptive "
                                   "capacity around their cluster's capability",
@@ -144,12 +144,12 @@ class Params:
     stage_cost_ratio: float = _p(2.0, "burn and revenue per innovation grow by this "
                                  "factor per stage (start-up, growth, global)",
                                  low=1.0, high=10.0)
-    innovation_revenue: float = _p(1.0, "revenue stream (per quarter) a start-up's "
+    innovation_revenue: float = _p(2.0, "revenue stream (per quarter) a start-up's "
                                    "innovation opens", unit="cash units/quarter",
                                    low=0.0, high=100.0)
     revenue_decay: float = _p(0.1, "share of a revenue stream lost per quarter",
                               unit="1/quarter", low=0.0, high=1.0)
-    startup_cash: float = _p(3.0, "mean cash of a new venture, in quarters of "
+    startup_cash: float = _p(4.0, "mean cash of a new venture, in quarters of "
                              "start-up burn", unit="quarters", low=0.0, high=100.0)
     survival_relief: float = _p(0.3, "share of start-up burn saved at capability 1 "
                                 "(capability raises young ventures' survival)",
@@ -167,13 +167,13 @@ class Params:
                                            "scale-up threshold by this (staged "
                                            "nurturing)", low=0.0, high=1.0,
                                            low_open=True)
-    spin_off_research: float = _p(0.3, "chance that an institute or university with a "
+    spin_off_research: float = _p(0.5, "chance that an institute or university with a "
                                   "success this quarter spins off a venture, at "
                                   "capability 0.5", low=0.0, high=1.0)
-    spin_off_venture: float = _p(0.02, "chance that a venture with a success this "
+    spin_off_venture: float = _p(0.06, "chance that a venture with a success this "
                                  "quarter spins off a venture, at capability 0.5",
                                  low=0.0, high=1.0)
-    relocation_rate: float = _p(0.05, "chance that a growth or global venture with an "
+    relocation_rate: float = _p(0.01, "chance that a growth or global venture with an "
                                 "inter-cluster success this quarter relocates, at "
                                 "coupling 1", low=0.0, high=1.0)
 
@@ -188,7 +188,7 @@ class Params:
                                  "scale 1", unit="ventures", low=0.0, high=10000.0)
 
     # --- scenario thresholds (docs/ODD.md, 'Observation') ------------------------------------
-    capability_threshold: float = _p(0.26, "capability index (innovations per agent per "
+    capability_threshold: float = _p(0.216, "capability index (innovations per agent per "
                                      "year) at or above which a run counts as high "
                                      "capability: the calibrated 2018 baseline",
                                      unit="1/agent/year", low=0.0, high=100.0)

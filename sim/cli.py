@@ -1,0 +1,169 @@
+"""Command line: ``python -m sim run ...`` and ``python -m sim baseline``.
+
+User mistakes (a bad option, a value out of range) end with one line on stderr and exit
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from sim.params import ParameterError, Params
+from sim.runs import baseline_capability_index, run
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors fit on one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+def _coerce(name: str, value: str) -> Any:
+    """Turn the text of ``--set name=value`` into the parameter's type."""
+    spec = Params.describe().get(name)
+    if spec is None:
+        raise ParameterError(f"unknown parameter {name!r} (see 'python -m sim params')")
+    kind = spec["kind"]
+    if kind is bool:
+        lowered = value.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ParameterError(f"{name} must be true or false, got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ParameterError(f"{name} must be a number, got {value!r}") from None
+    return int(number) if kind is int and number.is_integer() else number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sim", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run_cmd = commands.add_parser("run", help="one simulation to the horizon, with its "
+                                  "summary and emergent scenario")
+    run_cmd.add_argument("--coupling", type=float, help="inter-cluster tie strength "
+                         "in [0, 1] (default 0.2)")
+    run_cmd.add_argument("--capability", type=float, help="internal capability of both "
+                         "clusters in [0, 1] (default 0.5)")
+    run_cmd.add_argument("--capability-daedeok", type=float, help="Daedeok's own capability")
+    run_cmd.add_argument("--capability-pangyo", type=float, help="Pangyo's own capability")
+    run_cmd.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    run_cmd.add_argument("--scale", type=float, help="population multiplier (default 1)")
+    run_cmd.add_argument("--until", type=int, dest="until_year", metavar="YEAR",
+                         help="last simulated year (default 2030)")
+    run_cmd.add_argument("--shared-vision", action="store_true", default=None,
+                         help="policy 1: staged coupling ramp, coordinated matching")
+    run_cmd.add_argument("--cooperation-programme", action="store_true", default=None,
+                         help="policy 2: wide-area cooperation programme")
+    run_cmd.add_argument("--open-innovation", action="store_true", default=None,
+                         help="policy 3: open-innovation venture ecosystem")
+    run_cmd.add_argument("--set", type=_assignment, action="append", default=[],
+                         metavar="NAME=VALUE", help="any other parameter (repeatable)")
+    run_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+
+    base = commands.add_parser("baseline", help="recompute the 2018 capability baseline "
+                               "(the 'high capability' threshold)")
+    base.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
+    base.add_argument("--scale", type=float, default=1.0)
+
+    commands.add_parser("params", help="list every parameter with default, range, help")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    parameters = {name: getattr(args, name) for name in (
+        "coupling", "capability", "capability_daedeok", "capability_pangyo", "scale",
+        "until_year", "shared_vision", "cooperation_programme", "open_innovation")
+        if getattr(args, name) is not None}
+    for name, value in args.set:
+        parameters[name] = _coerce(name, value)
+    params = Params(**parameters)  # validate before any work
+    model = run(args.seed, **parameters)
+    summary = model.summary()
+    if args.json:
+        print(json.dumps({**summary, "parameters": params.as_dict()}, sort_keys=True))
+    else:
+        print(_readable(summary, params))
+    return 0
+
+
+def _readable(summary: dict[str, Any], params: Params) -> str:
+    lines = [
+        f"Two clusters, 2018Q1-{summary['quarter']}: coupling {params.coupling}, "
+        f"capability {params.capability}, scale {params.scale}, seed {summary['seed']}",
+        "",
+        f"  scenario            {summary['scenario']}",
+        f"  coupling type       {summary['coupling_type']}",
+        f"  capability index    {summary['capability_index']:.3f} innovations/agent/year "
+        f"(high from {params.capability_threshold})",
+        f"    Daedeok / Pangyo  {summary['capability_index_daedeok']:.3f} / "
+        f"{summary['capability_index_pangyo']:.3f}",
+        f"  cooperation index   {summary['cooperation_index']:.3f} of collaborations cross "
+        f"(high from {params.cooperation_threshold})",
+        f"  distinctiveness     {summary['distinctiveness']:.3f} of the 2018 distance "
+        f"(distinctive from {params.distinctiveness_threshold})",
+        f"  innovations         {summary['innovations_total']} "
+        f"({summary['innovations_inter']} inter-cluster)",
+        f"  ventures alive      {summary['ventures_alive']} (Daedeok "
+        f"{summary['ventures_daedeok']}, Pangyo {summary['ventures_pangyo']})",
+        f"  births / exits      {summary['births']} / {summary['exits']}",
+        f"  scale-ups           {summary['scale_ups']}",
+        f"  relocations         {summary['relocations']}",
+        f"  ties                {summary['ties']} ({summary['inter_cluster_ties']} "
+        f"inter-cluster), modularity {summary['modularity']:.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    Params(scale=args.scale)
+    if args.seeds < 1:
+        raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
+    mean, std = baseline_capability_index(range(args.seeds), scale=args.scale)
+    print(f"2018 capability index: {mean:.4f} (sd {std:.4f} over {args.seeds} seeds, "
+          f"scale {args.scale}); configured threshold: "
+          f"{Params().capability_threshold}")
+    return 0
+
+
+def _params() -> int:
+    for name, spec in Params.describe().items():
+        low, high = spec["low"], spec["high"]
+        span = f" [{low}, {high}]" if low is not None else ""
+        unit = f" {spec['unit']}" if spec["unit"] else ""
+        print(f"{name} = {spec['default']!r}{unit}{span}: {spec['help']}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "baseline":
+            return _baseline(args)
+        return _params()
+    except ParameterError as error:
+        print(f"python -m sim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Properties that hold for every seed and capability (hypothesis)."""
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim import ClusterModel
+
+seeds = st.integers(0, 2**31 - 1)
+levels = st.floats(0.0, 1.0)
+policies = st.booleans()
+RUN = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@RUN
+@given(seed=seeds, capability=levels, vision=policies, programme=policies, open_=policies)
+def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, open_):
+    model = ClusterModel(rng=seed, scale=0.05, until_year=2021, coupling=0.0,
+                         capability=capability, shared_vision=vision,
+                         cooperation_programme=programme, open_innovation=open_)
+    pop = model.population
+    home_cluster = pop.cluster.copy()
+    while model.running:
+        model.step()
+        assert model.ties.crossing(pop.cluster).sum() == 0          # no tie
+        record = model.history[-1]
+        assert record["collaborations_inter"] == 0                  # no project
+        assert record["knowledge_flow_inter_share"] == 0.0          # no knowledge flow
+        assert record["relocations_to_daedeok"] == record["relocations_to_pangyo"] == 0
+        assert (pop.cluster[: len(home_cluster)] == home_cluster).all()  # nobody moved
+        assert (pop.inter_successes_now == 0).all()
+    summary = model.summary()
+    assert summary["innovations_inter"] == 0
+    assert summary["relocations"] == 0 and summary["inter_cluster_ties"] == 0
+    assert summary["cooperation_index"] == 0.0
+
+
+@RUN
+@given(seed=seeds, coupling=levels, capability=levels)
+def test_populations_and_indices_stay_in_range(seed, coupling, capability):
+    model = ClusterModel(rng=seed, scale=0.05, until_year=2020, coupling=coupling,
+                         capability=capability, cooperation_programme=True)
+    model.run_model()
+    frame = model.datacollector.get_model_vars_dataframe()
+    counts = [c for c in frame.columns if c.startswith(("ventures_", "births_", "exits_",
+                                                        "scale_ups_", "relocations_"))]
+    assert (frame[counts] >= 0).all().all()
+    assert ((frame["cooperation_index"] >= 0) & (frame["cooperation_index"] <= 1)).all()
+    assert ((frame["knowledge_flow_inter_share"] >= 0)
+            & (frame["knowledge_flow_inter_share"] <= 1)).all()
+    assert (frame["capability_index"] >= 0).all()
+    assert (frame["distinctiveness"] >= 0).all()
+    assert ((frame["density"] >= 0) & (frame["density"] <= 1)).all()
+    assert (frame["innovations_inter"] <= frame["innovations"]).all()
+    assert (frame["innovations_cumulative"].diff().dropna() >= 0).all()
+    pop = model.population
+    assert (pop.profile >= 0).all()
+    np.testing.assert_allclose(pop.profile.sum(axis=1), 1.0)
+    assert ((pop.cross_propensity >= 0) & (pop.cross_propensity <= 1)).all()
+    assert (pop.absorptive <= 1).all()
+    summary = model.summary()
+    alive = pop.alive & (pop.kind == 2)
+    assert summary["ventures_alive"] == alive.sum() == len(
+        [a for a in model.agents if type(a).__name__ == "Venture"])
+    assert (model.ties.weights <= 1.0).all() and (model.ties.weights > 0).all()

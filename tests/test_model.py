@@ -1,0 +1,68 @@
+"""ClusterModel as Mesa's tools see it: keyword defaults, horizon, DataCollector, summary."""
+
+import mesa
+import pytest
+
+from sim import ClusterModel
+from sim.model import QUARTERLY_SERIES
+from sim.scenarios import COUPLING_TYPES, SCENARIOS
+
+SUMMARY_KEYS = {"scenario", "coupling_type", "capability_index", "cooperation_index",
+                "distinctiveness", "innovations_total", "innovations_inter",
+                "ventures_alive", "scale_ups", "seed"}
+
+
+def test_runs_from_2018q1_to_the_horizon():
+    model = ClusterModel(rng=1, scale=0.05, until_year=2020)
+    model.run_model()
+    assert model.steps == 12 and not model.running
+    assert model.quarter == "2020Q4"
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert len(frame) == 12
+    assert set(QUARTERLY_SERIES) <= set(frame.columns)
+
+
+def test_default_horizon_is_52_quarters():
+    assert ClusterModel(rng=1, scale=0.01).params.steps == 52
+
+
+def test_summary_keys_and_values():
+    model = ClusterModel(rng=2, scale=0.05, until_year=2020, coupling=0.5)
+    model.run_model()
+    summary = model.summary()
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["scenario"] in SCENARIOS
+    assert summary["coupling_type"] in COUPLING_TYPES
+    assert summary["seed"] == 2
+    assert summary["innovations_total"] == model.datacollector.get_model_vars_dataframe()[
+        "innovations"].sum()
+
+
+def test_summary_before_any_step_is_an_error():
+    with pytest.raises(RuntimeError):
+        ClusterModel(rng=1, scale=0.05).summary()
+
+
+def test_mesa_batch_run_drives_the_model():
+    results = mesa.batch_run(ClusterModel, parameters={"coupling": [0.0, 0.5],
+                                                       "scale": 0.05, "until_year": 2018},
+                             rng=[1], max_steps=4, number_processes=1,
+                             display_progress=False)
+    assert len(results) > 0 and {"coupling", "innovations"} <= set(results[0])
+
+
+def test_shared_vision_ramps_coupling_in_stages():
+    model = ClusterModel(rng=1, scale=0.05, coupling=0.8, shared_vision=True,
+                         vision_stages=4, vision_ramp_years=2, until_year=2020)
+    model.run_model()
+    ramp = model.datacollector.get_model_vars_dataframe()["coupling_now"].tolist()
+    assert ramp[:8] == pytest.approx([0.2, 0.2, 0.4, 0.4, 0.6, 0.6, 0.8, 0.8])
+    assert ramp[8:] == pytest.approx([0.8] * 4)
+
+
+def test_collaboration_graph_matches_the_ties(small_model):
+    small_model.step()
+    graph = small_model.collaboration_graph()
+    assert graph.number_of_edges() == len(small_model.ties)
+    node, attributes = next(iter(graph.nodes(data=True)))
+    assert attributes["agent"].index == node
