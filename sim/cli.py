@@ -95,6 +95,8 @@ def _run(args: argparse.Namespace) -> int:
     for name, value in args.set:
         parameters[name] = _coerce(name, value)
     params = Params(**parameters)  # validate before any work
+    if args.seed < 0:
+        raise ParameterError(f"--seed must be a non-negative integer, got {args.seed}")
     model = run(args.seed, **parameters)
     summary = model.summary()
     if args.json:
@@ -146,7 +148,8 @@ def _baseline(args: argparse.Namespace) -> int:
 def _params() -> int:
     for name, spec in Params.describe().items():
         low, high = spec["low"], spec["high"]
-        span = f" [{low}, {high}]" if low is not None else ""
+        opening = "(" if spec["low_open"] else "["
+        span = f" {opening}{low}, {high}]" if low is not None else ""
         unit = f" {spec['unit']}" if spec["unit"] else ""
         print(f"{name} = {spec['default']!r}{unit}{span}: {spec['help']}")
     return 0

@@ -9,6 +9,7 @@ stage is one vectorised rule over the arrays the model owns.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import mesa
@@ -18,10 +19,9 @@ from sim import metrics, scenarios
 from sim.agents import ResearchInstitute, SupportAgency, University, Venture
 from sim.agents.base import ClusterAgent, search_partners, spin_off_parents
 from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS
-from sim.knowledge import (cognitive_distance, draw_profiles, normalise, reach,
-                           success_probability)
+from sim.knowledge import cognitive_distance, draw_profiles, normalise, reach, success_probability
 from sim.network import TieTable
-from sim.params import QUARTERS_PER_YEAR, START_YEAR, Params
+from sim.params import QUARTERS_PER_YEAR, START_YEAR, ParameterError, Params
 from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE, Population
 
 _KIND_CLASSES: dict[int, type[ClusterAgent]] = {
@@ -53,6 +53,8 @@ class ClusterModel(mesa.Model):
 
     def __init__(self, *, rng: int | None = None, **parameters: Any) -> None:
         self.params = Params(**parameters)
+        if isinstance(rng, numbers.Integral) and (isinstance(rng, bool) or rng < 0):
+            raise ParameterError(f"rng (the seed) must be a non-negative integer, got {rng!r}")
         super().__init__(rng=rng)
         self.seed = rng
         params = self.params

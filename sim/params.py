@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 START_YEAR = 2018
 """The first simulated quarter is 2018Q1, the year of the source paper's data."""
@@ -144,10 +147,10 @@ class Params:
     stage_cost_ratio: float = _p(2.0, "burn and revenue per innovation grow by this "
                                  "factor per stage (start-up, growth, global)",
                                  low=1.0, high=10.0)
-    innovation_revenue: float = _p(2.0, "revenue stream (per quarter) a start-up's "
+    innovation_revenue: float = _p(1.0, "revenue stream (per quarter) a start-up's "
                                    "innovation opens", unit="cash units/quarter",
                                    low=0.0, high=100.0)
-    revenue_decay: float = _p(0.1, "share of a revenue stream lost per quarter",
+    revenue_decay: float = _p(0.05, "share of a revenue stream lost per quarter",
                               unit="1/quarter", low=0.0, high=1.0)
     startup_cash: float = _p(4.0, "mean cash of a new venture, in quarters of "
                              "start-up burn", unit="quarters", low=0.0, high=100.0)
@@ -188,7 +191,7 @@ class Params:
                                  "scale 1", unit="ventures", low=0.0, high=10000.0)
 
     # --- scenario thresholds (docs/ODD.md, 'Observation') ------------------------------------
-    capability_threshold: float = _p(0.216, "capability index (innovations per agent per "
+    capability_threshold: float = _p(0.218, "capability index (innovations per agent per "
                                      "year) at or above which a run counts as high "
                                      "capability: the calibrated 2018 baseline",
                                      unit="1/agent/year", low=0.0, high=100.0)
@@ -205,7 +208,7 @@ class Params:
             value = getattr(self, spec.name)
             _validate(spec, value)
             # Normalise 4.0 -> 4 and 1 -> True so downstream code sees one type.
-            if value is not None and spec.metadata["kind"] in (int, bool):
+            if value is not None:
                 object.__setattr__(self, spec.name, spec.metadata["kind"](value))
         if self.tie_floor >= self.tie_initial:
             raise ParameterError(
@@ -238,11 +241,13 @@ def _validate(spec: dataclasses.Field, value: Any) -> None:
     name, kind = spec.name, meta["kind"]
     if value is None and meta["optional"]:
         return
+    # numbers.Real admits numpy scalars, which sweeps over numpy grids pass.
     if kind is bool:
-        if not isinstance(value, bool | int) or value not in (0, 1):
+        is_flag = isinstance(value, bool | np.bool_ | numbers.Integral)
+        if not is_flag or value not in (0, 1):
             raise ParameterError(f"{name} must be true or false, got {value!r}")
         return
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ParameterError(f"{name} must be a number, got {value!r}")
     if kind is int and not float(value).is_integer():
         raise ParameterError(f"{name} must be a whole number, got {value!r}")

@@ -16,8 +16,12 @@ import pytest
 
 from sim import cli
 from sim.params import Params
-from sim.scenarios import (HOLLOW_NETWORKING, ISOLATED_EXCELLENCE, LOOSELY_COUPLED_SYNERGY,
-                           STAGNATION)
+from sim.scenarios import (
+    HOLLOW_NETWORKING,
+    ISOLATED_EXCELLENCE,
+    LOOSELY_COUPLED_SYNERGY,
+    STAGNATION,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--scale", "0.05", "--until", "2019"]
@@ -200,8 +204,6 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, names):
     assert out == ""
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a negative --seed reaches numpy.default_rng "
-                   "and ends in a ValueError traceback instead of exit code 2")
 def test_negative_seed_exits_2(capsys):
     code, out, err = invoke(capsys, ["run", *SMALL, "--seed", "-1"])
     assert code == 2
@@ -223,9 +225,6 @@ def test_params_lists_every_field(capsys):
         assert described[name]["help"] in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="bug: 'python -m sim params' prints every range "
-                   "as [low, high], also for fields whose lower bound is excluded "
-                   "(e.g. scale, which rejects 0)")
 def test_params_shows_open_lower_bounds(capsys):
     code, out, _ = invoke(capsys, ["params"])
     assert code == 0

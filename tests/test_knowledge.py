@@ -4,8 +4,14 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.knowledge import (cognitive_distance, draw_profiles, jensen_shannon, normalise,
-                           reach, success_probability)
+from sim.knowledge import (
+    cognitive_distance,
+    draw_profiles,
+    jensen_shannon,
+    normalise,
+    reach,
+    success_probability,
+)
 
 
 def test_distance_is_zero_for_identical_and_one_for_disjoint_profiles():

@@ -62,3 +62,14 @@ def test_willingness_to_cross_is_learned_and_grows_with_capability():
     low, high = mean_propensity(0.1), mean_propensity(0.9)
     assert low < 0.5 * high
     assert low < 0.5  # below its starting value: failures taught agents to stay home
+
+
+def test_capability_threshold_is_the_2018_baseline():
+    """The 'high capability' threshold is the model's own 2018 capability index under
+    the default calibration (``python -m sim baseline``); recalibrating the model
+    without updating the threshold fails here."""
+    from sim.params import Params
+    from sim.runs import baseline_capability_index
+
+    mean, _ = baseline_capability_index(range(10))
+    assert mean == pytest.approx(Params().capability_threshold, abs=0.001)

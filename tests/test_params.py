@@ -55,8 +55,7 @@ def _assert_names_range(error: ParameterError, spec: dataclasses.Field) -> None:
 # --- defaults and metadata ---------------------------------------------------------------
 def test_defaults_construct():
     params = Params()
-    assert params.coupling == 0.2
-    assert params.capability == 0.5
+    assert params.as_dict() == {f.name: f.default for f in FIELDS}
     assert params.as_dict().keys() == {f.name for f in FIELDS}
 
 
@@ -310,3 +309,14 @@ def test_any_unit_coupling_and_capability_construct(coupling, capability):
 def test_any_coupling_or_capability_outside_unit_is_rejected(name, value):
     with pytest.raises(ParameterError, match=name):
         Params(**{name: value})
+
+
+def test_numpy_scalars_are_accepted_and_normalised():
+    """Sweeps over numpy grids pass numpy scalars; they become plain Python values."""
+    import numpy as np
+
+    params = Params(coupling=np.float32(0.5), search_candidates=np.int64(4),
+                    shared_vision=np.bool_(True))
+    assert type(params.coupling) is float and params.coupling == 0.5
+    assert type(params.search_candidates) is int and params.search_candidates == 4
+    assert params.shared_vision is True
