@@ -1,0 +1,411 @@
+"""Benchmark: ClusterModel against Mesa's own Boltzmann Wealth example.
+
+What is measured
+----------------
+* **Run time.** ``ClusterModel(rng=seed, scale=1.0)`` is built and run to its horizon
+  (``run_model()``, 52 quarters by default) for seeds ``0..R-1``; each run (construction
+  + run) is timed with ``time.perf_counter`` and the median is reported. Mesa's
+  ``BoltzmannWealth`` example is then timed the same way, as written (its own ``step()``,
+  ``DataCollector`` and ``DataRecorder``), with as many agents as ClusterModel has right
+  after construction, the same number of steps, and the example's default density of one
+  agent per cell (a ``ceil(sqrt(n))`` square grid).
+* **Microseconds per agent-step** = run seconds / (agents x steps), the median over runs.
+  Boltzmann's population is constant. ClusterModel's changes (ventures are born and
+  exit), so its agents are the mean of ``len(model.agents)`` at the start of each step,
+  counted in a separate, untimed run of the same seed that steps the model by hand (the
+  same loop as ``run_model``, so the same run; the final count is checked against the
+  timed run). Those counting runs double as warm-up; Boltzmann gets one untimed warm-up.
+* **Ratio** ClusterModel / Boltzmann microseconds per agent-step; the goal is <= 1.0.
+* **Peak memory.** Each model runs once (seed 0) in a fresh subprocess of this script;
+  ``ru_maxrss`` at the end of the run is its peak resident set (interpreter and imports
+  included; the figure after imports is reported as the baseline). The goal for
+  ClusterModel is <= 300 MB (1 MB = 2**20 bytes). Linux carries ``ru_maxrss`` over from
+  the parent across fork/exec, so these subprocesses are started first, while this
+  process has imported nothing but the standard library (Mesa, numpy and the models are
+  imported lazily); ``VmHWM`` from /proc/self/status is recorded as a cross-check. A
+  second subprocess per model reports the ``tracemalloc`` peak of the Python heap (numpy
+  buffers included), kept apart so the tracing overhead does not inflate the RSS figure.
+
+Run it (not part of the test suite)::
+
+    make bench
+    .venv/bin/python benchmarks/bench_model.py --repeats 5 --json bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Mesa, numpy and the models are imported inside the functions that use them, so that this
+# process is still small when it starts the memory subprocesses (see the docstring).
+if TYPE_CHECKING:
+    import mesa
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannWealth
+
+    from sim.model import ClusterModel
+
+SCALE = 1.0
+RATIO_GOAL = 1.0
+RSS_GOAL_MB = 300.0
+MEMORY_SEED = 0
+CLUSTER, BOLTZMANN = "cluster", "boltzmann"
+
+CHILD_IMPORTS = {CLUSTER: "sim.model",
+                 BOLTZMANN: "mesa.examples.basic.boltzmann_wealth_model.model"}
+AGENT_COUNT_METHOD = (
+    "ClusterModel: mean of len(model.agents) at the start of each step, from a separate "
+    "untimed run of the same seed stepped by hand; Boltzmann: n (constant)")
+
+
+# --- the two workloads --------------------------------------------------------------------
+def run_cluster(seed: int) -> ClusterModel:
+    """Build and run ClusterModel at full scale to its horizon."""
+    from sim.model import ClusterModel
+
+    model = ClusterModel(rng=seed, scale=SCALE)
+    model.run_model()
+    return model
+
+
+def boltzmann_side(n: int) -> int:
+    """Grid side giving the example's default density (100 agents on 10 x 10)."""
+    return math.ceil(math.sqrt(n))
+
+
+def run_boltzmann(n: int, steps: int, seed: int) -> BoltzmannWealth:
+    """Build Mesa's Boltzmann Wealth example and step it ``steps`` times as written."""
+    from mesa.examples.basic.boltzmann_wealth_model.model import BoltzmannScenario, BoltzmannWealth
+
+    side = boltzmann_side(n)
+    model = BoltzmannWealth(
+        scenario=BoltzmannScenario(n=n, width=side, height=side, rng=seed))
+    for _ in range(steps):  # the example never stops by itself, so no run_model()
+        model.step()
+    return model
+
+
+@dataclass(frozen=True)
+class AgentCount:
+    """Agents of one ClusterModel run: at construction, mean per step and at the end."""
+
+    initial: int
+    steps: int
+    mean: float
+    final: int
+
+
+def count_cluster_agents(seed: int) -> AgentCount:
+    """Run ClusterModel stepping by hand (run_model's loop) and count agents per step."""
+    from sim.model import ClusterModel
+
+    model = ClusterModel(rng=seed, scale=SCALE)
+    initial = len(model.agents)
+    at_step_start: list[int] = []
+    while model.running:
+        at_step_start.append(len(model.agents))
+        model.step()
+    return AgentCount(initial, model.steps, statistics.fmean(at_step_start),
+                      len(model.agents))
+
+
+def timed(build_and_run: Callable[[], mesa.Model]) -> tuple[float, mesa.Model]:
+    """Seconds taken by ``build_and_run`` (garbage collected beforehand), and its model."""
+    gc.collect()
+    start = time.perf_counter()
+    model = build_and_run()
+    return time.perf_counter() - start, model
+
+
+# --- memory, in a fresh subprocess ------------------------------------------------------------
+def max_rss_mb() -> float:
+    """Peak resident set of this process so far, in MB (2**20 bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes vs KiB
+
+
+def vm_hwm_mb() -> float | None:
+    """Peak resident set of this process's own address space (Linux only), in MB."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
+    return None
+
+
+def child_main(which: str, agents: int, steps: int, trace: bool) -> None:
+    """Run one model once in this (fresh) process and print its memory figures as JSON."""
+    importlib.import_module(CHILD_IMPORTS[which])  # the imports count in the baseline
+    baseline = max_rss_mb()
+    if trace:
+        tracemalloc.start()
+    if which == CLUSTER:  # the run_model() run, also reporting its agents and steps
+        count = count_cluster_agents(MEMORY_SEED)
+        agents, steps = count.initial, count.steps
+    else:
+        run_boltzmann(agents, steps, MEMORY_SEED)
+    result: dict[str, float | None] = {
+        "baseline_rss_mb": baseline, "peak_rss_mb": max_rss_mb(), "vm_hwm_mb": vm_hwm_mb(),
+        "agents": agents, "steps": steps}
+    if trace:
+        result["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    print(json.dumps(result))
+
+
+def measure_in_subprocess(which: str, agents: int, steps: int,
+                          trace: bool) -> dict[str, Any]:
+    """Run :func:`child_main` in a fresh interpreter and return what it printed."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--_child", which,
+               "--_agents", str(agents), "--_steps", str(steps)]
+    if trace:
+        command.append("--_trace")
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory figures of one run (seed 0), from two fresh subprocesses."""
+
+    agents: int  # at the start of the run
+    steps: int
+    baseline_rss_mb: float  # ru_maxrss after imports, before the model is built
+    peak_rss_mb: float  # ru_maxrss at the end of the run
+    vm_hwm_mb: float | None  # cross-check: /proc/self/status VmHWM at the end of the run
+    tracemalloc_peak_mb: float  # Python heap, in the second subprocess
+    parent_rss_mb: float  # this process's ru_maxrss when it started the subprocesses
+
+
+def measure_memory(which: str, agents: int = 0, steps: int = 0) -> Memory:
+    """Memory of one run of ``which``; ClusterModel reports its own agents and steps."""
+    parent = max_rss_mb()
+    plain = measure_in_subprocess(which, agents, steps, trace=False)
+    traced = measure_in_subprocess(which, agents, steps, trace=True)
+    return Memory(plain["agents"], plain["steps"], plain["baseline_rss_mb"],
+                  plain["peak_rss_mb"], plain["vm_hwm_mb"], traced["tracemalloc_peak_mb"],
+                  parent)
+
+
+# --- results -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Timing:
+    """Timed runs of one model, one per seed."""
+
+    seconds: list[float]
+    initial_agents: list[int]
+    mean_agents: list[float]
+    steps: int
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def us_per_agent_step(self) -> list[float]:
+        return [1e6 * s / (a * self.steps) for s, a in zip(self.seconds, self.mean_agents,
+                                                           strict=True)]
+
+    @property
+    def median_us_per_agent_step(self) -> float:
+        return statistics.median(self.us_per_agent_step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"median_seconds": self.median_seconds,
+                               "us_per_agent_step": self.us_per_agent_step,
+                               "median_us_per_agent_step": self.median_us_per_agent_step}
+
+
+def bench_cluster(seeds: range) -> Timing:
+    counts = [count_cluster_agents(seed) for seed in seeds]
+    seconds: list[float] = []
+    for seed, count in zip(seeds, counts, strict=True):
+        elapsed, model = timed(partial(run_cluster, seed))
+        if (len(model.agents), model.steps) != (count.final, count.steps):
+            raise RuntimeError(f"seed {seed}: the timed run differs from the counting run")
+        seconds.append(elapsed)
+        del model
+    steps = {c.steps for c in counts}
+    if len(steps) != 1:
+        raise RuntimeError(f"runs of different lengths: {sorted(steps)}")
+    return Timing(seconds, [c.initial for c in counts], [c.mean for c in counts],
+                  steps.pop())
+
+
+def bench_boltzmann(seeds: range, agents: list[int], steps: int) -> Timing:
+    run_boltzmann(agents[0], steps, seeds[0])  # warm-up, untimed
+    seconds: list[float] = []
+    for seed, n in zip(seeds, agents, strict=True):
+        elapsed, model = timed(partial(run_boltzmann, n, steps, seed))
+        if (len(model.agents), model.steps) != (n, steps):
+            raise RuntimeError(f"seed {seed}: unexpected Boltzmann run")
+        seconds.append(elapsed)
+        del model
+    return Timing(seconds, list(agents), [float(n) for n in agents], steps)
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine; reads package metadata so as not to import Mesa or numpy."""
+    cpu_model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                              if line.startswith("model name")), cpu_model)
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"python": platform.python_version(), "mesa": metadata.version("mesa"),
+            "numpy": metadata.version("numpy"), "cpu_count": os.cpu_count(), "cpus_usable": usable,
+            "cpu_model": cpu_model, "platform": platform.platform(),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+def fmt_mb(mb: float | None) -> str:
+    return "n/a" if mb is None else f"{mb:.1f} MB"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing,
+           memory: dict[str, Memory], ratio: float) -> str:
+    """The printed summary: header, table, goals and notes."""
+    columns = (("model", "<18"), ("agents start/mean", ">17"), ("steps", ">5"),
+               ("s/run median [min-max]", ">22"), ("us/agent-step", ">13"),
+               ("peak RSS MB", ">11"), ("heap MB", ">8"))
+
+    def line(*cells: object) -> str:
+        return " ".join(f"{cell:{spec}}" for cell, (_, spec) in zip(cells, columns,
+                                                                    strict=True))
+
+    def row(name: str, t: Timing, m: Memory) -> str:
+        initial = sorted(set(t.initial_agents))
+        start = str(initial[0]) if len(initial) == 1 else f"{initial[0]}-{initial[-1]}"
+        return line(name, f"{start} / {statistics.fmean(t.mean_agents):.1f}", t.steps,
+                    f"{t.median_seconds:.3f} [{min(t.seconds):.3f}-{max(t.seconds):.3f}]",
+                    f"{t.median_us_per_agent_step:.3f}", f"{m.peak_rss_mb:.1f}",
+                    f"{m.tracemalloc_peak_mb:.1f}")
+
+    def note(text: str) -> list[str]:
+        return textwrap.wrap(text, width=96, initial_indent="  - ", subsequent_indent="    ")
+
+    side = boltzmann_side(boltzmann.initial_agents[0])
+    blas = env["OPENBLAS_CORETYPE"]
+    rss = memory[CLUSTER].peak_rss_mb
+    load = env["load_average"]
+    lines = [
+        "ClusterModel vs Mesa's Boltzmann Wealth example",
+        f"Python {env['python']} | Mesa {env['mesa']} | numpy {env['numpy']} | "
+        f"{env['cpu_count']} CPUs ({env['cpus_usable']} usable, {env['cpu_model']})",
+        (f"OPENBLAS_CORETYPE={blas}" if blas is not None else "OPENBLAS_CORETYPE not set")
+        + (f" | load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""),
+        f"{len(seeds)} timed runs per model, seeds {seeds[0]}..{seeds[-1]}; "
+        "a run = construction + all steps",
+        "",
+        line(*(name for name, _ in columns)),
+        row("ClusterModel", cluster, memory[CLUSTER]),
+        row("Boltzmann (Mesa)", boltzmann, memory[BOLTZMANN]),
+        "",
+        f"ratio ClusterModel / Boltzmann us per agent-step: {ratio:.3f}"
+        f"   goal <= {RATIO_GOAL}: {verdict(ratio <= RATIO_GOAL)}",
+        f"ClusterModel peak RSS: {rss:.1f} MB"
+        f"   goal <= {RSS_GOAL_MB:.0f} MB: {verdict(rss <= RSS_GOAL_MB)}",
+        "",
+        "notes:",
+        *note(f"agents: {AGENT_COUNT_METHOD}. us/agent-step = median over runs of "
+              "seconds / (agents x steps)."),
+        *note("ClusterModel's step is vectorised over numpy arrays; only its support "
+              "agencies are activated one by one, so its agent-step is a normalisation, "
+              "not a method call per agent."),
+        *note(f"Boltzmann: {side}x{side} grid (one agent per cell, the example's default "
+              "density), run as written: its own step(), DataCollector and DataRecorder."),
+        *note(f"peak RSS: ru_maxrss at the end of one run (seed {MEMORY_SEED}) in a fresh "
+              "subprocess, interpreter and imports included (after imports: ClusterModel "
+              f"{memory[CLUSTER].baseline_rss_mb:.1f} MB, Boltzmann "
+              f"{memory[BOLTZMANN].baseline_rss_mb:.1f} MB). Linux carries ru_maxrss over "
+              "from the parent across fork/exec: the parent was at "
+              f"{memory[CLUSTER].parent_rss_mb:.1f} MB when it started them. VmHWM "
+              f"cross-check: ClusterModel {fmt_mb(memory[CLUSTER].vm_hwm_mb)}, Boltzmann "
+              f"{fmt_mb(memory[BOLTZMANN].vm_hwm_mb)}. 1 MB = 2**20 bytes."),
+        *note("heap MB: tracemalloc peak of the Python heap (numpy buffers included) over "
+              "the same run, in a separate subprocess."),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed runs per model, seeds 0..R-1 (default 5)")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write the figures to PATH as JSON")
+    parser.add_argument("--_child", choices=(CLUSTER, BOLTZMANN), help=argparse.SUPPRESS)
+    parser.add_argument("--_agents", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--_steps", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--_trace", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args._child:
+        child_main(args._child, args._agents, args._steps, args._trace)
+        return
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+
+    env = environment()  # first, so the load average shows what else the machine runs
+    # Memory next, while this process has not imported the models (see the docstring).
+    memory = {CLUSTER: measure_memory(CLUSTER)}
+    memory[BOLTZMANN] = measure_memory(BOLTZMANN, memory[CLUSTER].agents,
+                                       memory[CLUSTER].steps)
+
+    seeds = range(args.repeats)
+    cluster = bench_cluster(seeds)
+    if (cluster.initial_agents[MEMORY_SEED], cluster.steps) != (memory[CLUSTER].agents,
+                                                                memory[CLUSTER].steps):
+        raise RuntimeError("the memory run differs from the timed runs")
+    boltzmann = bench_boltzmann(seeds, cluster.initial_agents, cluster.steps)
+    ratio = cluster.median_us_per_agent_step / boltzmann.median_us_per_agent_step
+    print(report(env, seeds, cluster, boltzmann, memory, ratio))
+
+    if args.json:
+        figures = {
+            "environment": env, "repeats": args.repeats, "seeds": list(seeds),
+            "scale": SCALE, "agent_count_method": AGENT_COUNT_METHOD,
+            "cluster_model": cluster.to_dict() | {"memory": asdict(memory[CLUSTER])},
+            "boltzmann": boltzmann.to_dict() | {
+                "grid": [boltzmann_side(n) for n in boltzmann.initial_agents],
+                "memory": asdict(memory[BOLTZMANN])},
+            "ratio_us_per_agent_step": ratio,
+            "goals": {"ratio_max": RATIO_GOAL, "ratio_met": ratio <= RATIO_GOAL,
+                      "cluster_peak_rss_mb_max": RSS_GOAL_MB,
+                      "cluster_peak_rss_met": memory[CLUSTER].peak_rss_mb <= RSS_GOAL_MB},
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        print(f"\nfigures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
