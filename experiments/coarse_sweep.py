@@ -18,8 +18,12 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from sim.runs import run
-from sim.scenarios import (HOLLOW_NETWORKING, ISOLATED_EXCELLENCE, LOOSELY_COUPLED_SYNERGY,
-                           STAGNATION)
+from sim.scenarios import (
+    HOLLOW_NETWORKING,
+    ISOLATED_EXCELLENCE,
+    LOOSELY_COUPLED_SYNERGY,
+    STAGNATION,
+)
 
 SHORT = {LOOSELY_COUPLED_SYNERGY: "L", ISOLATED_EXCELLENCE: "I", HOLLOW_NETWORKING: "H",
          STAGNATION: "S"}

@@ -236,6 +236,14 @@ class Params:
         return {f.name: {"default": f.default, **f.metadata} for f in dataclasses.fields(cls)}
 
 
+def check_value(name: str, value: Any) -> None:
+    """Validate one parameter's value on its own (cross-field rules aside)."""
+    fields = {f.name: f for f in dataclasses.fields(Params)}
+    if name not in fields:
+        raise ParameterError(f"unknown parameter {name!r}")
+    _validate(fields[name], value)
+
+
 def _validate(spec: dataclasses.Field, value: Any) -> None:
     meta = spec.metadata
     name, kind = spec.name, meta["kind"]

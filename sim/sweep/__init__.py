@@ -1,0 +1,68 @@
+"""Sweeps: experiment design (TOML), execution (in-process or Dask), resumable storage.
+
+Design, execution and storage are separate modules, so a new sampler, a new executor or
+a new storage format replaces one of them without touching the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.sweep.design import Experiment, ExperimentError, load
+from sim.sweep.execute import DaskExecutor, InProcessExecutor
+from sim.sweep.progress import Progress
+from sim.sweep.storage import ResultStore, read_results
+from sim.sweep.tasks import run_task
+
+__all__ = ["DaskExecutor", "Experiment", "ExperimentError", "InProcessExecutor",
+           "ResultStore", "load", "read_results", "run_sweep"]
+
+FLUSH_EVERY_RUNS = 50
+FLUSH_EVERY_SECONDS = 5.0
+
+
+def run_sweep(experiment: Experiment, out: str | Path,
+              executor: InProcessExecutor | DaskExecutor,
+              progress: bool = True) -> pd.DataFrame:
+    """Run every run of ``experiment`` not yet stored in ``out``; return the runs table.
+
+    Results are written as they arrive (in batches of at most ``FLUSH_EVERY_RUNS`` runs
+    or ``FLUSH_EVERY_SECONDS`` seconds); an interrupted sweep loses at most the batch
+    in hand and resumes where it stopped when called again.
+    """
+    import time
+
+    store = ResultStore(out, experiment)
+    done = store.open()
+    specs = experiment.runs()
+    todo = [spec for spec in specs if spec.run_id not in done]
+    meter = Progress(len(specs), len(specs) - len(todo), experiment.name) if progress else None
+    last_flush = time.monotonic()
+    try:
+        with executor if todo else _Nothing():
+            for result in executor.map_unordered(run_task, todo) if todo else ():
+                store.add(result)
+                now = time.monotonic()
+                if (store.buffered >= FLUSH_EVERY_RUNS
+                        or now - last_flush >= FLUSH_EVERY_SECONDS):
+                    store.flush()
+                    last_flush = now
+                if meter is not None:
+                    meter.update()
+    finally:
+        store.flush()
+        if meter is not None:
+            meter.close()
+    return store.finalize(len(specs))
+
+
+class _Nothing:
+    """Stands in for an executor when every run is already stored."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
