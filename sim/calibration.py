@@ -52,10 +52,12 @@ class ClusterProfile:
 
 
 # Pangyo's 2019 firm mix: 1,259 firms of which IT 830, BT 164, CT 165, NT 17; the
-# remaining 83 are counted as convergence. Basic science gets a token share for the
-# few research centres (Korea Pasteur Institute).
+# remaining 83 are counted as convergence.
 _PANGYO_FIRMS = {"IT": 830, "BT": 164, "CT": 165, "NT": 17}
 _PANGYO_OTHER = 1259 - sum(_PANGYO_FIRMS.values())
+# ASSUMPTION: a token basic-science weight of about 1% (13 firm-equivalents) for the
+# few research centres (Korea Pasteur Institute).
+_PANGYO_BASIC = 13
 
 DAEDEOK_2018 = ClusterProfile(
     name="Daedeok Innopolis",
@@ -87,7 +89,7 @@ PANGYO_2018 = ClusterProfile(
     institutes=4,
     universities=2,
     ventures=1259,
-    domain_mix=(0.02, _PANGYO_FIRMS["IT"], _PANGYO_FIRMS["BT"], _PANGYO_FIRMS["NT"],
+    domain_mix=(_PANGYO_BASIC, _PANGYO_FIRMS["IT"], _PANGYO_FIRMS["BT"], _PANGYO_FIRMS["NT"],
                 _PANGYO_FIRMS["CT"], _PANGYO_OTHER),
     # ASSUMPTION: many established IT firms besides the start-ups.
     stage_mix=(0.40, 0.45, 0.15),

@@ -54,16 +54,3 @@ def normalise(profiles: np.ndarray) -> np.ndarray:
     np.clip(profiles, 0.0, None, out=profiles)
     profiles /= np.maximum(profiles.sum(axis=1, keepdims=True), 1e-12)
     return profiles
-
-
-def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
-    """Jensen-Shannon divergence (base 2, in [0, 1]) of two domain mixes."""
-    p = np.asarray(p, float) / np.sum(p)
-    q = np.asarray(q, float) / np.sum(q)
-    m = 0.5 * (p + q)
-
-    def kl(x: np.ndarray) -> float:
-        mask = x > 0
-        return float(np.sum(x[mask] * np.log2(x[mask] / m[mask])))
-
-    return 0.5 * kl(p) + 0.5 * kl(q)

@@ -8,6 +8,7 @@ stage is one vectorised rule over the arrays the model owns.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
@@ -278,8 +279,8 @@ class ClusterModel(mesa.Model):
         pop.profile += delta
         pop.profile += params.anchoring * (pop.home - pop.profile)
         normalise(pop.profile)
-        total = moved.sum()
-        return {"knowledge_flow_inter_share": float(moved[inter].sum() / total) if total else 0.0}
+        return {"knowledge_flow": float(moved.sum()),
+                "knowledge_flow_inter": float(moved[inter].sum())}
 
     def _credit(self, i: np.ndarray, j: np.ndarray, success: np.ndarray,
                 inter: np.ndarray) -> np.ndarray:
@@ -324,7 +325,8 @@ class ClusterModel(mesa.Model):
             "collaborations_inter": outcome["collaborations_inter"],
             "innovations": outcome["innovations"],
             "innovations_inter": outcome["innovations_inter"],
-            "knowledge_flow_inter_share": outcome["knowledge_flow_inter_share"],
+            "knowledge_flow": outcome["knowledge_flow"],
+            "knowledge_flow_inter": outcome["knowledge_flow_inter"],
             "active_agents": int(active.sum()),
         }
         credit = outcome["innovations_by_cluster"]
@@ -357,7 +359,8 @@ class ClusterModel(mesa.Model):
         record.update(self._year_indices())
 
     def _year_indices(self) -> dict[str, float]:
-        """Capability and cooperation indices over the last four quarters."""
+        """Capability, cooperation and knowledge-flow indices over the last four
+        quarters."""
         year = self.history[-QUARTERS_PER_YEAR:]
         years = len(year) / QUARTERS_PER_YEAR
 
@@ -372,6 +375,9 @@ class ClusterModel(mesa.Model):
                 total("innovations"), mean("active_agents"), years),
             "cooperation_index": metrics.cooperation_index(
                 total("collaborations_inter"), total("collaborations")),
+            # the same share, measured in knowledge moved instead of collaborations
+            "knowledge_flow_inter_share": metrics.cooperation_index(
+                total("knowledge_flow_inter"), total("knowledge_flow")),
         }
         for name in CLUSTER_NAMES:
             key = name.lower()
@@ -411,10 +417,10 @@ class ClusterModel(mesa.Model):
         capability = last["capability_index"]
         cooperation = last["cooperation_index"]
         distinct = last["distinctiveness"]
+        threshold = self.capability_threshold
         return {
             "scenario": scenarios.classify(
-                capability, cooperation,
-                capability_threshold=params.capability_threshold,
+                capability, cooperation, capability_threshold=threshold,
                 cooperation_threshold=params.cooperation_threshold),
             "coupling_type": scenarios.coupling_type(
                 cooperation, distinct, cooperation_threshold=params.cooperation_threshold,
@@ -435,9 +441,44 @@ class ClusterModel(mesa.Model):
             "scale_ups": self.totals["scale_ups"],
             "relocations": self.totals["relocations"],
             **network,
+            "capability_threshold": threshold,
             "quarter": self.quarter,
             "seed": self.seed,
         }
+
+    @property
+    def capability_threshold(self) -> float:
+        """The 'high capability' threshold in force: the parameter if set, else the
+        model's own 2018 baseline at this run's scale."""
+        if self.params.capability_threshold is not None:
+            return self.params.capability_threshold
+        return baseline_capability_index(self.params.scale)
+
+
+BASELINE_SEEDS = 10
+"""Runs averaged for the 2018 baseline (seeds 0-9)."""
+
+
+@functools.cache
+def baseline_capability_indices(scale: float = 1.0,
+                                seeds: int = BASELINE_SEEDS) -> tuple[float, ...]:
+    """The 2018 capability index of the default calibration at ``scale``, for seeds
+    ``0 .. seeds-1`` (computed once per process and scale)."""
+    values = []
+    for seed in range(seeds):
+        model = ClusterModel(rng=seed, scale=scale, until_year=START_YEAR)
+        model.run_model()
+        values.append(model.history[-1]["capability_index"])
+    return tuple(values)
+
+
+def baseline_capability_index(scale: float = 1.0) -> float:
+    """The calibrated 2018 baseline: the mean 2018 capability index of the default
+    calibration at ``scale``. It is the default 'high capability' threshold: a run is
+    highly capable when its clusters innovate in the final year at least as much per
+    agent as they did in 2018, at the same scale (small scales keep at least one agent
+    of each kind, which shifts the population mix and the baseline with it)."""
+    return float(np.mean(baseline_capability_indices(scale)))
 
 
 def _reporter(name: str):

@@ -38,7 +38,7 @@ def _p(default: Any, help: str, *, unit: str = "", low: float | None = None,
 
 @dataclass(frozen=True)
 class Params:
-    """Inputs of :class:`sim.model.ClusterModel` (see docs/ODD.md, section 'Input')."""
+    """Inputs of :class:`sim.model.ClusterModel` (see docs/ODD.md, section 8, 'Parameters')."""
 
     # --- the two swept parameters ---------------------------------------------------
     coupling: float = _p(0.2, "strength of inter-cluster ties: caps the chance that a "
@@ -66,8 +66,11 @@ class Params:
                              "target and agencies coordinate inter-cluster matches")
     vision_stages: int = _p(4, "number of equal steps in the shared-vision ramp",
                             low=1, high=52)
-    vision_ramp_years: int = _p(6, "years the shared-vision ramp takes to reach the "
-                                "full coupling", unit="year", low=1, high=50)
+    vision_ramp_years: int = _p(6, "years over which the shared-vision staircase is "
+                                "spread: it starts at coupling/vision_stages and climbs "
+                                "one equal step every vision_ramp_years/vision_stages "
+                                "years, so the full coupling applies from the last step",
+                                unit="year", low=1, high=50)
     cooperation_programme: bool = _p(False, "direction 2: wide-area programme that "
                                      "multiplies agency-brokered inter-cluster matches "
                                      "and the relocation channel")
@@ -191,10 +194,11 @@ class Params:
                                  "scale 1", unit="ventures", low=0.0, high=10000.0)
 
     # --- scenario thresholds (docs/ODD.md, 'Observation') ------------------------------------
-    capability_threshold: float = _p(0.218, "capability index (innovations per agent per "
-                                     "year) at or above which a run counts as high "
-                                     "capability: the calibrated 2018 baseline",
-                                     unit="1/agent/year", low=0.0, high=100.0)
+    capability_threshold: float | None = _p(
+        None, "capability index (innovations per agent per year) at or above which a run "
+        "counts as high capability; None: the model's own 2018 baseline at the run's scale "
+        "(mean 2018 index of 10 default runs, 'python -m sim baseline --scale X')",
+        unit="1/agent/year", low=0.0, high=100.0, kind=float, optional=True)
     cooperation_threshold: float = _p(0.10, "share of collaborations crossing clusters "
                                       "at or above which cooperation counts as high "
                                       "(Cowan & Jonard 2004)", low=0.0, high=1.0)

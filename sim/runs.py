@@ -11,8 +11,7 @@ from typing import Any
 import numpy as np
 
 from sim import metrics
-from sim.model import ClusterModel
-from sim.params import START_YEAR
+from sim.model import BASELINE_SEEDS, ClusterModel, baseline_capability_indices
 
 
 def run(seed: int, **parameters: Any) -> ClusterModel:
@@ -24,17 +23,17 @@ def run(seed: int, **parameters: Any) -> ClusterModel:
 
 def synergy(seed: int, **parameters: Any) -> float:
     """Synergy of a coupled run: its total innovations over those of the same run at
-    coupling 0 (same seed, same everything else: common random numbers), minus one."""
+    coupling 0, minus one. The pair shares its seed, hence its initial state and its
+    random stream until the first draw that coupling changes (common random numbers in
+    that sense), which removes the between-seed variation from the comparison."""
     coupled = run(seed, **parameters).summary()["innovations_total"]
     isolated = run(seed, **{**parameters, "coupling": 0.0}).summary()["innovations_total"]
     return metrics.synergy(coupled, isolated)
 
 
-def baseline_capability_index(seeds: range | list[int] = range(10),
-                              **parameters: Any) -> tuple[float, float]:
-    """Capability index of the first simulated year (2018) under the default
-    calibration: the threshold for 'high capability'. Returns mean and standard
-    deviation over ``seeds``."""
-    values = [run(seed, until_year=START_YEAR, **parameters).summary()["capability_index"]
-              for seed in seeds]
+def baseline(scale: float = 1.0, seeds: int = BASELINE_SEEDS) -> tuple[float, float]:
+    """Mean and standard deviation of the 2018 capability index of the default
+    calibration at ``scale`` over seeds ``0 .. seeds-1`` (see
+    :func:`sim.model.baseline_capability_index`)."""
+    values = baseline_capability_indices(scale, seeds)
     return float(np.mean(values)), float(np.std(values))

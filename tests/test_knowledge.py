@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from sim.knowledge import (
     cognitive_distance,
     draw_profiles,
-    jensen_shannon,
     normalise,
     reach,
     success_probability,
@@ -70,9 +69,3 @@ def test_drawn_profiles_are_shares_near_their_centres():
 def test_normalise_clips_and_rescales():
     profiles = np.array([[2.0, -1.0, 2.0]])
     np.testing.assert_allclose(normalise(profiles), [[0.5, 0.0, 0.5]])
-
-
-def test_jensen_shannon_bounds():
-    assert jensen_shannon([1, 0], [1, 0]) == 0.0
-    assert abs(jensen_shannon([1, 0], [0, 1]) - 1.0) < 1e-12
-    assert jensen_shannon([0.2, 0.8], [0.6, 0.4]) == jensen_shannon([0.6, 0.4], [0.2, 0.8])

@@ -64,12 +64,17 @@ def test_willingness_to_cross_is_learned_and_grows_with_capability():
     assert low < 0.5  # below its starting value: failures taught agents to stay home
 
 
-def test_capability_threshold_is_the_2018_baseline():
-    """The 'high capability' threshold is the model's own 2018 capability index under
-    the default calibration (``python -m sim baseline``); recalibrating the model
-    without updating the threshold fails here."""
-    from sim.params import Params
-    from sim.runs import baseline_capability_index
+def test_capability_threshold_is_the_2018_baseline_at_the_runs_scale():
+    """By default 'high capability' means at least the model's own 2018 capability
+    index (mean of seeds 0-9, default calibration, same scale)."""
+    from sim.model import ClusterModel
 
-    mean, _ = baseline_capability_index(range(10))
-    assert mean == pytest.approx(Params().capability_threshold, abs=0.001)
+    first_years = []
+    for seed in range(10):
+        model = ClusterModel(rng=seed, scale=SCALE, until_year=2018)
+        model.run_model()
+        first_years.append(model.summary()["capability_index"])
+    summary = run(3, scale=SCALE, until_year=2019).summary()
+    assert summary["capability_threshold"] == pytest.approx(np.mean(first_years), rel=1e-12)
+    explicit = run(3, scale=SCALE, until_year=2019, capability_threshold=0.5).summary()
+    assert explicit["capability_threshold"] == 0.5

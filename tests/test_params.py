@@ -201,16 +201,17 @@ def test_bool_field_accepts_bools(spec):
     assert getattr(Params(**{spec.name: 0}), spec.name) is False
 
 
-# --- optional per-cluster capabilities ---------------------------------------------------
-def test_the_optional_fields_are_the_cluster_capabilities():
-    assert {f.name for f in OPTIONAL} == {"capability_daedeok", "capability_pangyo"}
+# --- optional fields: per-cluster capabilities, the capability threshold ------------------
+def test_the_optional_fields():
+    assert {f.name for f in OPTIONAL} == {"capability_daedeok", "capability_pangyo",
+                                          "capability_threshold"}
 
 
 @pytest.mark.parametrize("spec", OPTIONAL, ids=_ids(OPTIONAL))
-def test_optional_capability_accepts_none_and_rejects_out_of_range(spec):
+def test_optional_field_accepts_none_and_rejects_out_of_range(spec):
     assert getattr(Params(**{spec.name: None}), spec.name) is None
     assert getattr(Params(**{spec.name: 0.7}), spec.name) == 0.7
-    _assert_names_range(_rejected(spec.name, 1.5), spec)
+    _assert_names_range(_rejected(spec.name, spec.metadata["high"] + 0.5), spec)
     _rejected(spec.name, "0.7")
 
 

@@ -84,15 +84,16 @@ class SupportAgency(ClusterAgent):
         self._match(own, other, n, choose_best=model.params.shared_vision, across=True)
 
     def incubate(self) -> None:
-        """Fill free incubation slots with young ventures not yet incubated."""
+        """Fill free incubation slots with young start-ups not yet incubated."""
         model, rng = self.model, self.model.rng
         pop, params = model.population, model.params
-        young = pop.alive & (pop.kind == VENTURE) & (pop.cluster == self.cluster)
-        in_incubator = young & (pop.incubated_until > model.steps)
+        ours = pop.alive & (pop.kind == VENTURE) & (pop.cluster == self.cluster)
+        in_incubator = ours & (pop.incubated_until > model.steps)
         self.incubating = int(in_incubator.sum())
         slots = round(params.incubation_slots * params.scale * model.incubation_factor)
         free = slots - self.incubating
-        candidates = np.flatnonzero(young & (pop.age < params.incubation_quarters)
+        candidates = np.flatnonzero(ours & (pop.stage == 0)
+                                    & (pop.age < params.incubation_quarters)
                                     & (pop.incubated_until < 0))
         if free <= 0 or len(candidates) == 0:
             return

@@ -121,11 +121,11 @@ def spin_off_parents(model: ClusterModel, base_chance: np.ndarray) -> np.ndarray
     """Agents that found a new venture this quarter.
 
     Only agents with a success this quarter spin off (technology transfer), with chance
-    ``base_chance[kind] x (0.5 + capability)``, so base chances are those at
+    ``min(1, base_chance[kind] x (0.5 + capability))``, so base chances are those at
     capability 0.5.
     """
     pop, rng = model.population, model.rng
     capability = model.capability_of_cluster[pop.cluster]
-    chance = base_chance[pop.kind] * (0.5 + capability)
+    chance = np.minimum(1.0, base_chance[pop.kind] * (0.5 + capability))
     eligible = pop.alive & (pop.successes_now > 0)
     return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))

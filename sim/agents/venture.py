@@ -22,8 +22,9 @@ class Venture(ClusterAgent):
     new innovations open new ones; cash moves by revenue minus burn (burn is lower for
     capable clusters' start-ups and for incubated ventures); a good enough success
     record lifts it a stage; it exits when cash runs out. A growth or global venture
-    with an inter-cluster success may relocate through the cooperation programme
-    (:meth:`relocate`).
+    with an inter-cluster success may relocate to the other cluster (:meth:`relocate`):
+    the channel is open at any positive coupling, and the cooperation programme widens
+    it.
     """
 
     kind = VENTURE
