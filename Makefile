@@ -1,9 +1,13 @@
 # Build, run and test cluster-coupling-sim in a local virtual environment (.venv).
 #
 #   make venv                 create .venv (Python >= 3.12) and install the package + dev tools
-#   make run ARGS='...'       one simulation with the default calibration (python -m sim run)
+#   make run                  the quick experiments end to end (embedded Dask cluster):
+#                             runs in results/quick/<experiment>, figures in results/quick/figures
+#   make simulate ARGS='...'  one simulation with the default calibration (python -m sim run)
 #   make test PYTEST_ARGS='...'
-#   make lint | bench | clean
+#   make reproduce            re-run the publication experiments, compare with figures/
+#   make publish              re-run them and overwrite figures/ with the new figures
+#   make lint | bench | bench-sweep | clean
 #
 # The interpreter is found by scripts/find-python; override it with
 #   make PYTHON=/path/to/python3.12 venv
@@ -17,7 +21,11 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint bench clean
+QUICK := $(wildcard experiments/quick/*.toml)
+WORKERS ?=
+SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
+
+.PHONY: venv run simulate test reproduce publish lint bench bench-sweep clean
 
 venv: $(STAMP)
 
@@ -42,16 +50,32 @@ $(STAMP): pyproject.toml | $(VPY)
 	@touch $@
 
 run: venv
+	@for experiment in $(QUICK); do \
+	  name=$$(basename $$experiment .toml); \
+	  $(VPY) -m sim sweep $$experiment --out results/quick/$$name $(SWEEP_ARGS) && \
+	  $(VPY) -m sim figures results/quick/$$name --out results/quick/figures || exit 1; \
+	done
+
+simulate: venv
 	$(VPY) -m sim run $(ARGS)
+
+reproduce: venv
+	$(VPY) -m sim reproduce $(SWEEP_ARGS)
+
+publish: venv
+	$(VPY) -m sim reproduce --update $(SWEEP_ARGS)
 
 test: venv
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check sim tests benchmarks
+	$(VENV)/bin/ruff check sim tests benchmarks experiments
 
 bench: venv
 	$(VPY) benchmarks/bench_model.py
+
+bench-sweep: venv
+	$(VPY) benchmarks/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,4 +1,10 @@
-"""Command line: ``python -m sim run ...`` and ``python -m sim baseline``.
+"""Command line of the cluster model.
+
+    python -m sim run [--coupling C] [--capability K] [--seed S] [--json] ...
+    python -m sim sweep EXPERIMENT.toml [--out DIR] [--workers N] [--scheduler ADDR]
+    python -m sim figures RESULTS_DIR [--out DIR]
+    python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
+    python -m sim baseline | params
 
 User mistakes (a bad option, a value out of range) end with one line on stderr and exit
 code 2, never a traceback.
@@ -8,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from sim.params import ParameterError, Params
-from sim.runs import baseline_capability_index, run
+from sim.runs import baseline, run
 
 EXIT_USAGE = 2
 
@@ -84,7 +92,43 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--scale", type=float, default=1.0)
 
     commands.add_parser("params", help="list every parameter with default, range, help")
+
+    sweep = commands.add_parser("sweep", help="run an experiment file (resumable)")
+    sweep.add_argument("experiment", type=Path, help="experiment TOML file")
+    sweep.add_argument("--out", type=Path, help="results directory (default "
+                       "results/<experiment name>)")
+    _executor_options(sweep)
+
+    figures = commands.add_parser("figures", help="draw the figures of a results directory")
+    figures.add_argument("results", type=Path, help="results directory of a sweep")
+    figures.add_argument("--out", type=Path, help="where to write them (default "
+                         "RESULTS/figures)")
+
+    reproduce = commands.add_parser("reproduce", help="re-run the publication "
+                                    "experiments and compare with the committed figures")
+    reproduce.add_argument("--experiments", type=Path,
+                           default=Path("experiments/publication"),
+                           help="folder of experiment files (default %(default)s)")
+    reproduce.add_argument("--figures", type=Path, default=Path("figures"),
+                           help="committed figures and their data (default %(default)s)")
+    reproduce.add_argument("--results", type=Path, default=Path("results/publication"),
+                           help="where the runs are stored (default %(default)s)")
+    reproduce.add_argument("--update", action="store_true", help="write the regenerated "
+                           "figures into --figures instead of comparing")
+    _executor_options(reproduce)
     return parser
+
+
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="worker processes of the embedded Dask cluster; 1 runs "
+                        "in-process (default: the machine's cores)")
+    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                        help="address of an existing Dask scheduler, tcp://HOST:PORT "
+                        "(default: $DASK_SCHEDULER_ADDRESS, else an embedded cluster)")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="serve the embedded cluster's Dask dashboard")
+    parser.add_argument("--quiet", action="store_true", help="no progress report")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -114,7 +158,7 @@ def _readable(summary: dict[str, Any], params: Params) -> str:
         f"  scenario            {summary['scenario']}",
         f"  coupling type       {summary['coupling_type']}",
         f"  capability index    {summary['capability_index']:.3f} innovations/agent/year "
-        f"(high from {params.capability_threshold})",
+        f"(high from {summary['capability_threshold']:.3f})",
         f"    Daedeok / Pangyo  {summary['capability_index_daedeok']:.3f} / "
         f"{summary['capability_index_pangyo']:.3f}",
         f"  cooperation index   {summary['cooperation_index']:.3f} of collaborations cross "
@@ -138,10 +182,9 @@ def _baseline(args: argparse.Namespace) -> int:
     Params(scale=args.scale)
     if args.seeds < 1:
         raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
-    mean, std = baseline_capability_index(range(args.seeds), scale=args.scale)
-    print(f"2018 capability index: {mean:.4f} (sd {std:.4f} over {args.seeds} seeds, "
-          f"scale {args.scale}); configured threshold: "
-          f"{Params().capability_threshold}")
+    mean, std = baseline(args.scale, args.seeds)
+    print(f"2018 capability index: {mean:.4f} (sd {std:.4f} over seeds 0-{args.seeds - 1}, "
+          f"scale {args.scale})")
     return 0
 
 
@@ -155,15 +198,85 @@ def _params() -> int:
     return 0
 
 
+def _executor(args: argparse.Namespace):
+    from sim.sweep import DaskExecutor, InProcessExecutor
+
+    if args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {args.workers}")
+    if args.scheduler:
+        return DaskExecutor(scheduler=args.scheduler)
+    if args.workers == 1:
+        return InProcessExecutor()
+    return DaskExecutor(workers=args.workers, dashboard=args.dashboard)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.sweep import ResultStore, load, run_sweep
+
+    experiment = load(args.experiment)  # everything is checked before any run
+    out = args.out or Path("results") / experiment.name
+    executor = _executor(args)
+    ResultStore(out, experiment).open()  # refuses a directory of another experiment
+    print(f"sweep {experiment.name}: {len(experiment.runs())} runs on "
+          f"{'Dask scheduler ' + args.scheduler if args.scheduler else executor.describe()}"
+          f", results in {out}", file=sys.stderr)
+    runs = run_sweep(experiment, out, executor, progress=not args.quiet)
+    print(f"{len(runs)} runs stored in {out / 'runs.parquet'}")
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from sim.figures import draw
+
+    out = args.out or args.results / "figures"
+    for path in draw(args.results, out):
+        print(path)
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from sim.figures import draw
+    from sim.reproduce import publish, verdicts
+    from sim.sweep import load, run_sweep
+
+    files = sorted(args.experiments.glob("*.toml"))
+    if not files:
+        raise ParameterError(f"no experiment files (*.toml) in {args.experiments}")
+    experiments = [load(path) for path in files]  # all checked before any run
+    failed = 0
+    for experiment in experiments:
+        out = args.results / experiment.name
+        print(f"reproduce {experiment.name}: {len(experiment.runs())} runs, results in "
+              f"{out}", file=sys.stderr)
+        run_sweep(experiment, out, _executor(args), progress=not args.quiet)
+        drawn = draw(out, out / "figures")
+        if args.update:
+            publish(drawn, args.figures)
+            for path in drawn:
+                print(f"wrote {args.figures / path.name}")
+            continue
+        for verdict in verdicts(drawn, args.figures):
+            print(verdict.line())
+            failed += not verdict.passed
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from sim.sweep.design import ExperimentError
+
     args = build_parser().parse_args(argv)
+    commands = {"run": _run, "baseline": _baseline, "params": lambda _: _params(),
+                "sweep": _sweep, "figures": _figures, "reproduce": _reproduce}
     try:
-        if args.command == "run":
-            return _run(args)
-        if args.command == "baseline":
-            return _baseline(args)
-        return _params()
-    except ParameterError as error:
+        return commands[args.command](args)
+    except (ParameterError, ExperimentError) as error:
+        print(f"python -m sim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"python -m sim {args.command}: interrupted; finished runs are stored, "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    except OSError as error:  # e.g. an unreachable scheduler or unwritable --out
         print(f"python -m sim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -1,0 +1,815 @@
+"""Figures of a finished sweep: the analysis layer.
+
+Reads a results directory (:func:`sim.sweep.storage.read_results`) and never runs the
+model. :func:`draw` dispatches on the manifest's ``experiment.analysis``:
+
+=====================  ===============================================
+analysis               figures
+=====================  ===============================================
+``phase_diagram``      ``phase_diagram``, ``threshold_sensitivity``
+``coupling_response``  ``coupling_response``
+``trajectories``       ``trajectories`` (needs ``series = true``)
+``none``               (none)
+=====================  ===============================================
+
+Every figure ``NAME`` is written as ``NAME.png`` (200 dpi), ``NAME.svg`` (byte-identical
+from one drawing to the next) and ``NAME.csv``: the exact numbers drawn, one tidy table,
+rows sorted by their keys and floats rounded to 12 significant digits.
+
+Each ``*_table`` function computes one figure's table from the runs table alone, so the
+numbers can be checked or reused without drawing.
+
+Command line: ``python -m sim.figures RESULTS_DIR OUT_DIR``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import cm, ticker
+from matplotlib.colors import ListedColormap, Normalize, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from sim import metrics
+from sim.params import Params
+from sim.scenarios import COUPLING_TYPES, SCENARIOS, classify, coupling_type
+from sim.sweep.storage import read_results
+
+__all__ = ["COUPLING_TYPE_COLOURS", "FACTORS", "SCENARIO_COLOURS", "THRESHOLDS",
+           "coupling_response_table", "draw", "phase_diagram_table", "representative_runs",
+           "threshold_table", "trajectories_table"]
+
+# --- style -------------------------------------------------------------------------------
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9",
+             "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
+             "vermillion": "#D55E00", "reddish purple": "#CC79A7"}
+#: One fixed colour per scenario, in the order of :data:`sim.scenarios.SCENARIOS`.
+#: Hues far apart, so that the lighter (less certain) shades stay apart too.
+SCENARIO_COLOURS: dict[str, str] = dict(zip(SCENARIOS, (
+    OKABE_ITO["bluish green"], OKABE_ITO["blue"], OKABE_ITO["orange"],
+    OKABE_ITO["reddish purple"]), strict=True))
+#: One fixed colour per Orton & Weick coupling type, in the order of
+#: :data:`sim.scenarios.COUPLING_TYPES`.
+COUPLING_TYPE_COLOURS: dict[str, str] = dict(zip(COUPLING_TYPES, (
+    OKABE_ITO["bluish green"], OKABE_ITO["vermillion"], OKABE_ITO["sky blue"],
+    OKABE_ITO["black"]), strict=True))
+_LINE_COLOURS = (OKABE_ITO["black"], OKABE_ITO["orange"], OKABE_ITO["sky blue"],
+                 OKABE_ITO["bluish green"], OKABE_ITO["blue"], OKABE_ITO["vermillion"],
+                 OKABE_ITO["reddish purple"])
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+
+_STYLE = {
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
+    "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.titlesize": 12,
+    "axes.spines.top": False, "axes.spines.right": False,
+    "svg.hashsalt": "sim.figures", "svg.fonttype": "path", "path.simplify": False,
+}
+DPI = 200
+
+# --- labels (with units) ------------------------------------------------------------------
+_COUPLING_LABEL = "coupling (strength of inter-cluster ties, 0-1)"
+_CAPABILITY_LABEL = "capability (internal capability input, 0-1)"
+_INDEX_LABELS = {
+    "capability_index": "capability index (innovations per agent per year)",
+    "cooperation_index": "cooperation index (share of collaborations crossing)",
+    "distinctiveness": "distinctiveness (share of 2018 inter-cluster distance)",
+    "synergy": "synergy (innovations relative to coupling 0)",
+}
+
+# --- thresholds -----------------------------------------------------------------------------
+#: The three classification thresholds the sensitivity analysis moves.
+THRESHOLDS: tuple[str, ...] = ("capability_threshold", "cooperation_threshold",
+                               "distinctiveness_threshold")
+#: Factors applied to each threshold: -25 %, baseline, +25 %.
+FACTORS: tuple[float, ...] = (0.75, 1.0, 1.25)
+_THRESHOLD_NAMES = {"capability_threshold": "capability threshold",
+                    "cooperation_threshold": "cooperation threshold",
+                    "distinctiveness_threshold": "distinctiveness threshold"}
+_THRESHOLD_UNITS = {"capability_threshold": "innovations/agent/year",
+                    "cooperation_threshold": "share crossing",
+                    "distinctiveness_threshold": "share of 2018 distance"}
+
+_SIG_DIGITS = 12
+
+
+# =========================================================================================
+# Public entry point
+# =========================================================================================
+def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Draw every figure of the analysis the results' manifest names into ``out_dir``.
+
+    Returns the paths written (for each figure its ``.png``, ``.svg`` and ``.csv``).
+    Raises ``ValueError`` when the results cannot support the analysis (no coupling 0 for
+    a coupling response, no series for trajectories, no runs, unknown analysis).
+    """
+    manifest, runs, series = read_results(results_dir)
+    analysis = manifest.get("experiment", {}).get("analysis", "none")
+    if analysis not in _ANALYSES:
+        raise ValueError(f"unknown analysis {analysis!r} in {Path(results_dir) / 'manifest.json'}"
+                         f" (expected one of {', '.join(sorted(_ANALYSES))})")
+    if analysis == "none":
+        return []
+    if runs.empty:
+        raise ValueError(f"{results_dir} holds no runs: nothing to draw")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = manifest.get("experiment", {}).get("name", "")
+    written: list[Path] = []
+    with matplotlib.rc_context(_STYLE):
+        for figure_name, maker in _ANALYSES[analysis]:
+            figure, table = maker(runs, series, name)
+            written += _save(figure, table, out, figure_name)
+    return written
+
+
+# =========================================================================================
+# Tables (the numbers each figure draws)
+# =========================================================================================
+def phase_diagram_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (coupling, capability) cell: n, the share of each scenario, the
+    majority scenario (ties go to the first in :data:`SCENARIOS` order), its share
+    (certainty) and the means of the capability and cooperation indices and of
+    distinctiveness. Other varied parameters, if any, are pooled within a cell."""
+    runs = _with_inputs(runs, ("coupling", "capability"))
+    _require(runs, ("scenario", "capability_index", "cooperation_index", "distinctiveness"))
+    table = _majority(runs, ["coupling", "capability"], runs["scenario"], SCENARIOS,
+                      share_columns=True)
+    means = (runs.groupby(["coupling", "capability"], sort=True)
+             [["capability_index", "cooperation_index", "distinctiveness"]].mean()
+             .add_prefix("mean_").reset_index())
+    table = table.merge(means, on=["coupling", "capability"], how="left", validate="1:1")
+    return _tidy(table, ["coupling", "capability"])
+
+
+def threshold_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Majority per cell when each threshold is moved by -25 % and +25 %.
+
+    One row per (threshold, factor, coupling, capability). The capability and
+    cooperation thresholds reclassify the scenario (:func:`sim.scenarios.classify`); the
+    distinctiveness threshold reclassifies the Orton & Weick coupling type
+    (:func:`sim.scenarios.coupling_type`), so its rows hold coupling types. ``changed``
+    says whether the majority differs from the one at factor 1.0.
+    """
+    runs = _with_inputs(runs, ("coupling", "capability"))
+    _require(runs, ("capability_index", "cooperation_index", "distinctiveness"))
+    base = _known_thresholds(runs)
+    keys = ["coupling", "capability"]
+    frames = []
+    for threshold in THRESHOLDS:
+        baseline = None
+        for factor in FACTORS:
+            moved = base.copy()
+            moved[threshold] = base[threshold] * factor
+            if threshold == "distinctiveness_threshold":
+                labels = _coupling_types(runs, moved)
+                categories, kind = COUPLING_TYPES, "coupling type"
+            else:
+                labels = _scenarios(runs, moved)
+                categories, kind = SCENARIOS, "scenario"
+            cells = _majority(runs, keys, labels, categories)
+            value = moved[threshold].groupby([runs[k] for k in keys], sort=True).mean()
+            cells = cells.merge(value.rename("threshold_value").reset_index(), on=keys,
+                                validate="1:1")
+            cells.insert(0, "classification", kind)
+            cells.insert(0, "factor", factor)
+            cells.insert(0, "threshold", threshold)
+            if factor == 1.0:
+                baseline = cells.set_index(keys)["majority"]
+            frames.append(cells)
+        for i in range(len(frames) - len(FACTORS), len(frames)):
+            reference = baseline.reindex(pd.MultiIndex.from_frame(frames[i][keys]))
+            frames[i]["changed"] = frames[i]["majority"].to_numpy() != reference.to_numpy()
+    table = pd.concat(frames, ignore_index=True)
+    columns = ["threshold", "factor", "threshold_value", "coupling", "capability",
+               "classification", "n", "majority", "certainty", "changed"]
+    return _tidy(table[columns], ["threshold", "factor", "coupling", "capability"])
+
+
+def coupling_response_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Synergy, cooperation index and distinctiveness per (capability, coupling): n and
+    the mean with a 95 % t-interval over the runs (replicates; other varied parameters
+    pooled).
+
+    Synergy of a run is its ``innovations_total`` over that of its paired run at coupling
+    0 (same parameters otherwise, same replicate and seed), minus one; it is NaN (and left
+    out of the mean) when the paired run made no innovation. Raises ``ValueError`` if no
+    run has coupling 0.
+    """
+    runs = _with_inputs(runs, ("coupling", "capability"))
+    _require(runs, ("innovations_total", "cooperation_index", "distinctiveness",
+                    "replicate"))
+    runs = runs.assign(synergy=_synergy(runs))
+    rows = []
+    for (capability, coupling), group in runs.groupby(["capability", "coupling"], sort=True):
+        row: dict[str, Any] = {"capability": capability, "coupling": coupling,
+                               "n": len(group)}
+        for measure in ("synergy", "cooperation_index", "distinctiveness"):
+            mean, low, high = _t_interval(group[measure].to_numpy(dtype=float))
+            row |= {f"{measure}_mean": mean, f"{measure}_low": low, f"{measure}_high": high}
+        rows.append(row)
+    return _tidy(pd.DataFrame(rows), ["capability", "coupling"])
+
+
+def representative_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """One run per scenario reached: among the runs ending in it, the one closest
+    (Euclidean, each index divided by its standard deviation over all runs) to the
+    scenario's median (capability index, cooperation index); ties go to the smallest
+    ``run_id``. Rows in :data:`SCENARIOS` order."""
+    _require(runs, ("run_id", "scenario", "capability_index", "cooperation_index"))
+    runs = runs.reset_index(drop=True)
+    points = runs[["capability_index", "cooperation_index"]].astype(float)
+    sd = points.std()
+    sd = sd.where(sd.notna() & (sd > 0), 1.0)
+    z = points / sd
+    chosen = []
+    for scenario in SCENARIOS:
+        mask = (runs["scenario"] == scenario).to_numpy()
+        if not mask.any():
+            continue
+        members = z[mask]
+        distance = np.sqrt(((members - members.median()) ** 2).sum(axis=1))
+        ranking = pd.DataFrame({"distance": distance.map(_round),
+                                "run_id": runs.loc[mask, "run_id"]})
+        chosen.append(ranking.sort_values(["distance", "run_id"]).index[0])
+    return runs.loc[chosen]
+
+
+def trajectories_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.DataFrame:
+    """Quarterly series of each scenario's representative run (see
+    :func:`representative_runs`), as a long table: run_id, scenario, coupling,
+    capability, quarter and the plotted series. Raises ``ValueError`` without series."""
+    if series is None:
+        raise ValueError("trajectories need the per-quarter series, and these results "
+                         "have none: run the experiment with series = true in its "
+                         "[experiment] table")
+    runs = _with_inputs(runs, ("coupling", "capability"))
+    _require(series, ("run_id", "quarter", *_TRAJECTORY_SERIES), what="series table")
+    chosen = representative_runs(runs)[["run_id", "scenario", "coupling", "capability"]]
+    table = chosen.merge(series[["run_id", "quarter", *_TRAJECTORY_SERIES]], on="run_id",
+                         how="left", validate="1:m")
+    missing = sorted(set(chosen["run_id"]) - set(series["run_id"]))
+    if missing:
+        raise ValueError(f"the series table has no rows for run(s) {', '.join(missing)}")
+    order = {s: i for i, s in enumerate(SCENARIOS)}
+    table = table.assign(_order=table["scenario"].map(order))
+    table = table.sort_values(["_order", "quarter"], kind="stable").drop(columns="_order")
+    return _tidy(table, None)
+
+
+# =========================================================================================
+# Figures
+# =========================================================================================
+def _phase_diagram_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
+                          name: str) -> tuple[Figure, pd.DataFrame]:
+    table = phase_diagram_table(runs)
+    thresholds = _thresholds(runs)
+    figure = Figure(figsize=(12.5, 6.2), layout="constrained")
+    left, right = figure.subfigures(1, 2, width_ratios=[1.05, 1.0], wspace=0.02)
+
+    ax = left.subplots()
+    _majority_map(ax, table, SCENARIOS, SCENARIO_COLOURS, annotate=True)
+    ax.set_title("Majority scenario of the runs in each cell")
+    _label_axes(ax)
+    _certainty_colourbar(left, ax, len(SCENARIOS))
+    ax.legend(handles=_patches(SCENARIOS, SCENARIO_COLOURS, letters=True),
+              loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False,
+              title="majority scenario (in each cell: its letter, runs in it / runs)")
+
+    axes = right.subplots(2, 2, sharex=True, sharey=True)
+    norm = Normalize(0.0, 1.0)
+    cmap = matplotlib.colormaps["viridis"]
+    for axis, scenario in zip(axes.flat, SCENARIOS, strict=True):
+        share = table[f"share_{_snake(scenario)}"].to_numpy()
+        _cells(axis, table["coupling"], table["capability"], cmap(norm(share)))
+        axis.set_title(scenario, color=SCENARIO_COLOURS[scenario], fontweight="bold")
+    for axis in axes[1]:
+        axis.set_xlabel("coupling (0-1)")
+    for axis in axes[:, 0]:
+        axis.set_ylabel("capability (0-1)")
+    mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
+    right.colorbar(mappable, ax=axes, shrink=0.8, label="share of runs in the scenario")
+    right.suptitle("Share of runs ending in each scenario")
+
+    per_cell = table["n"]
+    n_text = (f"{per_cell.min()}" if per_cell.min() == per_cell.max()
+              else f"{per_cell.min()}-{per_cell.max()}")
+    figure.suptitle(
+        f"{_prefix(name)}Emergent scenario at {_horizon(runs)}Q4 by coupling and capability\n"
+        f"{len(runs)} runs, {len(table)} cells, {n_text} run{'s' * (n_text != '1')} per "
+        "cell; high capability: "
+        f"capability index >= {_describe(thresholds['capability_threshold'])} "
+        f"innovations/agent/year; high cooperation: cooperation index >= "
+        f"{_describe(thresholds['cooperation_threshold'])}", fontsize=11)
+    return figure, table
+
+
+def _threshold_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
+                      name: str) -> tuple[Figure, pd.DataFrame]:
+    table = threshold_table(runs)
+    figure = Figure(figsize=(12, 12), layout="constrained")
+    rows = figure.subfigures(len(THRESHOLDS), 1, hspace=0.03)
+    for subfigure, threshold in zip(rows, THRESHOLDS, strict=True):
+        part = table[table["threshold"] == threshold]
+        is_type = threshold == "distinctiveness_threshold"
+        categories = COUPLING_TYPES if is_type else SCENARIOS
+        colours = COUPLING_TYPE_COLOURS if is_type else SCENARIO_COLOURS
+        grid = subfigure.add_gridspec(1, len(FACTORS) + 1,
+                                      width_ratios=[1.0] * len(FACTORS) + [0.62])
+        axes = [subfigure.add_subplot(grid[0, 0])]
+        axes += [subfigure.add_subplot(grid[0, k], sharex=axes[0], sharey=axes[0])
+                 for k in range(1, len(FACTORS))]
+        for axis, factor in zip(axes, FACTORS, strict=True):
+            cells = part[part["factor"] == factor]
+            marked = cells["changed"].to_numpy() if factor != 1.0 else None
+            _majority_map(axis, cells, categories, colours, annotate=False, marked=marked)
+            value = _describe(cells["threshold_value"])
+            if factor != 1.0:
+                changed = cells["changed"].mean() if len(cells) else 0.0
+                axis.set_title(f"{factor - 1:+.0%} ({value}):\nmajority changed in "
+                               f"{changed:.0%} of cells")
+            else:
+                axis.set_title(f"baseline ({value})\n")
+            axis.set_xlabel("coupling (0-1)")
+        for axis in axes[1:]:
+            axis.tick_params(labelleft=False)
+        axes[0].set_ylabel("capability (0-1)")
+        what = "coupling type" if is_type else "scenario"
+        subfigure.suptitle(f"{_THRESHOLD_NAMES[threshold].capitalize()} "
+                           f"({_THRESHOLD_UNITS[threshold]}) moved: majority {
+                               "Orton & Weick " if is_type else ""}{what}",
+                           fontsize=11, fontweight="bold")
+        info = subfigure.add_subplot(grid[0, -1])
+        info.axis("off")
+        handles = _patches(categories, colours) + [Line2D(
+            [], [], linestyle="none", marker="o", markersize=5, markerfacecolor="white",
+            markeredgecolor="black", label="majority changed")]
+        info.legend(handles=handles, loc="upper left", title=f"majority {what}",
+                    frameon=False, alignment="left", borderaxespad=0.0)
+        _certainty_colourbar(subfigure, None, len(categories),
+                             cax=info.inset_axes((0.02, 0.0, 0.08, 0.38)))
+    figure.suptitle(f"{_prefix(name)}Threshold sensitivity: each classification threshold "
+                    "moved by -25 % and +25 % (same runs, reclassified)", fontsize=12)
+    return figure, table
+
+
+def _coupling_response_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
+                              name: str) -> tuple[Figure, pd.DataFrame]:
+    table = coupling_response_table(runs)
+    thresholds = _thresholds(runs)
+    figure = Figure(figsize=(13, 4.8), layout="constrained")
+    axes = figure.subplots(1, 3, sharex=True)
+    levels = sorted(table["capability"].unique())
+    colours = _level_colours(len(levels))
+    for i, capability in enumerate(levels):
+        part = table[table["capability"] == capability].sort_values("coupling")
+        for axis, measure in zip(axes, ("synergy", "cooperation_index", "distinctiveness"),
+                                 strict=True):
+            x = part["coupling"].to_numpy(dtype=float)
+            axis.fill_between(x, part[f"{measure}_low"], part[f"{measure}_high"],
+                              color=colours[i], alpha=0.18, linewidth=0)
+            axis.plot(x, part[f"{measure}_mean"], color=colours[i],
+                      marker=_MARKERS[i % len(_MARKERS)], markersize=4, linewidth=1.5,
+                      label=f"{capability:g}")
+    axes[0].axhline(0.0, color="0.3", linewidth=0.8, zorder=0)
+    axes[0].yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+    _threshold_line(axes[1], thresholds["cooperation_threshold"], "cooperation threshold")
+    _threshold_line(axes[2], thresholds["distinctiveness_threshold"],
+                    "distinctiveness threshold")
+    titles = ("Synergy (each run vs. its seed at coupling 0)",
+              "Cooperation index", "Distinctiveness")
+    for axis, measure, title in zip(axes, ("synergy", "cooperation_index",
+                                           "distinctiveness"), titles, strict=True):
+        axis.set_title(title)
+        axis.set_ylabel(_INDEX_LABELS[measure])
+        axis.set_xlabel(_COUPLING_LABEL)
+        axis.set_xlim(-0.02, 1.02)
+        axis.grid(True, color="0.9", linewidth=0.6)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", title="capability",
+                  frameon=False)
+    n = table["n"]
+    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    figure.suptitle(f"{_prefix(name)}Response to coupling at {_horizon(runs)}Q4: mean and "
+                    f"95 % t-interval over {n_text} replicates per point")
+    return figure, table
+
+
+def _trajectories_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
+                         name: str) -> tuple[Figure, pd.DataFrame]:
+    table = trajectories_table(runs, series)
+    thresholds = _thresholds(runs)
+    figure = Figure(figsize=(13, 7.6), layout="constrained")
+    axes = figure.subplots(2, 3, sharex=True)
+    panels = [
+        (axes[0, 0], "Innovations per quarter", "innovations per quarter",
+         (("innovations", "-"), ("innovations_inter", "--"))),
+        (axes[0, 1], "Capability index (last four quarters)",
+         _INDEX_LABELS["capability_index"],
+         (("capability_index", "-"),)),
+        (axes[0, 2], "Cooperation index (last four quarters)",
+         _INDEX_LABELS["cooperation_index"],
+         (("cooperation_index", "-"),)),
+        (axes[1, 0], "Distinctiveness", _INDEX_LABELS["distinctiveness"],
+         (("distinctiveness", "-"),)),
+        (axes[1, 1], "Ventures alive", "ventures alive (count)",
+         (("ventures_daedeok", "-"), ("ventures_pangyo", "--"))),
+    ]
+    reached = [s for s in SCENARIOS if s in set(table["scenario"])]
+    for rank, scenario in enumerate(reached):
+        width = 2.6 - 0.45 * rank  # later lines thinner: coinciding curves stay visible
+        part = table[table["scenario"] == scenario]
+        x = part["quarter"].map(_quarter_position).to_numpy()
+        for axis, _title, _ylabel, curves in panels:
+            for column, style in curves:
+                axis.plot(x, part[column].to_numpy(dtype=float), linestyle=style,
+                          color=SCENARIO_COLOURS[scenario], linewidth=width)
+    _threshold_line(axes[0, 1], thresholds["capability_threshold"], "threshold")
+    _threshold_line(axes[0, 2], thresholds["cooperation_threshold"], "threshold")
+    _threshold_line(axes[1, 0], thresholds["distinctiveness_threshold"], "threshold")
+    first, last = (_quarter_position(q) for q in (table["quarter"].min(),
+                                                  table["quarter"].max()))
+    years = list(range(int(first), int(last) + 1))
+    step = max(1, math.ceil(len(years) / 8))
+    for axis in (axes[0, 0], axes[1, 1]):
+        axis.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    for axis, title, ylabel, _lines in panels:
+        axis.set_title(title)
+        axis.set_ylabel(ylabel)
+        axis.set_xticks(years[::step], [str(y) for y in years[::step]])
+        axis.set_xlim(first - 0.1, last + 0.1)
+        axis.grid(True, color="0.9", linewidth=0.6)
+    for axis in (axes[1, 0], axes[1, 1], axes[0, 2]):
+        axis.set_xlabel("year (one point per quarter)")
+        axis.xaxis.set_tick_params(labelbottom=True)
+
+    info = axes[1, 2]
+    info.axis("off")
+    chosen = table.drop_duplicates("run_id")
+    handles = [Line2D(
+        [], [], color=SCENARIO_COLOURS[row.scenario], linewidth=2,
+        label=f"{row.scenario}\n  coupling {row.coupling:g}, capability {row.capability:g},"
+              f" run {row.run_id[:8]}") for row in chosen.itertuples()]
+    legend = info.legend(handles=handles, loc="upper left", frameon=False,
+                         title="scenario: representative run", alignment="left")
+    info.add_artist(legend)
+    styles = [Line2D([], [], color="0.3", linestyle="-",
+                                      label="all innovations / Daedeok ventures"),
+              Line2D([], [], color="0.3", linestyle="--",
+                                      label="inter-cluster innovations / Pangyo ventures"),
+              Line2D([], [], color="0.5", linestyle=":",
+                                      label="classification threshold")]
+    info.legend(handles=styles, loc="lower left", frameon=False, title="line style",
+                alignment="left", bbox_to_anchor=(0.0, 0.12))
+    missing = [s for s in SCENARIOS if s not in reached]
+    note = ("No run reached: " + ", ".join(missing) + "." if missing
+            else "Every scenario was reached by at least one run.")
+    info.text(0.0, 0.0, note, transform=info.transAxes, fontsize=8.5, va="bottom",
+              ha="left", wrap=True, fontstyle="italic")
+    figure.suptitle(f"{_prefix(name)}Trajectories of one representative run per scenario "
+                    f"(closest to the scenario's median end point), {len(runs)} runs")
+    return figure, table
+
+
+_TRAJECTORY_SERIES: tuple[str, ...] = (
+    "innovations", "innovations_inter", "capability_index", "cooperation_index",
+    "distinctiveness", "ventures_daedeok", "ventures_pangyo")
+
+_Maker = Callable[[pd.DataFrame, "pd.DataFrame | None", str], tuple[Figure, pd.DataFrame]]
+_ANALYSES: dict[str, list[tuple[str, _Maker]]] = {
+    "phase_diagram": [("phase_diagram", _phase_diagram_figure),
+                      ("threshold_sensitivity", _threshold_figure)],
+    "coupling_response": [("coupling_response", _coupling_response_figure)],
+    "trajectories": [("trajectories", _trajectories_figure)],
+    "none": [],
+}
+
+
+# =========================================================================================
+# Drawing helpers
+# =========================================================================================
+def _majority_map(ax: Any, table: pd.DataFrame, categories: Sequence[str],
+                  colours: dict[str, str], *, annotate: bool,
+                  marked: np.ndarray | None = None) -> None:
+    """Cells coloured by their majority; lighter where the majority is less certain.
+    ``annotate`` writes the majority's letter and count in each cell (small grids);
+    ``marked`` puts a ring on the cells where it is true."""
+    floor = 1.0 / len(categories)
+    rgb = np.array([_blend(colours[m], _strength(c, floor))
+                    for m, c in zip(table["majority"], table["certainty"], strict=True)])
+    _cells(ax, table["coupling"], table["capability"], rgb.reshape(-1, 3))
+    n_x, n_y = table["coupling"].nunique(), table["capability"].nunique()
+    if annotate and n_x <= 15 and n_y <= 15:
+        size = 7 if max(n_x, n_y) <= 11 else 5.5
+        counts = (table["certainty"] * table["n"]).round().astype(int)
+        for x, y, m, k, n, colour in zip(table["coupling"], table["capability"],
+                                         table["majority"], counts, table["n"], rgb,
+                                         strict=True):
+            ink = "white" if _luminance(colour) < 0.5 else "black"
+            ax.text(x, y, f"{_letter(m)} {k}/{n}", ha="center", va="center", fontsize=size,
+                    color=ink)
+    if marked is not None and marked.any():
+        ax.scatter(table["coupling"].to_numpy(dtype=float)[marked],
+                   table["capability"].to_numpy(dtype=float)[marked], s=22,
+                   facecolors="white", edgecolors="black", linewidths=0.8, zorder=3)
+
+
+def _cells(ax: Any, x: pd.Series, y: pd.Series, colours: np.ndarray) -> None:
+    """Draw one rectangle per (x, y) cell of a grid, or one marker per point when the
+    points do not form a grid (a sampled design)."""
+    xs, ys = np.sort(x.unique()), np.sort(y.unique())
+    x_values, y_values = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+    if len(xs) * len(ys) <= 2 * len(x):
+        x_edges, y_edges = _edges(xs), _edges(ys)
+        xi, yi = np.searchsorted(xs, x_values), np.searchsorted(ys, y_values)
+        line = 0.6 if len(x) <= 400 else 0.0
+        for i, j, colour in zip(xi, yi, colours, strict=True):
+            ax.add_patch(Rectangle((x_edges[i], y_edges[j]), x_edges[i + 1] - x_edges[i],
+                                   y_edges[j + 1] - y_edges[j], facecolor=colour,
+                                   edgecolor="white", linewidth=line))
+        ax.set_xlim(x_edges[0], x_edges[-1])
+        ax.set_ylim(y_edges[0], y_edges[-1])
+        if len(xs) <= 11:
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        if len(ys) <= 11:
+            ax.set_yticks(ys, [f"{v:g}" for v in ys])
+    else:
+        ax.scatter(x_values, y_values, c=colours, s=36, edgecolors="0.3", linewidths=0.3)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+    ax.spines[["top", "right"]].set_visible(True)
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if len(values) == 1:
+        return np.array([values[0] - 0.05, values[0] + 0.05])
+    middles = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[values[0] - (values[1] - values[0]) / 2], middles,
+                           [values[-1] + (values[-1] - values[-2]) / 2]])
+
+
+def _strength(certainty: float, floor: float) -> float:
+    """How much of the category colour a cell shows: 0.2 at the lowest certainty
+    possible (1 / number of categories), 1 at certainty 1."""
+    span = max(1.0 - floor, 1e-9)
+    return 0.2 + 0.8 * min(max((certainty - floor) / span, 0.0), 1.0)
+
+
+def _blend(colour: str, strength: float) -> np.ndarray:
+    return 1.0 - strength * (1.0 - np.array(to_rgb(colour)))
+
+
+def _luminance(rgb: np.ndarray) -> float:
+    return float(0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2])
+
+
+def _certainty_colourbar(container: Any, ax: Any, n_categories: int,
+                         shrink: float = 0.6, cax: Any = None) -> None:
+    floor = 1.0 / n_categories
+    levels = np.linspace(floor, 1.0, 256)
+    cmap = ListedColormap([_blend("#333333", _strength(c, floor)) for c in levels])
+    mappable = cm.ScalarMappable(norm=Normalize(floor, 1.0), cmap=cmap)
+    if cax is not None:
+        bar = container.colorbar(mappable, cax=cax)
+        cax.set_title("certainty: share of\nruns in the majority\n(colour strength)",
+                      fontsize=8, loc="left")
+    else:
+        bar = container.colorbar(mappable, ax=ax, shrink=shrink, aspect=25, pad=0.02)
+        bar.set_label("certainty: share of runs in the majority\n(colour strength)")
+    ticks = [t for t in (0.25, 0.5, 0.75, 1.0) if t >= floor - 1e-12]
+    bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
+
+
+def _patches(categories: Sequence[str], colours: dict[str, str],
+             letters: bool = False) -> list[Patch]:
+    return [Patch(facecolor=colours[c], edgecolor="none",
+                  label=f"{_letter(c)}  {c}" if letters else c) for c in categories]
+
+
+def _letter(category: str) -> str:
+    """One-letter code of a scenario (L, I, H, S) or coupling type (L, T, D, N)."""
+    return category[0].upper()
+
+
+def _label_axes(ax: Any) -> None:
+    ax.set_xlabel(_COUPLING_LABEL)
+    ax.set_ylabel(_CAPABILITY_LABEL)
+
+
+def _threshold_line(ax: Any, values: pd.Series, label: str) -> None:
+    unique = values.dropna().unique()
+    if len(unique) == 1 and not values.isna().any():
+        ax.axhline(float(unique[0]), color="0.5", linestyle=":", linewidth=1.0, zorder=0)
+        ax.annotate(f"{label} {unique[0]:.4g}", xy=(1.0, float(unique[0])),
+                    xycoords=("axes fraction", "data"), xytext=(-2, 2),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=7,
+                    color="0.4")
+
+
+def _level_colours(n: int) -> list[Any]:
+    if n <= len(_LINE_COLOURS):
+        return list(_LINE_COLOURS[:n])
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(v) for v in np.linspace(0.0, 0.9, n)]
+
+
+def _quarter_position(quarter: str) -> float:
+    year, q = str(quarter).upper().split("Q")
+    return int(year) + (int(q) - 1) / 4
+
+
+def _prefix(name: str) -> str:
+    return f"{name}: " if name else ""
+
+
+def _horizon(runs: pd.DataFrame) -> str:
+    if "until_year" in runs and runs["until_year"].nunique() == 1:
+        return str(int(runs["until_year"].iloc[0]))
+    if "until_year" in runs:
+        return f"{int(runs['until_year'].min())}-{int(runs['until_year'].max())}"
+    return str(Params().until_year)
+
+
+def _describe(values: pd.Series) -> str:
+    if values.isna().all():
+        return "(not stored)"
+    lo, hi = float(values.min()), float(values.max())
+    return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
+
+
+def _save(figure: Figure, table: pd.DataFrame, out: Path, name: str) -> list[Path]:
+    png, svg, csv = (out / f"{name}.{ext}" for ext in ("png", "svg", "csv"))
+    figure.savefig(png, dpi=DPI, metadata={"Software": None}, facecolor="white")
+    figure.set_layout_engine("none")  # keep the layout just computed: the SVG matches
+    figure.savefig(svg, metadata={"Date": None}, facecolor="white")
+    table.to_csv(csv, index=False, lineterminator="\n")
+    return [png, svg, csv]
+
+
+# =========================================================================================
+# Computation helpers
+# =========================================================================================
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str = "runs table") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the {what} lacks column(s) {', '.join(missing)}")
+
+
+def _with_inputs(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The runs table with every named input as a column (its default if not stored)."""
+    defaults = Params()
+    missing = {n: getattr(defaults, n) for n in names if n not in runs.columns}
+    return runs.assign(**missing) if missing else runs
+
+
+def _thresholds(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each run's classification thresholds: the stored column if any, else the
+    default of :class:`sim.params.Params`."""
+    defaults = Params()
+    columns = {}
+    for name in THRESHOLDS:
+        default = getattr(defaults, name)
+        columns[name] = (runs[name].astype(float) if name in runs.columns
+                         else math.nan if default is None else float(default))
+    return pd.DataFrame(columns, index=runs.index)
+
+
+def _known_thresholds(runs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_thresholds`, refusing runs whose threshold is neither stored nor fixed."""
+    thresholds = _thresholds(runs)
+    for name in THRESHOLDS:
+        if thresholds[name].isna().any():
+            raise ValueError(
+                f"{name} is unknown for some runs: the runs table has no value for it and "
+                "Params has no fixed default (the model derives it at run time); re-run "
+                "the sweep with a version of the model that stores it, or fix it in the "
+                "experiment's [fixed] table")
+    return thresholds
+
+
+def _scenarios(runs: pd.DataFrame, thresholds: pd.DataFrame) -> pd.Series:
+    return pd.Series([classify(a, b, capability_threshold=t, cooperation_threshold=u)
+                      for a, b, t, u in zip(runs["capability_index"], runs["cooperation_index"],
+                                            thresholds["capability_threshold"],
+                                            thresholds["cooperation_threshold"], strict=True)],
+                     index=runs.index, dtype=object)
+
+
+def _coupling_types(runs: pd.DataFrame, thresholds: pd.DataFrame) -> pd.Series:
+    return pd.Series([coupling_type(b, d, cooperation_threshold=u, distinctiveness_threshold=v)
+                      for b, d, u, v in zip(runs["cooperation_index"], runs["distinctiveness"],
+                                            thresholds["cooperation_threshold"],
+                                            thresholds["distinctiveness_threshold"],
+                                            strict=True)],
+                     index=runs.index, dtype=object)
+
+
+def _majority(runs: pd.DataFrame, keys: list[str], labels: pd.Series,
+              categories: Sequence[str], *, share_columns: bool = False) -> pd.DataFrame:
+    """Per cell: n, (optionally) the share of each category, the majority (ties to the
+    first category in ``categories``) and its share."""
+    unknown = sorted(set(labels) - set(categories))
+    if unknown:
+        raise ValueError(f"unknown label(s) {', '.join(map(repr, unknown))}; expected "
+                         f"one of {', '.join(categories)}")
+    frame = runs[keys].assign(_label=labels.to_numpy())
+    counts = (frame.groupby(keys + ["_label"], sort=True).size()
+              .unstack("_label", fill_value=0)
+              .reindex(columns=list(categories), fill_value=0))
+    n = counts.sum(axis=1)
+    shares = counts.div(n, axis=0)
+    best = counts.to_numpy().argmax(axis=1)  # first maximum: the categories' order
+    table = pd.DataFrame({"n": n.astype(int)}, index=counts.index)
+    if share_columns:
+        for category in categories:
+            table[f"share_{_snake(category)}"] = shares[category]
+    table["majority"] = [categories[i] for i in best]
+    table["certainty"] = shares.to_numpy()[np.arange(len(best)), best]
+    table.columns.name = None
+    return table.reset_index()
+
+
+def _synergy(runs: pd.DataFrame) -> pd.Series:
+    """Each run's innovations over its paired run's at coupling 0, minus one."""
+    coupling = runs["coupling"].astype(float)
+    if not (coupling == 0.0).any():
+        levels = ", ".join(f"{v:g}" for v in sorted(coupling.unique()))
+        raise ValueError("synergy needs runs at coupling 0 (the paired baseline), but the "
+                         f"results only have coupling {levels}: add 0 to the coupling grid")
+    parameters = set(Params.describe())
+    pair = [c for c in runs.columns if c in parameters and c != "coupling"]
+    pair += [c for c in ("replicate", "seed") if c in runs.columns]
+    baseline = runs.loc[coupling == 0.0, pair + ["innovations_total"]]
+    baseline = baseline.drop_duplicates(pair).rename(
+        columns={"innovations_total": "_baseline"})
+    merged = runs[pair + ["innovations_total"]].merge(baseline, on=pair, how="left",
+                                                       validate="m:1")
+    values = [metrics.synergy(a, b) if not pd.isna(b) else math.nan
+              for a, b in zip(merged["innovations_total"], merged["_baseline"], strict=True)]
+    return pd.Series(values, index=runs.index, dtype=float)
+
+
+def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval of the mean; the band is the mean itself when n == 1."""
+    from scipy import stats
+
+    values = values[~np.isnan(values)]
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    if n == 1:
+        return mean, mean, mean
+    half = float(stats.t.ppf(0.975, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def _snake(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float | np.floating) and math.isfinite(value):
+        return float(f"{value:.{_SIG_DIGITS}g}")
+    return value
+
+
+def _tidy(table: pd.DataFrame, keys: list[str] | None) -> pd.DataFrame:
+    """Rows sorted by their keys, floats rounded to 12 significant digits."""
+    if keys:
+        table = table.sort_values(keys, kind="stable")
+    table = table.reset_index(drop=True)
+    for column in table.columns:
+        if pd.api.types.is_float_dtype(table[column]):
+            table[column] = table[column].map(_round).astype(float)
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.figures RESULTS_DIR OUT_DIR``: draw and list the files written."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2:
+        print("usage: python -m sim.figures RESULTS_DIR OUT_DIR", file=sys.stderr)
+        return 2
+    try:
+        paths = draw(args[0], args[1])
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
