@@ -195,9 +195,12 @@ def _grid(table: Any, where: str) -> dict[str, list[float]]:
             raise ExperimentError(f"{where}: [grid] {key} must be a non-empty list of "
                                   "values or {{from, to, num}}")
         kind = _parameter_kind(key, f"{where}: [grid]")
-        values = [kind(v) if kind is not bool else v for v in values]
-        for value in values:
+        for value in values:  # check first: converting "a" or 2019.5 must not pass
             _parameter_value(key, value, f"{where}: [grid]")
+        values = [kind(v) for v in values]
+        if len(set(values)) != len(values):
+            raise ExperimentError(f"{where}: [grid] {key} repeats a value; each design "
+                                  "point must be distinct")
         grid[key] = values
     return grid
 

@@ -67,10 +67,12 @@ class DaskExecutor:
             self._client = Client(self.scheduler, timeout="30s")
         else:
             # one single-threaded process per worker: the model holds the GIL
+            # The scheduler always serves HTTP (health routes); a free loopback port
+            # keeps it from taking 8787, and the dashboard is only mounted if asked.
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=":0" if self.dashboard else None,
-                silence_logs=logging.ERROR)
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": self.dashboard}, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
         return self
 

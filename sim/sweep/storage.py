@@ -63,12 +63,16 @@ class ResultStore:
             raise ExperimentError(f"{self.directory} is not empty and is not a results "
                                   "directory; choose another --out directory")
         else:
-            self.parts.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(self.directory / "experiment.toml", self.experiment.source)
+            # the manifest comes first: a directory is claimed by one atomic write
+            self.directory.mkdir(parents=True, exist_ok=True)
             self._write_manifest(status="running", stored=0)
+        experiment_copy = self.directory / "experiment.toml"
+        if not experiment_copy.exists():
+            _atomic_write_text(experiment_copy, self.experiment.source)
         self.parts.mkdir(exist_ok=True)
-        for stray in self.parts.glob(".tmp-*"):  # a write cut short by a kill
-            stray.unlink()
+        for folder in (self.directory, self.parts):
+            for stray in folder.glob(".tmp-*"):  # a write cut short by a kill
+                stray.unlink()
         return set(self._stored_runs()["run_id"]) if self._has_runs() else set()
 
     # --- writing ------------------------------------------------------------------------
