@@ -59,8 +59,10 @@ class DaskExecutor:
         self.dashboard = dashboard
         self._cluster = None
         self._client = None
+        self._config = None
 
     def __enter__(self) -> DaskExecutor:
+        import dask
         from distributed import Client, LocalCluster
 
         if self.scheduler:
@@ -69,6 +71,11 @@ class DaskExecutor:
             # one single-threaded process per worker: the model holds the GIL
             # The scheduler always serves HTTP (health routes); a free loopback port
             # keeps it from taking 8787, and the dashboard is only mounted if asked.
+            # Workers sample their stacks every 10 ms for the dashboard's profile; with
+            # two workers on two cores that costs throughput, so only when it is asked.
+            self._config = dask.config.set(
+                {"distributed.worker.profile.enabled": self.dashboard})
+            self._config.__enter__()
             self._cluster = LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address="127.0.0.1:0",
@@ -81,6 +88,7 @@ class DaskExecutor:
             self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+            self._config.__exit__(None, None, None)
 
     def describe(self) -> str:
         if self.scheduler:
