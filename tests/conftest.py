@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from sim import ClusterModel
+from sim import ClusterModel, cli
 
 SMALL = 0.05
 """Scale of the test models: about 125 agents."""
@@ -14,3 +16,26 @@ SMALL = 0.05
 def small_model() -> ClusterModel:
     """A freshly built small model (not yet stepped)."""
     return ClusterModel(rng=7, scale=SMALL)
+
+
+def invoke(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    capsys.readouterr()  # drop anything printed before
+    try:
+        code = cli.main(argv)
+    except SystemExit as stop:  # argparse errors
+        code = stop.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bool, int, int, bytes | None]]:
+    """Every entry under ``directory``: kind, size, mtime (ns) and the bytes of files."""
+    entries = {".": (True, 0, directory.stat().st_mtime_ns, None)}
+    for path in sorted(directory.rglob("*")):
+        info = path.stat()
+        is_dir = path.is_dir()
+        entries[str(path.relative_to(directory))] = (
+            is_dir, 0 if is_dir else info.st_size, info.st_mtime_ns,
+            None if is_dir else path.read_bytes())
+    return entries

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import invoke
 
-from sim import cli
 from sim.params import Params
 from sim.scenarios import (
     HOLLOW_NETWORKING,
@@ -35,15 +35,6 @@ def _reject_constant(name: str):
     raise ValueError(f"not strict JSON: {name}")
 
 
-def invoke(capsys, argv: list[str]) -> tuple[int, str, str]:
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    capsys.readouterr()  # drop anything printed before
-    try:
-        code = cli.main(argv)
-    except SystemExit as stop:  # argparse errors
-        code = stop.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_json(capsys, *args: str) -> dict:

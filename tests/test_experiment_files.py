@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import invoke, snapshot
 
-from sim import cli
 from sim.sweep import InProcessExecutor, load, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,26 +85,8 @@ BAD_FILES: dict[str, tuple[str | None, list[str]]] = {
 }
 
 
-def invoke(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = cli.main(argv)
-    except SystemExit as stop:  # argparse errors
-        code = stop.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
-def snapshot(directory: Path) -> dict[str, tuple[bool, int, int, bytes | None]]:
-    """Every entry under ``directory``: kind, size, mtime (ns) and the bytes of files."""
-    entries = {".": (True, 0, directory.stat().st_mtime_ns, None)}
-    for path in sorted(directory.rglob("*")):
-        info = path.stat()
-        is_dir = path.is_dir()
-        entries[str(path.relative_to(directory))] = (
-            is_dir, 0 if is_dir else info.st_size, info.st_mtime_ns,
-            None if is_dir else path.read_bytes())
-    return entries
 
 
 @pytest.fixture(scope="module")

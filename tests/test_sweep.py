@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import invoke, snapshot
 
 import sim.sweep
-from sim import cli
 from sim.sweep import (
     DaskExecutor,
     ExperimentError,
@@ -93,16 +93,6 @@ def stored_in_parts(directory: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def snapshot(directory: Path) -> dict[str, tuple[bool, int, int, bytes | None]]:
-    """Every entry under ``directory``: kind, size, mtime (ns) and the bytes of files."""
-    entries = {".": (True, 0, directory.stat().st_mtime_ns, None)}
-    for path in sorted(directory.rglob("*")):
-        info = path.stat()
-        is_dir = path.is_dir()
-        entries[str(path.relative_to(directory))] = (
-            is_dir, 0 if is_dir else info.st_size, info.st_mtime_ns,
-            None if is_dir else path.read_bytes())
-    return entries
 
 
 def assert_complete(directory: Path, reference: Path, total: int, *,
@@ -432,14 +422,6 @@ def test_distributed_sweep_survives_a_killed_worker(
 
 
 # --- 4. a results directory of another experiment ---------------------------------------------
-def invoke(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = cli.main(argv)
-    except SystemExit as stop:
-        code = stop.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_results_of_another_experiment_are_refused(tmp_path: Path,
