@@ -6,6 +6,8 @@ a new storage format replaces one of them without touching the others.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -32,8 +34,6 @@ def run_sweep(experiment: Experiment, out: str | Path,
     or ``FLUSH_EVERY_SECONDS`` seconds); an interrupted sweep loses at most the batch
     in hand and resumes where it stopped when called again.
     """
-    import time
-
     store = ResultStore(out, experiment)
     done = store.open()
     specs = experiment.runs()
@@ -41,7 +41,7 @@ def run_sweep(experiment: Experiment, out: str | Path,
     meter = Progress(len(specs), len(specs) - len(todo), experiment.name) if progress else None
     last_flush = time.monotonic()
     try:
-        with executor if todo else _Nothing():
+        with executor if todo else contextlib.nullcontext():
             for result in executor.map_unordered(run_task, todo) if todo else ():
                 store.add(result)
                 now = time.monotonic()
@@ -57,12 +57,3 @@ def run_sweep(experiment: Experiment, out: str | Path,
             meter.close()
     return store.finalize(len(specs))
 
-
-class _Nothing:
-    """Stands in for an executor when every run is already stored."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
