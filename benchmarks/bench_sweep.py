@@ -75,7 +75,6 @@ import gc
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -88,6 +87,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bench_model import environment as machine_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_FILE = ROOT / "experiments" / "quick" / "phase_diagram.toml"
@@ -473,23 +474,14 @@ def _shown(path: Path) -> str:
 
 # --- report ----------------------------------------------------------------------------------
 def environment() -> dict[str, Any]:
-    cpu_model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                              if line.startswith("model name")), cpu_model)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    """The machine and versions as bench_model reports them, plus Dask's versions."""
     versions = {}
-    for name in ("mesa", "dask", "distributed", "numpy"):
+    for name in ("dask", "distributed"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"python": platform.python_version(), **versions, "cpu_count": os.cpu_count(),
-            "cpus_usable": usable, "cpu_model": cpu_model, "platform": platform.platform(),
-            "load_average": load_average()}
+    return {**machine_environment(), **versions, "load_average": load_average()}
 
 
 def load_average() -> list[float] | None:
