@@ -218,8 +218,7 @@ def _sweep(args: argparse.Namespace) -> int:
     executor = _executor(args)
     ResultStore(out, experiment).open()  # refuses a directory of another experiment
     print(f"sweep {experiment.name}: {len(experiment.runs())} runs on "
-          f"{'Dask scheduler ' + args.scheduler if args.scheduler else executor.describe()}"
-          f", results in {out}", file=sys.stderr)
+          f"{executor.describe()}, results in {out}", file=sys.stderr)
     runs = run_sweep(experiment, out, executor, progress=not args.quiet)
     print(f"{len(runs)} runs stored in {out / 'runs.parquet'}")
     return 0

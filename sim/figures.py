@@ -19,13 +19,12 @@ rows sorted by their keys and floats rounded to 12 significant digits.
 Each ``*_table`` function computes one figure's table from the runs table alone, so the
 numbers can be checked or reused without drawing.
 
-Command line: ``python -m sim.figures RESULTS_DIR OUT_DIR``.
+Command line: ``python -m sim figures RESULTS_DIR [--out DIR]``.
 """
 
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -794,22 +793,3 @@ def _tidy(table: pd.DataFrame, keys: list[str] | None) -> pd.DataFrame:
             table[column] = table[column].map(_round).astype(float)
     return table
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sim.figures RESULTS_DIR OUT_DIR``: draw and list the files written."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: python -m sim.figures RESULTS_DIR OUT_DIR", file=sys.stderr)
-        return 2
-    try:
-        paths = draw(args[0], args[1])
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for path in paths:
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -476,3 +476,14 @@ def test_a_non_results_directory_is_refused(tmp_path: Path,
     assert snapshot(out) == before
     with pytest.raises(ExperimentError):
         ResultStore(out, load(experiment)).open()
+
+
+def test_dashboard_is_served_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    """--dashboard prints the dashboard's address once the cluster is up; without it
+    the executor describes itself with no dashboard."""
+    assert "dashboard" not in DaskExecutor(workers=1).describe()
+    assert DaskExecutor(workers=1, dashboard=True).describe() == "local Dask cluster, 1 workers"
+    with DaskExecutor(workers=1, dashboard=True) as executor:
+        link = executor.describe()
+    assert "dashboard http://127.0.0.1:" in link
+    assert link in capsys.readouterr().err

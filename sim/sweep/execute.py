@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -81,6 +82,8 @@ class DaskExecutor:
                 host="127.0.0.1", dashboard_address="127.0.0.1:0",
                 scheduler_kwargs={"dashboard": self.dashboard}, silence_logs=logging.ERROR)
             self._client = Client(self._cluster)
+            if self.dashboard:
+                print(self.describe(), file=sys.stderr)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -93,8 +96,10 @@ class DaskExecutor:
     def describe(self) -> str:
         if self.scheduler:
             return f"Dask scheduler {self.scheduler}"
-        link = f", dashboard {self._client.dashboard_link}" if self.dashboard else ""
-        return f"local Dask cluster, {self.workers} workers{link}"
+        if self.dashboard and self._client is not None:
+            return (f"local Dask cluster, {self.workers} workers, dashboard "
+                    f"{self._client.dashboard_link}")
+        return f"local Dask cluster, {self.workers} workers"
 
     def map_unordered(self, task: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         from distributed import as_completed
