@@ -1,0 +1,168 @@
+"""The interactive dashboard: Mesa's SolaraViz over a :class:`~sim.model.ClusterModel`.
+
+Start it with ``make dashboard`` (or ``python -m sim.dashboard``): it serves on
+http://127.0.0.1:8765 with Solara's front-end files from a local cache, so it works
+with no internet. In a notebook, ``dashboard(model)`` shows the same page inline.
+
+The sidebar holds Mesa's controls (Reset, Play/Pause, Step) and the model's inputs;
+Reset builds a new model from them. The main panel shows, each quarter, the run's
+status and scenario, the scenario it is heading for on the 2x2 chart, the
+collaboration network and the indices over time.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from sim.dashboard.plots import current_scenario, indices_figure, network_figure, scenario_figure
+from sim.model import ClusterModel
+from sim.params import ParameterError, Params
+
+#: Scale the dashboard opens at: a quarter of the 2018 populations (about 650 agents),
+#: so each quarter is simulated and drawn well within a second.
+DEFAULT_SCALE = 0.25
+DEFAULT_SEED = 1
+
+_DESCRIBED = Params.describe()
+
+
+def parse_seed(seed: int | str) -> int:
+    """The seed as an integer; the dashboard's text field gives a string."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        value = int(seed)
+    elif isinstance(seed, str) and seed.strip().isdigit():
+        value = int(seed.strip())
+    else:
+        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    if value < 0:
+        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
+    return value
+
+
+class DashboardModel(ClusterModel):
+    """A :class:`~sim.model.ClusterModel` whose seed may come as text (``seed="7"``).
+
+    SolaraViz's Reset also passes ``scenario``, an empty experimental
+    :class:`mesa.experimental.scenarios.Scenario`; this model's inputs are its
+    :class:`~sim.params.Params`, so it is accepted and set aside."""
+
+    def __init__(self, *, seed: int | str = DEFAULT_SEED, scenario: Any = None,
+                 **parameters: Any) -> None:
+        super().__init__(rng=parse_seed(seed), **parameters)
+
+
+def _slider(name: str, label: str, step: float, value: float | None = None) -> dict[str, Any]:
+    """A float slider over a parameter's valid range, starting at its default."""
+    spec = _DESCRIBED[name]
+    default = spec["default"] if value is None else value
+    return {"type": "SliderFloat", "label": label, "value": default,
+            "min": spec["low"], "max": spec["high"], "step": step}
+
+
+def _switch(name: str, label: str) -> dict[str, Any]:
+    return {"type": "Checkbox", "label": label, "value": _DESCRIBED[name]["default"]}
+
+
+#: The inputs in the sidebar. Ranges and defaults come from :class:`sim.params.Params`.
+MODEL_PARAMS: dict[str, dict[str, Any]] = {
+    "coupling": _slider("coupling", "coupling (inter-cluster tie strength)", 0.05),
+    "capability_daedeok": _slider("capability_daedeok", "capability of Daedeok", 0.05,
+                                  _DESCRIBED["capability"]["default"]),
+    "capability_pangyo": _slider("capability_pangyo", "capability of Pangyo", 0.05,
+                                 _DESCRIBED["capability"]["default"]),
+    "scale": {"type": "SliderFloat", "label": "scale (share of 2018 populations)",
+              "value": DEFAULT_SCALE, "min": 0.05, "max": 1.0, "step": 0.05},
+    "seed": {"type": "InputText", "label": "seed", "value": str(DEFAULT_SEED)},
+    "shared_vision": _switch("shared_vision", "policy 1: shared vision (coupling ramps up)"),
+    "cooperation_programme": _switch("cooperation_programme",
+                                     "policy 2: wide-area cooperation programme"),
+    "open_innovation": _switch("open_innovation", "policy 3: open innovation"),
+}
+
+
+def initial_model() -> DashboardModel:
+    """A model built from the inputs' starting values."""
+    return DashboardModel(**{name: spec["value"] for name, spec in MODEL_PARAMS.items()})
+
+
+# --- components: each takes the model and redraws after every step --------------------
+# Reading Mesa's update counter subscribes a component to SolaraViz's redraw signal,
+# which Step, Play and Reset raise.
+@solara.component
+def Status(model: ClusterModel) -> None:
+    """Quarter, step counter and the scenario of the last four quarters."""
+    update_counter.get()
+    scenario = current_scenario(model)
+    with solara.Column(gap="4px", style={"padding": "8px 8px 0 8px"}):
+        solara.Text(f"Quarter {model.quarter if model.steps else '(none yet)'} - "
+                    f"step {model.steps} of {model.params.steps}", classes=["step-counter"])
+        solara.Text(f"Scenario: {scenario or 'not yet known'}", classes=["scenario-label"],
+                    style={"font-weight": "bold", "font-size": "1.2em"})
+        if model.history:
+            last = model.history[-1]
+            solara.Text(
+                f"capability index {last['capability_index']:.3f} "
+                f"(high from {model.capability_threshold:.3f}); cooperation index "
+                f"{last['cooperation_index']:.3f} (high from "
+                f"{model.params.cooperation_threshold:.2f}); distinctiveness "
+                f"{last['distinctiveness']:.2f}", style={"font-size": "0.85em"})
+        if not model.running:
+            solara.Text(f"The run has reached {model.quarter}: press Reset to start again.")
+
+
+def _figure_view(draw, css_class: str):
+    """A component showing ``draw(model)`` as a PNG, redrawn only when the model
+    moved on (a new quarter or a new model)."""
+
+    @solara.component
+    def FigureView(model: ClusterModel) -> None:
+        update_counter.get()
+        figure = solara.use_memo(lambda: draw(model), dependencies=[model, model.steps])
+        with solara.Div(classes=[css_class]):
+            solara.FigureMatplotlib(figure, format="png", dpi=100,
+                                    dependencies=[model, model.steps])
+
+    FigureView.__name__ = f"{draw.__name__}_view"
+    return FigureView
+
+
+NetworkView = _figure_view(network_figure, "network-view")
+IndicesView = _figure_view(indices_figure, "indices-view")
+ScenarioChart = _figure_view(scenario_figure, "scenario-chart")
+
+
+@solara.component
+def Overview(model: ClusterModel) -> None:
+    """The run's status above the 2x2 scenario chart."""
+    with solara.Column(gap="0px"):
+        Status(model)
+        ScenarioChart(model)
+
+
+COMPONENTS = [(Overview, 0), (NetworkView, 0), (IndicesView, 0)]
+
+
+def dashboard(model: DashboardModel | None = None) -> Any:
+    """The dashboard as a Solara element; in a notebook, the cell's last line shows it.
+
+    ``model`` is the model shown first (default: one from the inputs' starting
+    values); Reset replaces it with a new :class:`DashboardModel` built from the
+    inputs."""
+    if model is not None and not isinstance(model, DashboardModel):
+        raise TypeError("dashboard() takes a DashboardModel (a ClusterModel whose Reset "
+                        f"can rebuild it from the inputs), got {type(model).__name__}")
+    return SolaraViz(model if model is not None else initial_model(), components=COMPONENTS,
+                     model_params=MODEL_PARAMS,
+                     name="Daedeok and Pangyo: two clusters, loosely coupled?")
+
+
+@solara.component
+def Page() -> None:
+    """The page ``solara run`` serves: a fresh model for every browser session."""
+    model = solara.use_memo(initial_model, dependencies=[])
+    dashboard(model)

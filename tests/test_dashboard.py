@@ -1,0 +1,301 @@
+"""The dashboard in-process: its pictures, its layout, its inputs, and the Solara page
+rendered without a browser (Step advances the model; Reset rebuilds it from the
+inputs). The real-browser test is tests/test_browser.py."""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+solara = pytest.importorskip("solara")
+v = pytest.importorskip("ipyvuetify")
+widgets = pytest.importorskip("ipywidgets")
+
+from sim.dashboard import assets  # noqa: E402
+from sim.dashboard.__main__ import offline_environment, serve_command  # noqa: E402
+from sim.dashboard.app import (  # noqa: E402
+    MODEL_PARAMS,
+    DashboardModel,
+    Page,
+    dashboard,
+    initial_model,
+    parse_seed,
+)
+from sim.dashboard.layout import CLUSTER_CENTRES, node_positions  # noqa: E402
+from sim.dashboard.plots import (  # noqa: E402
+    current_scenario,
+    indices_figure,
+    network_figure,
+    scenario_figure,
+)
+from sim.model import ClusterModel  # noqa: E402
+from sim.params import ParameterError, Params  # noqa: E402
+from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE  # noqa: E402
+from sim.scenarios import SCENARIOS  # noqa: E402
+
+
+# --- layout ------------------------------------------------------------------------------
+def test_positions_are_fixed_and_inside_their_cluster_and_ring() -> None:
+    model = ClusterModel(scale=0.1, coupling=0.5, rng=3)
+    pop = model.population
+    rows = np.flatnonzero(pop.active())
+    before = node_positions(pop, rows)
+    cluster_before = pop.cluster[rows].copy()
+    for _ in range(6):
+        model.step()
+    kept = pop.active()[rows] & (pop.cluster[rows] == cluster_before)  # not relocated
+    assert kept.sum() > 0.5 * len(rows)
+    np.testing.assert_array_equal(node_positions(pop, rows[kept]), before[kept])
+
+    rows = np.flatnonzero(pop.active())
+    xy = node_positions(pop, rows)
+    offset = xy - CLUSTER_CENTRES[pop.cluster[rows]]
+    radius = np.hypot(offset[:, 0], offset[:, 1])
+    assert np.all(radius <= 1.0 + 1e-12)
+    assert np.all(xy[pop.cluster[rows] == 0, 0] < 0) and np.all(xy[pop.cluster[rows] == 1, 0] > 0)
+    kind = pop.kind[rows]
+    assert radius[kind == INSTITUTE].max() <= radius[kind == VENTURE].min()
+    assert radius[kind == UNIVERSITY].max() <= radius[kind == VENTURE].min()
+
+
+def test_positions_spread_over_the_ring() -> None:
+    model = ClusterModel(scale=1.0, rng=0, until_year=2018)
+    pop = model.population
+    ventures = np.flatnonzero((pop.kind == VENTURE) & (pop.cluster == 0))
+    angle = np.arctan2(*(node_positions(pop, ventures) - CLUSTER_CENTRES[0]).T[::-1])
+    counts, _ = np.histogram(angle, bins=8, range=(-np.pi, np.pi))
+    assert counts.min() > 0.7 * counts.mean()  # no empty or crowded sector
+
+
+# --- pictures ----------------------------------------------------------------------------
+def test_drawing_does_not_change_the_run() -> None:
+    drawn = ClusterModel(scale=0.1, coupling=0.4, rng=5)
+    plain = ClusterModel(scale=0.1, coupling=0.4, rng=5)
+    for _ in range(6):
+        drawn.step()
+        plain.step()
+        for draw in (network_figure, indices_figure, scenario_figure):
+            draw(drawn)
+    assert drawn.history == plain.history
+
+
+def test_network_figure_draws_every_active_agent_and_tie() -> None:
+    model = ClusterModel(scale=0.1, coupling=0.6, rng=2)
+    for _ in range(4):
+        model.step()
+    figure = network_figure(model)
+    ax = figure.axes[0]
+    intra, inter = ax.collections[:2]
+    a, b = model.ties.ends
+    crossing = model.population.cluster[a] != model.population.cluster[b]
+    assert len(inter.get_segments()) == crossing.sum() > 0
+    assert len(intra.get_segments()) == (~crossing).sum()
+    points = sum(len(c.get_offsets()) for c in ax.collections[2:])
+    pop = model.population
+    assert points == int(pop.active().sum())
+    assert not np.any((pop.kind == AGENCY) & pop.active())  # agencies are never nodes
+    assert "2018Q4" in ax.get_title()
+
+
+def test_pictures_before_the_first_step() -> None:
+    model = ClusterModel(scale=0.1, rng=1)
+    assert current_scenario(model) is None
+    assert "no quarter simulated yet" in scenario_figure(model).axes[0].get_title()
+    assert all(not ax.lines for ax in indices_figure(model).axes[:1])
+    assert "before the first quarter" in network_figure(model).axes[0].get_title()
+
+
+def test_current_scenario_is_the_final_year_rule() -> None:
+    model = ClusterModel(scale=0.1, coupling=0.3, capability=0.7, rng=1, until_year=2020)
+    model.run_model()
+    assert current_scenario(model) == model.summary()["scenario"]
+    figure = scenario_figure(model)
+    assert figure.axes[0].get_title() == f"2020Q4: {model.summary()['scenario']}"
+
+
+def test_indices_figure_plots_one_point_per_quarter() -> None:
+    model = ClusterModel(scale=0.1, rng=1)
+    for _ in range(5):
+        model.step()
+    innovations = indices_figure(model).axes[0].lines[0]
+    assert list(innovations.get_ydata()) == [r["innovations"] for r in model.history]
+
+
+# --- inputs ------------------------------------------------------------------------------
+def test_inputs_are_model_parameters_with_valid_ranges() -> None:
+    described = Params.describe()
+    for name, spec in MODEL_PARAMS.items():
+        if name == "seed":
+            continue
+        assert name in described, name
+        if spec["type"] == "SliderFloat":
+            assert spec["min"] <= spec["value"] <= spec["max"]
+    assert {"coupling", "capability_daedeok", "capability_pangyo", "scale", "seed",
+            "shared_vision", "cooperation_programme", "open_innovation"} <= set(MODEL_PARAMS)
+    model = initial_model()
+    assert model.params.scale == MODEL_PARAMS["scale"]["value"]
+    assert model.seed == int(MODEL_PARAMS["seed"]["value"])
+
+
+@pytest.mark.parametrize("seed", ["7", " 7 ", 7])
+def test_seed_from_text(seed: object) -> None:
+    assert parse_seed(seed) == 7
+
+
+@pytest.mark.parametrize("seed", ["", "abc", "-3", "1.5", -3, True, None])
+def test_bad_seed_is_refused_by_name(seed: object) -> None:
+    with pytest.raises(ParameterError, match="^seed must be a non-negative integer"):
+        DashboardModel(seed=seed, scale=0.05)
+
+
+def test_dashboard_model_equals_cluster_model_with_that_seed() -> None:
+    shown = DashboardModel(seed="4", scale=0.05, coupling=0.5)
+    plain = ClusterModel(rng=4, scale=0.05, coupling=0.5)
+    shown.run_model()
+    plain.run_model()
+    assert shown.summary() == plain.summary()
+
+
+def test_dashboard_refuses_a_model_reset_cannot_rebuild() -> None:
+    with pytest.raises(TypeError, match="DashboardModel"):
+        dashboard(ClusterModel(scale=0.05))
+
+
+# --- the page, rendered in-process -------------------------------------------------------
+@pytest.fixture
+def page():
+    """The served page inside an app layout (which shows the sidebar's controls)."""
+
+    @solara.component
+    def App():
+        with solara.AppLayout():
+            Page()
+
+    box, rendered = solara.render(App(), handle_error=False)
+    yield rendered
+    rendered.close()
+
+
+def _text(rendered, css_class: str) -> str:
+    found = rendered.find(v.Html, class_=css_class)
+    found.assert_single()
+    return found.widget.children[0]
+
+
+def _png(rendered, css_class: str) -> bytes:
+    found = rendered.find(v.Html, class_=css_class).find(widgets.Image)
+    found.assert_single()
+    return bytes(found.widget.value)
+
+
+def _button(rendered, label: str):
+    found = rendered.find(v.Btn, children=[label])
+    found.assert_single()
+    return found.widget
+
+
+def test_page_renders_controls_pictures_and_status(page) -> None:
+    for label in ("Reset", "Step"):
+        _button(page, label)
+    assert _text(page, "step-counter").endswith("step 0 of 52")
+    assert _text(page, "scenario-label") == "Scenario: not yet known"
+    for view in ("network-view", "indices-view", "scenario-chart"):
+        assert _png(page, view).startswith(b"\x89PNG")
+
+
+def test_step_advances_the_model_and_redraws(page) -> None:
+    network_before = _png(page, "network-view")
+    step = _button(page, "Step")
+    for quarter in ("2018Q1", "2018Q2", "2018Q3"):
+        step.click()
+        assert _text(page, "step-counter").startswith(f"Quarter {quarter}")
+    assert _text(page, "step-counter").endswith("step 3 of 52")
+    scenario = _text(page, "scenario-label").removeprefix("Scenario: ")
+    assert scenario in SCENARIOS
+    assert _png(page, "network-view") != network_before
+
+
+def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
+    _button(page, "Step").click()
+    coupling = page.find(v.Slider, label=MODEL_PARAMS["coupling"]["label"])
+    coupling.assert_single()
+    coupling.widget.v_model = 0.0
+    _button(page, "Reset").click()
+    assert _text(page, "step-counter").endswith("step 0 of 52")
+    for _ in range(4):
+        _button(page, "Step").click()
+    # with coupling 0 nothing crosses: the cooperation index is exactly zero
+    status = page.find(v.Html, tag="span").widgets
+    assert any("cooperation index 0.000 " in str(w.children) for w in status)
+
+
+# --- offline assets and launcher ---------------------------------------------------------
+def test_required_assets_include_the_page_shell_and_the_grid() -> None:
+    packages = assets.required_packages()
+    names = {package.rsplit("@", 1)[0] for package in packages}
+    assert {"@widgetti/solara-vuetify-app", "@widgetti/vue-grid-layout", "requirejs",
+            "font-awesome"} <= names
+    assert all("@" in package[1:] for package in packages)  # every one pinned
+
+
+def _fake_npm(tmp_path: Path, fail: bool = False) -> str:
+    """An ``npm`` that 'packs' each requested package as a tarball of package.json."""
+    script = tmp_path / "npm"
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import io, sys, tarfile\n"
+        f"if {fail!r}:\n    print('npm error 404 Not Found', file=sys.stderr); sys.exit(1)\n"
+        "args = sys.argv[1:]\n"
+        "dest = args[args.index('--pack-destination') + 1]\n"
+        "for package in [a for a in args if '@' in a[1:]]:\n"
+        "    name = package.replace('@', '').replace('/', '-') + '.tgz'\n"
+        "    with tarfile.open(f'{dest}/{name}', 'w:gz') as tar:\n"
+        "        body = ('{\"name\": \"%s\"}' % package).encode()\n"
+        "        info = tarfile.TarInfo('package/package.json'); info.size = len(body)\n"
+        "        tar.addfile(info, io.BytesIO(body))\n"
+        "    print(name)\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return str(script)
+
+
+def test_cache_assets_unpacks_each_package_where_solara_looks(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetched = assets.cache_assets(cache, npm=_fake_npm(tmp_path))
+    assert fetched == assets.required_packages()
+    for package in fetched:
+        assert (cache / package / "package.json").is_file()
+    assert assets.missing_packages(cache) == []
+    assert assets.cache_assets(cache, npm="no-such-npm") == []  # complete: npm not needed
+    assert not list(cache.glob(".fetch-*"))  # scratch space removed
+
+
+def test_cache_assets_failure_is_one_message_and_leaves_no_package(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(RuntimeError, match="npm pack failed .*404 Not Found"):
+        assets.cache_assets(cache, npm=_fake_npm(tmp_path, fail=True))
+    assert assets.missing_packages(cache) == assets.required_packages()
+    with pytest.raises(RuntimeError, match="'no-such-npm' not found"):
+        assets.cache_assets(cache, npm="no-such-npm")
+
+
+def test_unpacking_refuses_paths_outside_the_package(tmp_path: Path) -> None:
+    evil = tmp_path / "evil.tgz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../../outside.txt")
+        tar.addfile(info)
+    with tarfile.open(evil) as tar, pytest.raises(tarfile.OutsideDestinationError):
+        tar.extractall(tmp_path / "x", filter="data")  # the filter cache_assets uses
+
+
+def test_launcher_serves_offline_on_loopback(tmp_path: Path) -> None:
+    env = offline_environment(tmp_path)
+    assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
+    assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1:")
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
+    command = serve_command("127.0.0.1", 8765)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+    assert "sim.dashboard.app" in command and "--production" in command
