@@ -7,6 +7,9 @@
 #   make test PYTEST_ARGS='...'
 #   make reproduce            re-run the publication experiments, compare with figures/
 #   make publish              re-run them and overwrite figures/ with the new figures
+#   make dashboard            the interactive dashboard on http://127.0.0.1:8765 (offline)
+#   make dashboard-assets     cache Solara's front-end files from the npm registry (needs npm)
+#   make screenshot           the browser test, saving docs/images/dashboard.png
 #   make lint | bench | bench-sweep | clean
 #
 # The interpreter is found by scripts/find-python; override it with
@@ -25,7 +28,8 @@ QUICK := $(wildcard experiments/quick/*.toml)
 WORKERS ?=
 SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: venv run simulate test reproduce publish lint bench bench-sweep clean
+.PHONY: venv run simulate test reproduce publish dashboard dashboard-assets screenshot \
+        lint bench bench-sweep clean
 
 venv: $(STAMP)
 
@@ -68,6 +72,15 @@ publish: venv
 test: venv
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
+dashboard: venv
+	$(VPY) -m sim.dashboard $(ARGS)
+
+dashboard-assets: venv
+	$(VPY) -m sim.dashboard.assets
+
+screenshot: venv
+	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest tests/test_browser.py -q -s
+
 lint: venv
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
 
@@ -78,5 +91,5 @@ bench-sweep: venv
 	$(VPY) benchmarks/bench_sweep.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .solara-assets
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -153,7 +153,7 @@ def scenario_figure(model: ClusterModel, *, figsize: tuple[float, float] = (5.0,
     y_max = max(2 * cap_threshold, 1.1 * cap.max(initial=0.0))
 
     figure = Figure(figsize=figsize)
-    figure.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.17)
+    figure.subplots_adjust(left=0.12, right=0.96, top=0.9, bottom=0.17)
     ax = figure.add_subplot()
     quadrants = {LOOSELY_COUPLED_SYNERGY: (coop_threshold, cap_threshold, x_max, y_max),
                  ISOLATED_EXCELLENCE: (0, cap_threshold, coop_threshold, y_max),

@@ -1,0 +1,175 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by Playwright.
+
+Starts ``python -m sim.dashboard`` on a free loopback port, opens the page, clicks Step
+three times and checks the step counter, the scenario label and that the network and
+the plots drew. Any browser console error, any page error, any failed request and any
+request leaving this machine fails the test (the dashboard must work offline). A
+screenshot is saved (to ``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for
+the README's picture). The server is stopped by the test.
+
+Needs ``/usr/bin/chromium`` (apt ``chromium``); skipped without it, except under CI,
+where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from sim.scenarios import SCENARIOS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]
+START_TIMEOUT = 120.0  # seconds for the server to answer (asset fetch on a cold cache)
+UI_TIMEOUT = 60_000  # milliseconds for the page to react
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+pytestmark = pytest.mark.browser
+
+
+def _require_browser() -> None:
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not installed (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "playwright not installed (pip install -e '.[dev]')"
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run under CI: {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dashboard_url(tmp_path: Path) -> Iterator[str]:
+    """A dashboard server of its own, on loopback; stopped (whole process group) after."""
+    _require_browser()
+    port = _free_port()
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "sim.dashboard", "--host", "127.0.0.1", "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"dashboard exited with {server.returncode}:\n"
+                            f"{log_path.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dashboard did not answer within {START_TIMEOUT:.0f} s:\n"
+                            f"{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(server.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            server.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    assert server.poll() is not None, "the dashboard server did not stop"
+    # nothing of the group may survive (solara runs as the launcher's child)
+    try:
+        os.killpg(server.pid, 0)
+    except ProcessLookupError:
+        return
+    os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    problems: list[str] = []
+    started = time.perf_counter()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                             args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda message: problems.append(
+                f"console {message.type}: {message.text}") if message.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("requestfailed", lambda request: problems.append(
+                f"request failed: {request.url} ({request.failure})"))
+            page.on("response", lambda response: problems.append(
+                f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
+
+            def outside(request) -> None:
+                address = urlparse(request.url)
+                if address.scheme in ("http", "https", "ws", "wss") and \
+                        address.hostname not in LOOPBACK:
+                    problems.append(f"request leaving this machine: {request.url}")
+            page.on("request", outside)
+
+            page.goto(dashboard_url)
+            counter = page.locator(".step-counter")
+            expect(counter).to_contain_text("step 0 of 52", timeout=UI_TIMEOUT)
+            loaded = time.perf_counter() - started
+            network = page.locator(".network-view img")
+            expect(network).to_be_visible(timeout=UI_TIMEOUT)
+            first_network = network.get_attribute("src")
+
+            step = page.get_by_role("button", name="Step", exact=True)
+            for quarter, expected in enumerate(("2018Q1", "2018Q2", "2018Q3"), start=1):
+                step.click()
+                expect(counter).to_contain_text(f"Quarter {expected} - step {quarter} of 52",
+                                                timeout=UI_TIMEOUT)
+            stepped = time.perf_counter() - started - loaded
+
+            label = page.locator(".scenario-label").inner_text()
+            assert label.removeprefix("Scenario: ") in SCENARIOS, label
+            expect(page.locator(".scenario-chart img")).to_be_visible()
+            for view in (".network-view img", ".indices-view img", ".scenario-chart img"):
+                image = page.locator(view)
+                size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+                box = image.bounding_box()
+                assert size[0] > 200 and size[1] > 100, f"{view} not drawn: {size}"
+                assert box and box["width"] > 200, f"{view} not shown: {box}"
+            assert network.get_attribute("src") != first_network, "network not redrawn"
+
+            screenshot = Path(os.environ.get("DASHBOARD_SCREENSHOT") or
+                              tmp_path / "dashboard.png")
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot))
+        finally:
+            browser.close()
+    print(f"\npage ready in {loaded:.1f} s; three steps in {stepped:.1f} s; "
+          f"screenshot {screenshot}")
+    assert not problems, "\n".join(problems)
