@@ -9,6 +9,7 @@
 #   make publish              re-run them and overwrite figures/ with the new figures
 #   make dashboard            the interactive dashboard on http://127.0.0.1:8765 (offline)
 #   make dashboard-assets     cache Solara's front-end files from the npm registry (needs npm)
+#   make notebooks            JupyterLab on notebooks/ (127.0.0.1, offline dashboard inline)
 #   make screenshot           the browser test, saving docs/images/dashboard.png
 #   make lint | bench | bench-sweep | clean
 #
@@ -28,7 +29,7 @@ QUICK := $(wildcard experiments/quick/*.toml)
 WORKERS ?=
 SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: venv run simulate test reproduce publish dashboard dashboard-assets screenshot \
+.PHONY: venv run simulate test reproduce publish dashboard dashboard-assets notebooks screenshot \
         lint bench bench-sweep clean
 
 venv: $(STAMP)
@@ -77,6 +78,11 @@ dashboard: venv
 
 dashboard-assets: venv
 	$(VPY) -m sim.dashboard.assets
+
+# The offline settings (printed by --env) let Solara's Jupyter extension serve the
+# dashboard's front-end files from the cache.
+notebooks: venv
+	env $$($(VPY) -m sim.dashboard.assets --env) $(VENV)/bin/jupyter lab --ip 127.0.0.1 notebooks/
 
 screenshot: venv
 	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest tests/test_browser.py -q -s

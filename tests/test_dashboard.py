@@ -16,7 +16,7 @@ v = pytest.importorskip("ipyvuetify")
 widgets = pytest.importorskip("ipywidgets")
 
 from sim.dashboard import assets  # noqa: E402
-from sim.dashboard.__main__ import offline_environment, serve_command  # noqa: E402
+from sim.dashboard.__main__ import serve_command  # noqa: E402
 from sim.dashboard.app import (  # noqa: E402
     MODEL_PARAMS,
     DashboardModel,
@@ -292,10 +292,21 @@ def test_unpacking_refuses_paths_outside_the_package(tmp_path: Path) -> None:
 
 
 def test_launcher_serves_offline_on_loopback(tmp_path: Path) -> None:
-    env = offline_environment(tmp_path)
+    env = assets.offline_environment(tmp_path)
     assert env["SOLARA_ASSETS_PROXY_CACHE_DIR"] == str(tmp_path)
     assert env["SOLARA_ASSETS_CDN"].startswith("http://127.0.0.1:")
     assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "false"
     command = serve_command("127.0.0.1", 8765)
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert "sim.dashboard.app" in command and "--production" in command
+
+
+def test_env_prints_the_offline_settings_for_a_complete_cache(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = tmp_path / "cache"
+    assets.cache_assets(cache, npm=_fake_npm(tmp_path))
+    assert assets.main(["--cache", str(cache), "--env"]) == 0
+    out, err = capsys.readouterr()
+    settings = dict(line.split("=", 1) for line in out.splitlines())
+    assert settings == assets.offline_environment(cache.resolve())
+    assert "all in" in err

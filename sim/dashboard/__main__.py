@@ -15,20 +15,6 @@ import sys
 
 from sim.dashboard import assets
 
-#: A local port nothing listens on: a request for a file missing from the cache is
-#: refused at once instead of reaching out.
-CLOSED_CDN = "http://127.0.0.1:9/"
-
-
-def offline_environment(cache: os.PathLike[str] | str) -> dict[str, str]:
-    """The environment variables that make a Solara server work offline."""
-    return {
-        "SOLARA_ASSETS_PROXY": "true",
-        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
-        "SOLARA_ASSETS_CDN": CLOSED_CDN,
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
-    }
-
 
 def serve_command(host: str, port: int) -> list[str]:
     """The ``solara run`` command line for the dashboard."""
@@ -53,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if fetched:
         print(f"cached Solara's front-end files in {cache}", flush=True)
-    env = {**os.environ, **offline_environment(cache)}
+    env = {**os.environ, **assets.offline_environment(cache)}
     print(f"dashboard at http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
     try:
         return subprocess.call(serve_command(args.host, args.port), env=env)

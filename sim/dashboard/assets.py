@@ -12,7 +12,10 @@ draggable grid SolaraViz lays its components out with, and the icon font Solara'
 settings name. They are read from the installed Solara, so an upgrade of Solara changes
 the list with it.
 
-Command line: ``python -m sim.dashboard.assets [--cache DIR]`` (``make dashboard-assets``).
+Command line: ``python -m sim.dashboard.assets [--cache DIR] [--env]``
+(``make dashboard-assets``); ``--env`` prints the environment settings that make any
+Solara server, or JupyterLab showing the dashboard inline, use the cache
+(``make notebooks`` applies them).
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ DEFAULT_CACHE = Path(__file__).resolve().parents[2] / ".solara-assets"
 
 # "/NAME@X.Y.Z/" or "/@SCOPE/NAME@X.Y.Z-tag/" inside a CDN address
 _PIN = re.compile(r"/((?:@[\w.-]+/)?[\w.-]+)@(\d+\.\d+\.\d+(?:-[\w.]+)?)/")
+#: A local port nothing listens on: a request for a file missing from the cache is
+#: refused at once instead of reaching out.
+CLOSED_CDN = "http://127.0.0.1:9/"
+
 # files of the installed Solara that name the packages its pages load from the CDN
 _SOURCES = ("server/templates/solara.html.j2", "widgets/vue/gridlayout.vue")
 
@@ -41,6 +48,17 @@ _SOURCES = ("server/templates/solara.html.j2", "widgets/vue/gridlayout.vue")
 def cache_dir() -> Path:
     """The cache in use: ``SOLARA_ASSETS_PROXY_CACHE_DIR`` if set, else the default."""
     return Path(os.environ.get("SOLARA_ASSETS_PROXY_CACHE_DIR") or DEFAULT_CACHE)
+
+
+def offline_environment(cache: os.PathLike[str] | str) -> dict[str, str]:
+    """The environment variables that make a Solara server (or Solara's Jupyter server
+    extension) serve the front-end files from ``cache`` and never reach out."""
+    return {
+        "SOLARA_ASSETS_PROXY": "true",
+        "SOLARA_ASSETS_PROXY_CACHE_DIR": str(cache),
+        "SOLARA_ASSETS_CDN": CLOSED_CDN,
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+    }
 
 
 def required_packages() -> list[str]:
@@ -128,17 +146,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=None,
                         help=f"cache directory (default: $SOLARA_ASSETS_PROXY_CACHE_DIR or "
                              f"{DEFAULT_CACHE})")
+    parser.add_argument("--env", action="store_true",
+                        help="after caching, print the offline settings as NAME=VALUE lines "
+                             "(for env(1) or export)")
     args = parser.parse_args(argv)
-    cache = args.cache or cache_dir()
+    cache = (args.cache or cache_dir()).resolve()
     try:
         fetched = cache_assets(cache)
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    report = sys.stderr if args.env else sys.stdout  # --env keeps stdout for the settings
     if fetched:
-        print(f"cached {len(fetched)} package(s) in {cache}: {', '.join(fetched)}")
+        print(f"cached {len(fetched)} package(s) in {cache}: {', '.join(fetched)}", file=report)
     else:
-        print(f"Solara's front-end files are all in {cache}")
+        print(f"Solara's front-end files are all in {cache}", file=report)
+    if args.env:
+        for name, value in offline_environment(cache).items():
+            print(f"{name}={value}")
     return 0
 
 
