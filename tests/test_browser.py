@@ -168,8 +168,9 @@ def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path)
                               tmp_path / "dashboard.png")
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot))
+            seen = list(problems)  # before closing, which ends connections on purpose
         finally:
             browser.close()
     print(f"\npage ready in {loaded:.1f} s; three steps in {stepped:.1f} s; "
           f"screenshot {screenshot}")
-    assert not problems, "\n".join(problems)
+    assert not seen, "\n".join(seen)
