@@ -3,6 +3,7 @@
     python -m sim run [--coupling C] [--capability K] [--seed S] [--json] ...
     python -m sim sweep EXPERIMENT.toml [--out DIR] [--workers N] [--scheduler ADDR]
     python -m sim figures RESULTS_DIR [--out DIR]
+    python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
     python -m sim baseline | params
 
@@ -99,10 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "results/<experiment name>)")
     _executor_options(sweep)
 
-    figures = commands.add_parser("figures", help="draw the figures of a results directory")
-    figures.add_argument("results", type=Path, help="results directory of a sweep")
+    figures = commands.add_parser("figures", help="draw the figures of a results directory, "
+                                  "or redraw figures from their data (--from-csv)")
+    figures.add_argument("results", type=Path, nargs="?", help="results directory of a sweep")
     figures.add_argument("--out", type=Path, help="where to write them (default "
-                         "RESULTS/figures)")
+                         "RESULTS/figures; required with --from-csv)")
+    figures.add_argument("--from-csv", type=Path, metavar="FIGURES_DIR",
+                         help="redraw the figures from their CSV files in this folder "
+                         "(e.g. figures), without the runs")
+    figures.add_argument("--experiments", type=Path, metavar="DIR", help="with --from-csv: "
+                         "the experiment files that made the figures (default "
+                         "experiments/publication)")
 
     reproduce = commands.add_parser("reproduce", help="re-run the publication "
                                     "experiments and compare with the committed figures")
@@ -225,10 +233,30 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from sim.figures import draw
+    from sim.figures import draw, redraw
 
-    out = args.out or args.results / "figures"
-    for path in draw(args.results, out):
+    if args.from_csv is None:
+        if args.results is None:
+            raise ParameterError("give a results directory, or --from-csv FIGURES_DIR")
+        if args.experiments is not None:
+            raise ParameterError("--experiments goes with --from-csv")
+        try:
+            paths = draw(args.results, args.out or args.results / "figures")
+        except ValueError as error:  # results that cannot support their analysis
+            raise ParameterError(str(error)) from None
+    else:
+        if args.results is not None:
+            raise ParameterError("give a results directory or --from-csv, not both")
+        if args.out is None:
+            # no default: the natural one, the data's own folder, would overwrite the
+            # committed figures
+            raise ParameterError("--from-csv needs --out DIR")
+        try:
+            paths = redraw(args.from_csv, args.out,
+                           args.experiments or Path("experiments/publication"))
+        except ValueError as error:  # a missing or malformed file, named in the message
+            raise ParameterError(str(error)) from None
+    for path in paths:
         print(path)
     return 0
 

@@ -16,16 +16,25 @@ Every figure ``NAME`` is written as ``NAME.png`` (200 dpi), ``NAME.svg`` (byte-i
 from one drawing to the next) and ``NAME.csv``: the exact numbers drawn, one tidy table,
 rows sorted by their keys and floats rounded to 12 significant digits.
 
-Each ``*_table`` function computes one figure's table from the runs table alone, so the
-numbers can be checked or reused without drawing.
+A figure is drawn in two steps. Each ``*_table`` function computes one figure's table
+from the runs table alone, so the numbers can be checked or reused without drawing;
+:func:`figure_from_table` then draws the figure from that table and a
+:class:`FigureContext`, the few facts its title and threshold lines need besides the
+numbers (experiment name, horizon, number of runs, classification thresholds).
+:func:`draw` does both from a results directory. :func:`redraw` does the second step
+alone from the CSV files (the committed ``figures/*.csv``), taking the context from the
+experiment files that made them, so a published figure can be rebuilt without its runs.
 
-Command line: ``python -m sim figures RESULTS_DIR [--out DIR]``.
+Command line: ``python -m sim figures RESULTS_DIR [--out DIR]``, or
+``python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +50,13 @@ from matplotlib.patches import Patch, Rectangle
 from sim import metrics
 from sim.params import Params
 from sim.scenarios import COUPLING_TYPES, SCENARIOS, classify, coupling_type
+from sim.sweep.design import Experiment, load
 from sim.sweep.storage import read_results
 
-__all__ = ["COUPLING_TYPE_COLOURS", "FACTORS", "SCENARIO_COLOURS", "THRESHOLDS",
-           "coupling_response_table", "draw", "phase_diagram_table", "representative_runs",
-           "threshold_table", "trajectories_table"]
+__all__ = ["ANALYSES", "COUPLING_TYPE_COLOURS", "FACTORS", "FigureContext",
+           "SCENARIO_COLOURS", "THRESHOLDS", "coupling_response_table", "draw",
+           "figure_from_table", "phase_diagram_table", "read_contexts", "read_table",
+           "redraw", "representative_runs", "threshold_table", "trajectories_table"]
 
 # --- style -------------------------------------------------------------------------------
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -101,8 +112,47 @@ _THRESHOLD_UNITS = {"capability_threshold": "innovations/agent/year",
 _SIG_DIGITS = 12
 
 
+#: The figures each analysis draws, in the order they are drawn.
+ANALYSES: dict[str, tuple[str, ...]] = {
+    "phase_diagram": ("phase_diagram", "threshold_sensitivity"),
+    "coupling_response": ("coupling_response",),
+    "trajectories": ("trajectories",),
+    "none": (),
+}
+
+Span = tuple[float, float]
+"""Lowest and highest value of a threshold over the runs behind a figure."""
+
+
+@dataclass(frozen=True)
+class FigureContext:
+    """What a figure shows besides the numbers of its table.
+
+    ``experiment`` prefixes the title; ``horizon`` is the last simulated year (a range
+    ``"2025-2030"`` when the runs differ); ``runs`` is the number of runs behind the
+    figure (None: the sum of the table's ``n`` where it has one, else not shown);
+    ``thresholds`` maps a classification threshold (:data:`THRESHOLDS`) to its lowest and
+    highest value over the runs, or to None when unknown. A threshold left out of the
+    mapping takes its :class:`sim.params.Params` default, which is unknown for the
+    capability threshold (the model derives it at run time from the scale). Threshold
+    lines are drawn where the lowest and highest value coincide.
+    """
+
+    experiment: str = ""
+    horizon: str = field(default_factory=lambda: str(Params().until_year))
+    runs: int | None = None
+    thresholds: Mapping[str, Span | None] = field(default_factory=dict)
+
+    def threshold(self, name: str) -> Span | None:
+        """Lowest and highest value of one threshold, or None when it is unknown."""
+        if name in self.thresholds:
+            return self.thresholds[name]
+        default = getattr(Params(), name)
+        return None if default is None else (float(default), float(default))
+
+
 # =========================================================================================
-# Public entry point
+# Public entry points
 # =========================================================================================
 def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Draw every figure of the analysis the results' manifest names into ``out_dir``.
@@ -113,21 +163,108 @@ def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """
     manifest, runs, series = read_results(results_dir)
     analysis = manifest.get("experiment", {}).get("analysis", "none")
-    if analysis not in _ANALYSES:
+    if analysis not in ANALYSES:
         raise ValueError(f"unknown analysis {analysis!r} in {Path(results_dir) / 'manifest.json'}"
-                         f" (expected one of {', '.join(sorted(_ANALYSES))})")
+                         f" (expected one of {', '.join(sorted(ANALYSES))})")
     if analysis == "none":
         return []
     if runs.empty:
         raise ValueError(f"{results_dir} holds no runs: nothing to draw")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    name = manifest.get("experiment", {}).get("name", "")
+    context = _context_from_runs(runs, manifest.get("experiment", {}).get("name", ""))
     written: list[Path] = []
+    for name in ANALYSES[analysis]:
+        table = _TABLES[name](runs, series)
+        written += _save(figure_from_table(name, table, context), table, out, name)
+    return written
+
+
+def figure_from_table(figure: str, table: pd.DataFrame,
+                      context: FigureContext | None = None) -> Figure:
+    """Draw one figure from its table and its context.
+
+    ``figure`` is a figure name (``phase_diagram``, ``threshold_sensitivity``,
+    ``coupling_response``, ``trajectories``); ``table`` is its table as the matching
+    ``*_table`` function returns it or as :func:`read_table` reads it back from its CSV.
+    The figure is a plain :class:`matplotlib.figure.Figure` (no pyplot state): Jupyter
+    displays it (with ``%matplotlib inline``), ``figure.savefig`` writes it. Raises
+    ``ValueError`` for an unknown figure or a table without the figure's columns.
+    """
+    _check_table(figure, table)
     with matplotlib.rc_context(_STYLE):
-        for figure_name, maker in _ANALYSES[analysis]:
-            figure, table = maker(runs, series, name)
-            written += _save(figure, table, out, figure_name)
+        return _DRAWERS[figure](table, context or FigureContext())
+
+
+# Every float must read back as the value written, so that a redrawn CSV is
+# byte-identical to the one read: pandas 3 parses so by default, pandas 2 when asked.
+_EXACT_FLOATS: dict[str, Any] = (
+    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"})
+
+
+def read_table(figure: str, path: str | Path) -> pd.DataFrame:
+    """Read a figure's CSV, as :func:`draw` wrote it, with the column types drawing needs.
+
+    Raises ``ValueError`` naming the file when it is missing or unreadable, or when its
+    columns or values are not those of the figure's table.
+    """
+    path = Path(path)
+    kinds = _schema(figure)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file (the data of the {figure} figure)")
+    text = {column: str for column, kind in kinds.items() if kind == "text"}
+    try:
+        table = pd.read_csv(path, dtype=text, **_EXACT_FLOATS)
+    except (ValueError, OSError, UnicodeDecodeError) as error:
+        detail = " ".join(str(error).split())  # pandas' messages may span lines
+        raise ValueError(f"{path}: not a readable CSV table ({detail})") from None
+    try:
+        _check_table(figure, table)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    return table
+
+
+def read_contexts(figures_dir: str | Path,
+                  experiments_dir: str | Path) -> dict[str, FigureContext]:
+    """The context of every figure the experiment files (``*.toml``) in
+    ``experiments_dir`` draw, by figure name, with the figures' data in ``figures_dir``.
+
+    Each experiment file gives its figures' experiment name, horizon, number of runs and
+    the thresholds it sets (the :class:`sim.params.Params` defaults otherwise). The data
+    give the capability threshold, which the model derives at run time from the scale
+    unless it is set: the phase-diagram figure takes its thresholds from the baseline
+    rows (factor 1.0) of ``threshold_sensitivity.csv``, and the other experiments take
+    the capability threshold found there when they run at the same scale (it is unknown
+    for them otherwise, and their threshold line is left out).
+
+    Raises ``ValueError`` naming the file at fault when a file is missing or malformed,
+    when two experiments draw the same figure, or when a figure's data do not come from
+    its experiment (another number of runs, run ids the experiment does not make).
+    """
+    return {name: context for name, _table, context in _load(figures_dir, experiments_dir)}
+
+
+def redraw(figures_dir: str | Path, out_dir: str | Path,
+           experiments_dir: str | Path) -> list[Path]:
+    """Draw figures again from their data alone, without the runs.
+
+    For every figure the experiment files in ``experiments_dir`` draw, its table
+    ``figures_dir/NAME.csv`` (:func:`read_table`) and its context
+    (:func:`read_contexts`) give ``out_dir/NAME.png``, ``NAME.svg`` and ``NAME.csv``,
+    exactly as :func:`draw` writes them from the runs. With ``figures`` and
+    ``experiments/publication`` this rebuilds the published figures.
+
+    Every input is read and checked before anything is written. Returns the paths
+    written. Raises ``ValueError`` naming the file at fault (see :func:`read_table` and
+    :func:`read_contexts`).
+    """
+    loaded = _load(figures_dir, experiments_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, table, context in loaded:
+        written += _save(figure_from_table(name, table, context), table, out, name)
     return written
 
 
@@ -268,10 +405,7 @@ def trajectories_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.Da
 # =========================================================================================
 # Figures
 # =========================================================================================
-def _phase_diagram_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
-                          name: str) -> tuple[Figure, pd.DataFrame]:
-    table = phase_diagram_table(runs)
-    thresholds = _thresholds(runs)
+def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext) -> Figure:
     figure = Figure(figsize=(12.5, 6.2), layout="constrained")
     left, right = figure.subfigures(1, 2, width_ratios=[1.05, 1.0], wspace=0.02)
 
@@ -302,19 +436,18 @@ def _phase_diagram_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
     per_cell = table["n"]
     n_text = (f"{per_cell.min()}" if per_cell.min() == per_cell.max()
               else f"{per_cell.min()}-{per_cell.max()}")
+    runs = context.runs if context.runs is not None else int(per_cell.sum())
     figure.suptitle(
-        f"{_prefix(name)}Emergent scenario at {_horizon(runs)}Q4 by coupling and capability\n"
-        f"{len(runs)} runs, {len(table)} cells, {n_text} run{'s' * (n_text != '1')} per "
-        "cell; high capability: "
-        f"capability index >= {_describe(thresholds['capability_threshold'])} "
-        f"innovations/agent/year; high cooperation: cooperation index >= "
-        f"{_describe(thresholds['cooperation_threshold'])}", fontsize=11)
-    return figure, table
+        f"{_prefix(context.experiment)}Emergent scenario at {context.horizon}Q4 by coupling "
+        f"and capability\n{runs} runs, {len(table)} cells, {n_text} "
+        f"run{'s' * (n_text != '1')} per cell; high capability: capability index >= "
+        f"{_describe(context.threshold('capability_threshold'))} innovations/agent/year; "
+        "high cooperation: cooperation index >= "
+        f"{_describe(context.threshold('cooperation_threshold'))}", fontsize=11)
+    return figure
 
 
-def _threshold_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
-                      name: str) -> tuple[Figure, pd.DataFrame]:
-    table = threshold_table(runs)
+def _draw_threshold_sensitivity(table: pd.DataFrame, context: FigureContext) -> Figure:
     figure = Figure(figsize=(12, 12), layout="constrained")
     rows = figure.subfigures(len(THRESHOLDS), 1, hspace=0.03)
     for subfigure, threshold in zip(rows, THRESHOLDS, strict=True):
@@ -331,7 +464,7 @@ def _threshold_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
             cells = part[part["factor"] == factor]
             marked = cells["changed"].to_numpy() if factor != 1.0 else None
             _majority_map(axis, cells, categories, colours, annotate=False, marked=marked)
-            value = _describe(cells["threshold_value"])
+            value = _describe(_span(cells["threshold_value"]))
             if factor != 1.0:
                 changed = cells["changed"].mean() if len(cells) else 0.0
                 axis.set_title(f"{factor - 1:+.0%} ({value}):\nmajority changed in "
@@ -356,23 +489,20 @@ def _threshold_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
                     frameon=False, alignment="left", borderaxespad=0.0)
         _certainty_colourbar(subfigure, None, len(categories),
                              cax=info.inset_axes((0.02, 0.0, 0.08, 0.38)))
-    figure.suptitle(f"{_prefix(name)}Threshold sensitivity: each classification threshold "
-                    "moved by -25 % and +25 % (same runs, reclassified)", fontsize=12)
-    return figure, table
+    figure.suptitle(f"{_prefix(context.experiment)}Threshold sensitivity: each "
+                    "classification threshold moved by -25 % and +25 % (same runs, "
+                    "reclassified)", fontsize=12)
+    return figure
 
 
-def _coupling_response_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
-                              name: str) -> tuple[Figure, pd.DataFrame]:
-    table = coupling_response_table(runs)
-    thresholds = _thresholds(runs)
+def _draw_coupling_response(table: pd.DataFrame, context: FigureContext) -> Figure:
     figure = Figure(figsize=(13, 4.8), layout="constrained")
     axes = figure.subplots(1, 3, sharex=True)
     levels = sorted(table["capability"].unique())
     colours = _level_colours(len(levels))
     for i, capability in enumerate(levels):
         part = table[table["capability"] == capability].sort_values("coupling")
-        for axis, measure in zip(axes, ("synergy", "cooperation_index", "distinctiveness"),
-                                 strict=True):
+        for axis, measure in zip(axes, _RESPONSE_MEASURES, strict=True):
             x = part["coupling"].to_numpy(dtype=float)
             axis.fill_between(x, part[f"{measure}_low"], part[f"{measure}_high"],
                               color=colours[i], alpha=0.18, linewidth=0)
@@ -381,13 +511,13 @@ def _coupling_response_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
                       label=f"{capability:g}")
     axes[0].axhline(0.0, color="0.3", linewidth=0.8, zorder=0)
     axes[0].yaxis.set_major_formatter(ticker.PercentFormatter(1.0))
-    _threshold_line(axes[1], thresholds["cooperation_threshold"], "cooperation threshold")
-    _threshold_line(axes[2], thresholds["distinctiveness_threshold"],
+    _threshold_line(axes[1], context.threshold("cooperation_threshold"),
+                    "cooperation threshold")
+    _threshold_line(axes[2], context.threshold("distinctiveness_threshold"),
                     "distinctiveness threshold")
     titles = ("Synergy (each run vs. its seed at coupling 0)",
               "Cooperation index", "Distinctiveness")
-    for axis, measure, title in zip(axes, ("synergy", "cooperation_index",
-                                           "distinctiveness"), titles, strict=True):
+    for axis, measure, title in zip(axes, _RESPONSE_MEASURES, titles, strict=True):
         axis.set_title(title)
         axis.set_ylabel(_INDEX_LABELS[measure])
         axis.set_xlabel(_COUPLING_LABEL)
@@ -398,15 +528,13 @@ def _coupling_response_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
                   frameon=False)
     n = table["n"]
     n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
-    figure.suptitle(f"{_prefix(name)}Response to coupling at {_horizon(runs)}Q4: mean and "
-                    f"95 % t-interval over {n_text} replicates per point")
-    return figure, table
+    figure.suptitle(f"{_prefix(context.experiment)}Response to coupling at "
+                    f"{context.horizon}Q4: mean and 95 % t-interval over {n_text} "
+                    "replicates per point")
+    return figure
 
 
-def _trajectories_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
-                         name: str) -> tuple[Figure, pd.DataFrame]:
-    table = trajectories_table(runs, series)
-    thresholds = _thresholds(runs)
+def _draw_trajectories(table: pd.DataFrame, context: FigureContext) -> Figure:
     figure = Figure(figsize=(13, 7.6), layout="constrained")
     axes = figure.subplots(2, 3, sharex=True)
     panels = [
@@ -432,9 +560,9 @@ def _trajectories_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
             for column, style in curves:
                 axis.plot(x, part[column].to_numpy(dtype=float), linestyle=style,
                           color=SCENARIO_COLOURS[scenario], linewidth=width)
-    _threshold_line(axes[0, 1], thresholds["capability_threshold"], "threshold")
-    _threshold_line(axes[0, 2], thresholds["cooperation_threshold"], "threshold")
-    _threshold_line(axes[1, 0], thresholds["distinctiveness_threshold"], "threshold")
+    _threshold_line(axes[0, 1], context.threshold("capability_threshold"), "threshold")
+    _threshold_line(axes[0, 2], context.threshold("cooperation_threshold"), "threshold")
+    _threshold_line(axes[1, 0], context.threshold("distinctiveness_threshold"), "threshold")
     first, last = (_quarter_position(q) for q in (table["quarter"].min(),
                                                   table["quarter"].max()))
     years = list(range(int(first), int(last) + 1))
@@ -474,23 +602,34 @@ def _trajectories_figure(runs: pd.DataFrame, series: pd.DataFrame | None,
             else "Every scenario was reached by at least one run.")
     info.text(0.0, 0.0, note, transform=info.transAxes, fontsize=8.5, va="bottom",
               ha="left", wrap=True, fontstyle="italic")
-    figure.suptitle(f"{_prefix(name)}Trajectories of one representative run per scenario "
-                    f"(closest to the scenario's median end point), {len(runs)} runs")
-    return figure, table
+    among = f", {context.runs} runs" if context.runs is not None else ""
+    figure.suptitle(f"{_prefix(context.experiment)}Trajectories of one representative run "
+                    f"per scenario (closest to the scenario's median end point){among}")
+    return figure
 
 
 _TRAJECTORY_SERIES: tuple[str, ...] = (
     "innovations", "innovations_inter", "capability_index", "cooperation_index",
     "distinctiveness", "ventures_daedeok", "ventures_pangyo")
 
-_Maker = Callable[[pd.DataFrame, "pd.DataFrame | None", str], tuple[Figure, pd.DataFrame]]
-_ANALYSES: dict[str, list[tuple[str, _Maker]]] = {
-    "phase_diagram": [("phase_diagram", _phase_diagram_figure),
-                      ("threshold_sensitivity", _threshold_figure)],
-    "coupling_response": [("coupling_response", _coupling_response_figure)],
-    "trajectories": [("trajectories", _trajectories_figure)],
-    "none": [],
+_RESPONSE_MEASURES: tuple[str, ...] = ("synergy", "cooperation_index", "distinctiveness")
+
+#: Each figure's table from the runs table and the series (None when not stored).
+_TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame | None], pd.DataFrame]] = {
+    "phase_diagram": lambda runs, _series: phase_diagram_table(runs),
+    "threshold_sensitivity": lambda runs, _series: threshold_table(runs),
+    "coupling_response": lambda runs, _series: coupling_response_table(runs),
+    "trajectories": trajectories_table,
 }
+#: Each figure drawn from its table and context.
+_DRAWERS: dict[str, Callable[[pd.DataFrame, FigureContext], Figure]] = {
+    "phase_diagram": _draw_phase_diagram,
+    "threshold_sensitivity": _draw_threshold_sensitivity,
+    "coupling_response": _draw_coupling_response,
+    "trajectories": _draw_trajectories,
+}
+
+
 
 
 # =========================================================================================
@@ -605,11 +744,12 @@ def _label_axes(ax: Any) -> None:
     ax.set_ylabel(_CAPABILITY_LABEL)
 
 
-def _threshold_line(ax: Any, values: pd.Series, label: str) -> None:
-    unique = values.dropna().unique()
-    if len(unique) == 1 and not values.isna().any():
-        ax.axhline(float(unique[0]), color="0.5", linestyle=":", linewidth=1.0, zorder=0)
-        ax.annotate(f"{label} {unique[0]:.4g}", xy=(1.0, float(unique[0])),
+def _threshold_line(ax: Any, span: Span | None, label: str) -> None:
+    """A dotted line at the threshold, when every run had the same one."""
+    if span is not None and span[0] == span[1]:
+        value = span[0]
+        ax.axhline(value, color="0.5", linestyle=":", linewidth=1.0, zorder=0)
+        ax.annotate(f"{label} {value:.4g}", xy=(1.0, value),
                     xycoords=("axes fraction", "data"), xytext=(-2, 2),
                     textcoords="offset points", ha="right", va="bottom", fontsize=7,
                     color="0.4")
@@ -639,20 +779,216 @@ def _horizon(runs: pd.DataFrame) -> str:
     return str(Params().until_year)
 
 
-def _describe(values: pd.Series) -> str:
-    if values.isna().all():
+def _describe(span: Span | None) -> str:
+    if span is None:
         return "(not stored)"
-    lo, hi = float(values.min()), float(values.max())
+    lo, hi = span
     return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
 
 
 def _save(figure: Figure, table: pd.DataFrame, out: Path, name: str) -> list[Path]:
     png, svg, csv = (out / f"{name}.{ext}" for ext in ("png", "svg", "csv"))
-    figure.savefig(png, dpi=DPI, metadata={"Software": None}, facecolor="white")
-    figure.set_layout_engine("none")  # keep the layout just computed: the SVG matches
-    figure.savefig(svg, metadata={"Date": None}, facecolor="white")
+    # the style again: some of it (the SVG hash salt, text as paths) is read on saving
+    with matplotlib.rc_context(_STYLE):
+        figure.savefig(png, dpi=DPI, metadata={"Software": None}, facecolor="white")
+        figure.set_layout_engine("none")  # keep the layout just computed: the SVG matches
+        figure.savefig(svg, metadata={"Date": None}, facecolor="white")
     table.to_csv(csv, index=False, lineterminator="\n")
     return [png, svg, csv]
+
+
+# =========================================================================================
+# Contexts and tables read back
+# =========================================================================================
+def _span(values: pd.Series) -> Span | None:
+    """Lowest and highest value, rounded like the tables; None if any is unknown."""
+    if values.empty or values.isna().any():
+        return None
+    return _round(float(values.min())), _round(float(values.max()))
+
+
+def _context_from_runs(runs: pd.DataFrame, experiment: str) -> FigureContext:
+    thresholds = _thresholds(runs)
+    return FigureContext(experiment=experiment, horizon=_horizon(runs), runs=len(runs),
+                         thresholds={name: _span(thresholds[name]) for name in THRESHOLDS})
+
+
+def _load(figures_dir: str | Path,
+          experiments_dir: str | Path) -> list[tuple[str, pd.DataFrame, FigureContext]]:
+    """Every figure the experiment files draw: its name, table (read from
+    ``figures_dir``) and context, checked against each other."""
+    figures_dir, experiments_dir = Path(figures_dir), Path(experiments_dir)
+    experiments = _experiment_files(experiments_dir)
+    owners: dict[str, Path] = {}
+    for path, experiment in experiments:
+        for name in ANALYSES[experiment.analysis]:
+            if name in owners:
+                raise ValueError(f"{owners[name]} and {path} both draw the {name} figure; "
+                                 f"keep one of them in {experiments_dir}")
+            owners[name] = path
+    if not owners:
+        raise ValueError(f"the experiment files in {experiments_dir} draw no figure "
+                         "(every analysis is 'none')")
+    tables = {name: read_table(name, figures_dir / f"{name}.csv") for name in owners}
+    baseline = _baseline(experiments, tables)
+    loaded = []
+    for path, experiment in experiments:
+        specs = pd.DataFrame([spec.parameters for spec in experiment.runs()])
+        if experiment.analysis == "phase_diagram":
+            base = tables["threshold_sensitivity"]
+            base = base[base["factor"] == 1.0]
+            spans = {name: _span(base.loc[base["threshold"] == name, "threshold_value"])
+                     for name in THRESHOLDS}
+        else:
+            spans = _experiment_thresholds(specs, baseline)
+        context = FigureContext(experiment=experiment.name, horizon=_horizon(specs),
+                                runs=len(specs), thresholds=spans)
+        for name in ANALYSES[experiment.analysis]:
+            _check_origin(tables[name], experiment, figures_dir / f"{name}.csv", path)
+            loaded.append((name, tables[name], context))
+    return loaded
+
+
+def _experiment_files(directory: Path) -> list[tuple[Path, Experiment]]:
+    if not directory.is_dir():
+        raise ValueError(f"{directory}: no such folder of experiment files")
+    paths = sorted(directory.glob("*.toml"))
+    if not paths:
+        raise ValueError(f"no experiment files (*.toml) in {directory}")
+    return [(path, load(path)) for path in paths]  # ExperimentError names the file
+
+
+def _baseline(experiments: list[tuple[Path, Experiment]],
+              tables: dict[str, pd.DataFrame]) -> tuple[float, float] | None:
+    """(scale, capability threshold) read from the threshold-sensitivity data, when its
+    experiment runs at one scale and leaves the threshold to the model's 2018 baseline;
+    None otherwise."""
+    for _path, experiment in experiments:
+        if experiment.analysis != "phase_diagram":
+            continue
+        specs = pd.DataFrame([spec.parameters for spec in experiment.runs()])
+        scales = _with_inputs(specs, ("scale",))["scale"].astype(float).unique()
+        if "capability_threshold" in specs.columns or len(scales) != 1:
+            return None
+        table = tables["threshold_sensitivity"]
+        values = table.loc[(table["threshold"] == "capability_threshold")
+                           & (table["factor"] == 1.0), "threshold_value"].unique()
+        return (float(scales[0]), float(values[0])) if len(values) == 1 else None
+    return None
+
+
+def _experiment_thresholds(specs: pd.DataFrame,
+                           baseline: tuple[float, float] | None) -> dict[str, Span | None]:
+    """Each threshold's span over an experiment's runs (one row of parameters per run):
+    the value set, else the default, else (capability) the baseline at the run's scale."""
+    thresholds = _thresholds(specs)
+    if baseline is not None:
+        scale = _with_inputs(specs, ("scale",))["scale"].astype(float)
+        unset = thresholds["capability_threshold"].isna() & (scale == baseline[0])
+        thresholds.loc[unset, "capability_threshold"] = baseline[1]
+    return {name: _span(thresholds[name]) for name in THRESHOLDS}
+
+
+def _check_origin(table: pd.DataFrame, experiment: Experiment, csv: Path,
+                  source: Path) -> None:
+    """Refuse data that cannot come from the experiment: a figure redrawn with another
+    experiment's name, horizon and run count would be mislabelled."""
+    runs = len(experiment.runs())
+    if "threshold" in table.columns:
+        counts = table.groupby(["threshold", "factor"])["n"].sum().unique()
+    elif "n" in table.columns:
+        counts = np.array([table["n"].sum()])
+    else:
+        unknown = sorted(set(table["run_id"]) - {spec.run_id for spec in experiment.runs()})
+        if unknown:
+            raise ValueError(f"{csv}: run(s) {', '.join(unknown)} are not runs of the "
+                             f"experiment {source}; the data come from another experiment")
+        return
+    if len(counts) != 1 or int(counts[0]) != runs:
+        found = "-".join(str(int(c)) for c in sorted(counts))
+        raise ValueError(f"{csv}: {found} runs, but the experiment {source} makes {runs}; "
+                         "the data come from another experiment")
+
+
+def _schema(figure: str) -> dict[str, str]:
+    """Each column of a figure's table and its kind: number, integer, text or flag."""
+    if figure == "phase_diagram":
+        return {"coupling": "number", "capability": "number", "n": "integer",
+                **{f"share_{_snake(s)}": "number" for s in SCENARIOS},
+                "majority": "text", "certainty": "number",
+                "mean_capability_index": "number", "mean_cooperation_index": "number",
+                "mean_distinctiveness": "number"}
+    if figure == "threshold_sensitivity":
+        return {"threshold": "text", "factor": "number", "threshold_value": "number",
+                "coupling": "number", "capability": "number", "classification": "text",
+                "n": "integer", "majority": "text", "certainty": "number",
+                "changed": "flag"}
+    if figure == "coupling_response":
+        return {"capability": "number", "coupling": "number", "n": "integer",
+                **{f"{m}_{s}": "number" for m in _RESPONSE_MEASURES
+                   for s in ("mean", "low", "high")}}
+    if figure == "trajectories":
+        return {"run_id": "text", "scenario": "text", "coupling": "number",
+                "capability": "number", "quarter": "text",
+                **{s: "number" for s in _TRAJECTORY_SERIES}}
+    raise ValueError(f"unknown figure {figure!r} (expected one of {', '.join(_DRAWERS)})")
+
+
+_KINDS: dict[str, tuple[str, Callable[[pd.Series], bool]]] = {
+    "number": ("numbers", lambda v: pd.api.types.is_numeric_dtype(v)
+               and not pd.api.types.is_bool_dtype(v)),
+    "integer": ("whole numbers", lambda v: pd.api.types.is_integer_dtype(v)
+                and not pd.api.types.is_bool_dtype(v)),
+    "text": ("text", lambda v: bool(v.map(lambda x: isinstance(x, str)).all())),
+    "flag": ("True or False", pd.api.types.is_bool_dtype),
+}
+_QUARTER = re.compile(r"\d{4}Q[1-4]")
+
+
+def _check_table(figure: str, table: pd.DataFrame) -> None:
+    """Raise ValueError unless ``table`` has the columns, types and labels the figure
+    draws (the message names the first problem)."""
+    kinds = _schema(figure)
+    missing = [c for c in kinds if c not in table.columns]
+    unexpected = [str(c) for c in table.columns if c not in kinds]
+    if missing or unexpected:
+        problems = ([f"lacks column(s) {', '.join(missing)}"] if missing else []) + (
+            [f"has unexpected column(s) {', '.join(unexpected)}"] if unexpected else [])
+        raise ValueError(f"the {figure} table {' and '.join(problems)}")
+    if table.empty:
+        raise ValueError(f"the {figure} table has no rows")
+    for column, kind in kinds.items():
+        words, accepts = _KINDS[kind]
+        if not accepts(table[column]):
+            raise ValueError(f"column {column!r} of the {figure} table should hold {words}")
+    if table[["coupling", "capability"]].isna().any().any():
+        raise ValueError(f"the {figure} table has rows without coupling or capability")
+    if figure == "threshold_sensitivity":
+        for threshold in THRESHOLDS:
+            categories = COUPLING_TYPES if threshold == "distinctiveness_threshold" else SCENARIOS
+            rows = table[table["threshold"] == threshold]
+            _check_labels(figure, rows["majority"], categories)
+            for factor in FACTORS:
+                if not (rows["factor"] == factor).any():
+                    raise ValueError(f"the {figure} table has no rows for {threshold} at "
+                                     f"factor {factor:g}")
+        _check_labels(figure, table["threshold"], THRESHOLDS)
+    elif figure in ("phase_diagram", "trajectories"):
+        column = "majority" if figure == "phase_diagram" else "scenario"
+        _check_labels(figure, table[column], SCENARIOS)
+    if figure == "trajectories":
+        bad = [q for q in table["quarter"] if not _QUARTER.fullmatch(q)]
+        if bad:
+            raise ValueError(f"the {figure} table has quarter {bad[0]!r}; expected "
+                             "YEARQn, e.g. 2030Q4")
+
+
+def _check_labels(figure: str, values: pd.Series, known: Sequence[str]) -> None:
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"the {figure} table has unknown label(s) "
+                         f"{', '.join(map(repr, unknown))} in column {values.name!r}; "
+                         f"expected one of {', '.join(known)}")
 
 
 # =========================================================================================

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import invoke
 
@@ -180,6 +182,10 @@ BAD = [
     ([], "command"),
     (["baseline", "--seeds", "0", "--scale", "0.05"], "--seeds"),
     (["baseline", "--seeds", "1", "--scale", "-1"], "scale"),
+    (["figures"], "--from-csv"),
+    (["figures", "results/x", "--from-csv", "figures", "--out", "o"], "not both"),
+    (["figures", "--from-csv", "figures"], "--out"),
+    (["figures", "results/x", "--experiments", "experiments/quick"], "--experiments"),
 ]
 
 
@@ -200,6 +206,61 @@ def test_negative_seed_exits_2(capsys):
     assert code == 2
     assert len([line for line in err.splitlines() if line.strip()]) == 1
     assert "seed" in err
+
+
+# --- figures --from-csv ------------------------------------------------------------------------
+TINY = ROOT / "tests" / "data" / "reproduce"
+
+
+def test_figures_from_csv_redraws_them(capsys, tmp_path):
+    code, out, err = invoke(capsys, ["figures", "--from-csv", str(TINY / "figures"),
+                                     "--experiments", str(TINY / "experiments"),
+                                     "--out", str(tmp_path / "out")])
+    assert code == 0, err
+    expected = [tmp_path / "out" / f"{name}.{ext}"
+                for name in ("phase_diagram", "threshold_sensitivity")
+                for ext in ("png", "svg", "csv")]
+    assert out.splitlines() == [str(path) for path in expected]
+    for path in expected:
+        assert path.stat().st_size > 0
+    assert ((tmp_path / "out" / "phase_diagram.csv").read_bytes()
+            == (TINY / "figures" / "phase_diagram.csv").read_bytes())
+
+
+@pytest.mark.parametrize("damage", ["missing", "columns"])
+def test_figures_from_csv_names_the_bad_file(capsys, tmp_path, damage):
+    data = tmp_path / "figures"
+    shutil.copytree(TINY / "figures", data)
+    bad = data / "threshold_sensitivity.csv"
+    if damage == "missing":
+        bad.unlink()
+    else:
+        bad.write_text(bad.read_text().replace("certainty", "sureness", 1))
+    code, out, err = invoke(capsys, ["figures", "--from-csv", str(data), "--experiments",
+                                     str(TINY / "experiments"), "--out", str(tmp_path / "o")])
+    assert code == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("python -m sim figures: error: ")
+    assert str(bad) in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_figures_of_results_that_cannot_support_their_analysis_exit_2(capsys, tmp_path):
+    # a finished trajectories experiment stored without its quarterly series
+    results = tmp_path / "results"
+    results.mkdir()
+    manifest = {"experiment": {"name": "no-series", "fingerprint": "0" * 64,
+                               "analysis": "trajectories", "file": "experiment.toml"},
+                "status": "complete", "runs_total": 0, "runs_stored": 0}
+    (results / "manifest.json").write_text(json.dumps(manifest))
+    pd.DataFrame({"run_id": ["r0"], "coupling": [0.0], "capability": [0.5],
+                  "scenario": ["Stagnation"]}).to_parquet(results / "runs.parquet")
+    code, out, err = invoke(capsys, ["figures", str(results), "--out", str(tmp_path / "o")])
+    assert code == 2 and out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "series = true" in lines[0]
 
 
 # --- params -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Figures of stored results (sim.figures): files, table contents, determinism, errors.
+"""Figures of stored results (sim.figures): files, table contents, determinism, errors,
+and figures redrawn from their CSV files.
 
 Small in-process sweeps (scale 0.05, to 2020) build one results directory per analysis
 once for the module; hand-made runs tables check the numbers against known answers.
@@ -6,10 +7,15 @@ once for the module; hand-made runs tables check the numbers against known answe
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import math
+import re
+import shutil
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 import pytest
 from scipy import stats
@@ -18,6 +24,10 @@ from sim import figures
 from sim.params import Params
 from sim.scenarios import SCENARIOS, STAGNATION, classify
 from sim.sweep import InProcessExecutor, load, read_results, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "figures"
+PUBLICATION = ROOT / "experiments" / "publication"
 
 _HEAD = """[experiment]
 name = "{name}"
@@ -41,6 +51,7 @@ _DESIGNS = {
 }
 _FIGURES = {"phase": ("phase_diagram", "threshold_sensitivity"),
             "response": ("coupling_response",), "trajectories": ("trajectories",)}
+_NAMES = [name for names in _FIGURES.values() for name in names]
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +179,218 @@ def test_representative_run_is_nearest_the_median_ties_to_smallest_id():
     })
     chosen = figures.representative_runs(runs)
     assert list(chosen["run_id"]) == ["a"]  # a and b sit on the median; a < b
+
+
+# --- redrawn from the CSV files ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gathered(drawn, tmp_path_factory) -> Path:
+    """The CSV files draw() wrote for the small results, in one folder (as in figures/)."""
+    folder = tmp_path_factory.mktemp("data")
+    for _out, paths in drawn.values():
+        for path in paths:
+            if path.suffix == ".csv":
+                shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def redrawn(results, gathered, tmp_path_factory) -> tuple[Path, list[Path]]:
+    """Every figure of the small results redrawn from its CSV and the experiment files
+    (written next to the results directories by the ``results`` fixture)."""
+    out = tmp_path_factory.mktemp("redrawn")
+    return out, figures.redraw(gathered, out, results["phase"].parent)
+
+
+def test_redraw_writes_every_figure(redrawn):
+    out, paths = redrawn
+    assert sorted(p.name for p in paths) == sorted(
+        f"{name}.{ext}" for name in _NAMES for ext in ("png", "svg", "csv"))
+    assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_redraw_from_csv_gives_the_files_draw_wrote(drawn, redrawn, name):
+    """The CSV holds everything the figure draws: same SVG (and PNG, CSV) bytes."""
+    key = next(k for k, names in _FIGURES.items() if name in names)
+    for ext in ("svg", "png", "csv"):
+        original = (drawn[key][0] / f"{name}.{ext}").read_bytes()
+        assert (redrawn[0] / f"{name}.{ext}").read_bytes() == original, f"{name}.{ext}"
+
+
+def test_contexts_come_from_the_experiment_files(gathered, results):
+    contexts = figures.read_contexts(gathered, results["phase"].parent)
+    assert list(contexts) == _NAMES  # experiment files by name, figures in drawing order
+    baseline = contexts["phase_diagram"].thresholds["capability_threshold"]
+    assert contexts["coupling_response"] == figures.FigureContext(
+        experiment="response", horizon="2020", runs=2 * 3 * 3,
+        thresholds={"capability_threshold": baseline,  # same scale as the phase diagram
+                    "cooperation_threshold": (0.1, 0.1),
+                    "distinctiveness_threshold": (0.5, 0.5)})
+
+
+def test_context_is_drawn(gathered, results):
+    """Another run count or threshold in the context gives another figure."""
+    context = figures.read_contexts(gathered, results["phase"].parent)["trajectories"]
+    table = figures.read_table("trajectories", gathered / "trajectories.csv")
+    variants = [context, dataclasses.replace(context, runs=99),
+                dataclasses.replace(context, thresholds={
+                    **context.thresholds, "cooperation_threshold": (0.2, 0.2)})]
+    svgs = set()
+    for variant in variants:
+        buffer = io.BytesIO()
+        with matplotlib.rc_context({"svg.hashsalt": "test"}):  # ids fixed: bytes comparable
+            figures.figure_from_table("trajectories", table, variant).savefig(
+                buffer, format="svg", metadata={"Date": None})
+        svgs.add(buffer.getvalue())
+    assert len(svgs) == len(variants)
+
+
+def test_phase_diagram_context_comes_from_the_threshold_table(gathered, results):
+    contexts = figures.read_contexts(gathered, results["phase"].parent)
+    runs = pd.read_parquet(results["phase"] / "runs.parquet")
+    phase = contexts["phase_diagram"]
+    assert phase.experiment == "phase" and phase.horizon == "2020" and phase.runs == len(runs)
+    stored = runs["capability_threshold"].iloc[0]
+    assert (runs["capability_threshold"] == stored).all()
+    assert phase.thresholds["capability_threshold"] == pytest.approx((stored, stored),
+                                                                     rel=1e-11)
+    # the trajectories run at the phase diagram's scale: its baseline is theirs
+    assert contexts["trajectories"].thresholds["capability_threshold"] == (
+        phase.thresholds["capability_threshold"])
+    assert contexts["trajectories"].runs == 8
+    assert contexts["threshold_sensitivity"] == phase
+
+
+# --- redrawing: bad input ------------------------------------------------------------------------
+def _copy(folder: Path, to: Path) -> Path:
+    shutil.copytree(folder, to)
+    return to
+
+
+def test_missing_csv_is_named(gathered, results, tmp_path):
+    data = _copy(gathered, tmp_path / "data")
+    (data / "trajectories.csv").unlink()
+    with pytest.raises(ValueError, match=re.escape(str(data / "trajectories.csv"))):
+        figures.redraw(data, tmp_path / "out", results["phase"].parent)
+    assert not (tmp_path / "out").exists()  # everything is checked before writing
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda t: t.drop(columns="certainty"), "lacks column(s) certainty"),
+    (lambda t: t.assign(extra=1), "unexpected column(s) extra"),
+    (lambda t: t.assign(n="ten"), "'n'"),
+    (lambda t: t.assign(n=t["n"] + 0.5), "'n'"),
+    (lambda t: t.assign(majority="Boom"), "'Boom'"),
+    (lambda t: t.iloc[:0], "no rows"),
+])
+def test_wrong_columns_are_named_with_the_file(gathered, results, tmp_path, change,
+                                               expected):
+    data = _copy(gathered, tmp_path / "data")
+    path = data / "phase_diagram.csv"
+    change(pd.read_csv(path)).to_csv(path, index=False)
+    with pytest.raises(ValueError) as error:
+        figures.redraw(data, tmp_path / "out", results["phase"].parent)
+    assert str(path) in str(error.value) and expected in str(error.value)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        figures.read_table("phase_diagram", path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_csv_is_named(tmp_path):
+    path = tmp_path / "coupling_response.csv"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        figures.read_table("coupling_response", path)
+    path.write_bytes(b"\xff\xfe\x00garbage\n\x00\x01")
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        figures.read_table("coupling_response", path)
+
+
+def test_threshold_table_without_a_factor_is_refused(gathered, tmp_path):
+    table = figures.read_table("threshold_sensitivity",
+                               gathered / "threshold_sensitivity.csv")
+    with pytest.raises(ValueError, match="factor 1.25"):
+        figures.figure_from_table("threshold_sensitivity", table[table["factor"] != 1.25])
+
+
+def test_data_of_another_experiment_are_refused(gathered, results, tmp_path):
+    experiments = _copy(results["phase"].parent, tmp_path / "experiments")
+    path = experiments / "phase.toml"
+    path.write_text(path.read_text().replace("replicates = 2", "replicates = 3"))
+    with pytest.raises(ValueError, match=r"phase_diagram\.csv: 8 runs, but the experiment "):
+        figures.read_contexts(gathered, experiments)
+    path = experiments / "trajectories.toml"
+    path.write_text(path.read_text().replace("master_seed = 7", "master_seed = 8"))
+    (experiments / "phase.toml").unlink()
+    (experiments / "response.toml").unlink()
+    with pytest.raises(ValueError, match=r"trajectories\.csv: run\(s\) .* not runs of"):
+        figures.read_contexts(gathered, experiments)
+
+
+def test_experiment_folder_problems_are_named(gathered, results, tmp_path):
+    with pytest.raises(ValueError, match="no such folder"):
+        figures.redraw(gathered, tmp_path / "out", tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no experiment files"):
+        figures.redraw(gathered, tmp_path / "out", tmp_path / "empty")
+    twice = _copy(results["phase"].parent, tmp_path / "twice")
+    shutil.copyfile(twice / "phase.toml", twice / "phase_again.toml")
+    with pytest.raises(ValueError, match="both draw the phase_diagram figure"):
+        figures.redraw(gathered, tmp_path / "out", twice)
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_figure_is_refused(gathered):
+    table = pd.read_csv(gathered / "phase_diagram.csv")
+    with pytest.raises(ValueError, match="unknown figure 'phase'"):
+        figures.figure_from_table("phase", table)
+    with pytest.raises(ValueError, match="unknown figure"):
+        figures.read_table("phase", gathered / "phase_diagram.csv")
+
+
+def test_default_context_uses_the_parameter_defaults():
+    context = figures.FigureContext()
+    assert context.horizon == str(Params().until_year) and context.runs is None
+    assert context.threshold("cooperation_threshold") == (Params().cooperation_threshold,) * 2
+    assert context.threshold("capability_threshold") is None  # derived at run time
+
+
+# --- the published figures ---------------------------------------------------------------------
+def test_published_figures_pair_with_their_experiments():
+    contexts = figures.read_contexts(PUBLISHED, PUBLICATION)
+    assert sorted(contexts) == sorted(_NAMES)
+    for name, context in contexts.items():
+        analysis = next(a for a, names in figures.ANALYSES.items() if name in names)
+        assert context.experiment == analysis
+        experiment = load(PUBLICATION / f"{analysis}.toml")
+        assert context.runs == len(experiment.runs())
+    phase = pd.read_csv(PUBLISHED / "phase_diagram.csv")
+    assert contexts["phase_diagram"].runs == phase["n"].sum()
+
+
+def test_published_figures_refuse_the_quick_experiments():
+    with pytest.raises(ValueError, match="come from another experiment"):
+        figures.read_contexts(PUBLISHED, ROOT / "experiments" / "quick")
+
+
+@pytest.mark.slow
+def test_published_figures_redraw_from_their_csv(tmp_path):
+    """The committed CSV files rebuild every published figure; with the matplotlib
+    version that drew them, byte for byte."""
+    paths = figures.redraw(PUBLISHED, tmp_path, PUBLICATION)
+    assert sorted(p.name for p in paths) == sorted(
+        f"{name}.{ext}" for name in _NAMES for ext in ("png", "svg", "csv"))
+    for name in _NAMES:
+        assert (tmp_path / f"{name}.csv").read_bytes() == (
+            PUBLISHED / f"{name}.csv").read_bytes(), name
+    committed = (PUBLISHED / "phase_diagram.svg").read_text()[:2000]
+    version = re.search(r"Matplotlib v([^,<]+)", committed).group(1)
+    if version != matplotlib.__version__:
+        pytest.skip(f"the published SVG files were drawn by matplotlib {version}, this is "
+                    f"{matplotlib.__version__}: their bytes may differ")
+    for name in _NAMES:
+        assert (tmp_path / f"{name}.svg").read_bytes() == (
+            PUBLISHED / f"{name}.svg").read_bytes(), name
 
 
 # --- hand-made results: known answers ---------------------------------------------------------
