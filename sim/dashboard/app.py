@@ -12,7 +12,6 @@ collaboration network and the indices over time.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import solara
@@ -21,39 +20,28 @@ from mesa.visualization.utils import update_counter
 
 from sim.dashboard.plots import current_scenario, indices_figure, network_figure, scenario_figure
 from sim.model import ClusterModel
-from sim.params import ParameterError, Params
+from sim.params import Params
 
 #: Scale the dashboard opens at: a quarter of the 2018 populations (about 650 agents),
 #: so each quarter is simulated and drawn well within a second.
 DEFAULT_SCALE = 0.25
 DEFAULT_SEED = 1
+MAX_SEED = 999
 
 _DESCRIBED = Params.describe()
 
 
-def parse_seed(seed: int | str) -> int:
-    """The seed as an integer; the dashboard's text field gives a string."""
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        value = int(seed)
-    elif isinstance(seed, str) and seed.strip().isdigit():
-        value = int(seed.strip())
-    else:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-    if value < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-    return value
-
-
 class DashboardModel(ClusterModel):
-    """A :class:`~sim.model.ClusterModel` whose seed may come as text (``seed="7"``).
+    """A :class:`~sim.model.ClusterModel` built from the dashboard's inputs: the seed is
+    called ``seed`` (``rng`` in :class:`ClusterModel`).
 
     SolaraViz's Reset also passes ``scenario``, an empty experimental
     :class:`mesa.experimental.scenarios.Scenario`; this model's inputs are its
     :class:`~sim.params.Params`, so it is accepted and set aside."""
 
-    def __init__(self, *, seed: int | str = DEFAULT_SEED, scenario: Any = None,
+    def __init__(self, *, seed: int = DEFAULT_SEED, scenario: Any = None,
                  **parameters: Any) -> None:
-        super().__init__(rng=parse_seed(seed), **parameters)
+        super().__init__(rng=seed, **parameters)
 
 
 def _slider(name: str, label: str, step: float, value: float | None = None) -> dict[str, Any]:
@@ -77,7 +65,9 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
                                  _DESCRIBED["capability"]["default"]),
     "scale": {"type": "SliderFloat", "label": "scale (share of 2018 populations)",
               "value": DEFAULT_SCALE, "min": 0.05, "max": 1.0, "step": 0.05},
-    "seed": {"type": "InputText", "label": "seed", "value": str(DEFAULT_SEED)},
+    # a slider, not a text field: no input can be invalid (any seed: DashboardModel(seed=...))
+    "seed": {"type": "SliderInt", "label": "seed", "value": DEFAULT_SEED, "min": 0,
+             "max": MAX_SEED, "step": 1},
     "shared_vision": _switch("shared_vision", "policy 1: shared vision (coupling ramps up)"),
     "cooperation_programme": _switch("cooperation_programme",
                                      "policy 2: wide-area cooperation programme"),
