@@ -205,6 +205,9 @@ def test_page_renders_controls_pictures_and_status(page) -> None:
         _button(page, label)
     assert _text(page, "step-counter").endswith("step 0 of 52")
     assert _text(page, "scenario-label") == "Scenario: not yet known"
+    assert _text(page, "run-inputs") == (
+        "This run: coupling 0.20; capability Daedeok 0.50, Pangyo 0.50; scale 0.25; "
+        "seed 1; policies: none")
     for view in ("network-view", "indices-view", "scenario-chart"):
         assert _png(page, view).startswith(b"\x89PNG")
 
@@ -226,8 +229,13 @@ def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
     coupling = page.find(v.Slider, label=MODEL_PARAMS["coupling"]["label"])
     coupling.assert_single()
     coupling.widget.v_model = 0.0
+    programme = page.find(v.Checkbox, label=MODEL_PARAMS["cooperation_programme"]["label"])
+    programme.assert_single()
+    programme.widget.v_model = True
     _button(page, "Reset").click()
     assert _text(page, "step-counter").endswith("step 0 of 52")
+    assert _text(page, "run-inputs").startswith("This run: coupling 0.00;")
+    assert _text(page, "run-inputs").endswith("policies: cooperation programme")
     for _ in range(4):
         _button(page, "Step").click()
     # with coupling 0 nothing crosses: the cooperation index is exactly zero

@@ -101,8 +101,23 @@ def Status(model: ClusterModel) -> None:
                 f"{last['cooperation_index']:.3f} (high from "
                 f"{model.params.cooperation_threshold:.2f}); distinctiveness "
                 f"{last['distinctiveness']:.2f}", style={"font-size": "0.85em"})
+        solara.Text(_inputs_line(model), classes=["run-inputs"],
+                    style={"font-size": "0.85em", "color": "#555"})
         if not model.running:
             solara.Text(f"The run has reached {model.quarter}: press Reset to start again.")
+
+
+def _inputs_line(model: ClusterModel) -> str:
+    """The inputs of the run shown (the sliders show theirs only while dragged)."""
+    params = model.params
+    policies = [label for name, label in (("shared_vision", "shared vision"),
+                                          ("cooperation_programme", "cooperation programme"),
+                                          ("open_innovation", "open innovation"))
+                if getattr(params, name)]
+    return (f"This run: coupling {params.coupling:.2f}; capability Daedeok "
+            f"{params.cluster_capability(0):.2f}, Pangyo {params.cluster_capability(1):.2f}; "
+            f"scale {params.scale:.2f}; seed {model.seed}; policies: "
+            f"{', '.join(policies) or 'none'}")
 
 
 def _figure_view(draw, css_class: str):
