@@ -1,9 +1,10 @@
 """The dashboard in a real browser: Debian's Chromium, driven by Playwright.
 
 Starts ``python -m sim.dashboard`` on a free loopback port, opens the page, clicks Step
-three times and checks the step counter, the scenario label and that the network and
-the plots drew. Any browser console error, any page error, any failed request and any
-request leaving this machine fails the test (the dashboard must work offline). A
+three times and checks the step counter, plays the run past 2021 and pauses it, then
+checks the scenario label and that the network and the plots drew. Any browser console
+error, any page error, any failed request and any request leaving this machine fails
+the test (the dashboard must work offline). A
 screenshot is saved (to ``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for
 the README's picture). The server is stopped by the test.
 
@@ -153,6 +154,18 @@ def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path)
                                                 timeout=UI_TIMEOUT)
             stepped = time.perf_counter() - started - loaded
 
+            # play until 2021 (at least 16 quarters), pause: the counter stops
+            page.get_by_role("button", name="▶", exact=True).click()
+            page.wait_for_function(
+                "() => { const m = document.querySelector('.step-counter')"
+                "?.innerText.match(/step (\\d+) of/); return m && Number(m[1]) >= 16; }",
+                timeout=UI_TIMEOUT)
+            page.get_by_role("button", name="❚❚", exact=True).click()
+            page.wait_for_timeout(1500)  # a quarter already under way may still land
+            paused_at = counter.inner_text()
+            page.wait_for_timeout(2000)
+            assert counter.inner_text() == paused_at, "the run went on after pause"
+
             label = page.locator(".scenario-label").inner_text()
             assert label.removeprefix("Scenario: ") in SCENARIOS, label
             expect(page.locator(".scenario-chart img")).to_be_visible()
@@ -171,6 +184,6 @@ def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path)
             seen = list(problems)  # before closing, which ends connections on purpose
         finally:
             browser.close()
-    print(f"\npage ready in {loaded:.1f} s; three steps in {stepped:.1f} s; "
-          f"screenshot {screenshot}")
+    print(f"\npage ready in {loaded:.1f} s; three steps in {stepped:.1f} s; paused at "
+          f"{paused_at!r}; screenshot {screenshot}")
     assert not seen, "\n".join(seen)
