@@ -4,9 +4,9 @@ Starts ``python -m sim.dashboard`` on a free loopback port, opens the page, clic
 three times and checks the step counter, plays the run past 2021 and pauses it, then
 checks the scenario label and that the network and the plots drew. Any browser console
 error, any page error, any failed request and any request leaving this machine fails
-the test (the dashboard must work offline). A
-screenshot is saved (to ``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for
-the README's picture). The server is stopped by the test.
+the test (the dashboard must work offline). A screenshot is saved (to
+``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for the README's picture).
+The server is stopped by the test.
 
 Needs ``/usr/bin/chromium`` (apt ``chromium``); skipped without it, except under CI,
 where its absence is a failure.
