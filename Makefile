@@ -81,8 +81,10 @@ dashboard-assets: venv
 
 # The offline settings (printed by --env) let Solara's Jupyter extension serve the
 # dashboard's front-end files from the cache.
+# (Jupyter refuses to run as root without --allow-root, e.g. in a container.)
 notebooks: venv
-	env $$($(VPY) -m sim.dashboard.assets --env) $(VENV)/bin/jupyter lab --ip 127.0.0.1 notebooks/
+	env $$($(VPY) -m sim.dashboard.assets --env) $(VENV)/bin/jupyter lab --ip 127.0.0.1 \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 screenshot: venv
 	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest tests/test_browser.py -q -s
