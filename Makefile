@@ -11,7 +11,7 @@
 #   make dashboard-assets     cache Solara's front-end files from the npm registry (needs npm)
 #   make notebooks            JupyterLab on notebooks/ (127.0.0.1, offline dashboard inline)
 #   make screenshot           the browser test, saving docs/images/dashboard.png
-#   make lint | bench | bench-sweep | clean
+#   make lint | bench | bench-sweep | bench-dashboard | clean
 #
 # The interpreter is found by scripts/find-python; override it with
 #   make PYTHON=/path/to/python3.12 venv
@@ -30,7 +30,7 @@ WORKERS ?=
 SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: venv run simulate test reproduce publish dashboard dashboard-assets notebooks screenshot \
-        lint bench bench-sweep clean
+        lint bench bench-sweep bench-dashboard clean
 
 venv: $(STAMP)
 
@@ -97,6 +97,9 @@ bench: venv
 
 bench-sweep: venv
 	$(VPY) benchmarks/bench_sweep.py
+
+bench-dashboard: venv
+	$(VPY) benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .solara-assets
