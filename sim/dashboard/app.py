@@ -12,9 +12,11 @@ collaboration network and the indices over time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import solara
+from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
@@ -120,7 +122,7 @@ def _inputs_line(model: ClusterModel) -> str:
             f"{', '.join(policies) or 'none'}")
 
 
-def _figure_view(draw, css_class: str):
+def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:
     """A component showing ``draw(model)`` as a PNG, redrawn only when the model
     moved on (a new quarter or a new model)."""
 
