@@ -87,7 +87,8 @@ notebooks: venv
 	  $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 screenshot: venv
-	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest tests/test_browser.py -q -s
+	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest -q -s \
+	  tests/test_browser.py::test_dashboard_steps_in_chromium_offline
 
 lint: venv
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
