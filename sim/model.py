@@ -419,9 +419,7 @@ class ClusterModel(mesa.Model):
         distinct = last["distinctiveness"]
         threshold = self.capability_threshold
         return {
-            "scenario": scenarios.classify(
-                capability, cooperation, capability_threshold=threshold,
-                cooperation_threshold=params.cooperation_threshold),
+            "scenario": self.current_scenario(),
             "coupling_type": scenarios.coupling_type(
                 cooperation, distinct, cooperation_threshold=params.cooperation_threshold,
                 distinctiveness_threshold=params.distinctiveness_threshold),
@@ -445,6 +443,17 @@ class ClusterModel(mesa.Model):
             "quarter": self.quarter,
             "seed": self.seed,
         }
+
+    def current_scenario(self) -> str | None:
+        """The scenario of the last four quarters run (None before the first step); at
+        the horizon, the run's scenario."""
+        if not self.history:
+            return None
+        last = self.history[-1]
+        return scenarios.classify(
+            last["capability_index"], last["cooperation_index"],
+            capability_threshold=self.capability_threshold,
+            cooperation_threshold=self.params.cooperation_threshold)
 
     @property
     def capability_threshold(self) -> float:

@@ -26,7 +26,6 @@ from sim.dashboard.app import (  # noqa: E402
 )
 from sim.dashboard.layout import CLUSTER_CENTRES, node_positions  # noqa: E402
 from sim.dashboard.plots import (  # noqa: E402
-    current_scenario,
     indices_figure,
     network_figure,
     scenario_figure,
@@ -102,7 +101,7 @@ def test_network_figure_draws_every_active_agent_and_tie() -> None:
 
 def test_pictures_before_the_first_step() -> None:
     model = ClusterModel(scale=0.1, rng=1)
-    assert current_scenario(model) is None
+    assert model.current_scenario() is None
     assert "no quarter simulated yet" in scenario_figure(model).axes[0].get_title()
     assert all(not ax.lines for ax in indices_figure(model).axes[:1])
     assert "before the first quarter" in network_figure(model).axes[0].get_title()
@@ -111,7 +110,7 @@ def test_pictures_before_the_first_step() -> None:
 def test_current_scenario_is_the_final_year_rule() -> None:
     model = ClusterModel(scale=0.1, coupling=0.3, capability=0.7, rng=1, until_year=2020)
     model.run_model()
-    assert current_scenario(model) == model.summary()["scenario"]
+    assert model.current_scenario() == model.summary()["scenario"]
     figure = scenario_figure(model)
     assert figure.axes[0].get_title() == f"2020Q4: {model.summary()['scenario']}"
 

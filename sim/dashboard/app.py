@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from sim.dashboard.plots import current_scenario, indices_figure, network_figure, scenario_figure
+from sim.dashboard.plots import indices_figure, network_figure, scenario_figure
 from sim.model import ClusterModel
 from sim.params import Params
 
@@ -89,7 +89,7 @@ def initial_model() -> DashboardModel:
 def Status(model: ClusterModel) -> None:
     """Quarter, step counter and the scenario of the last four quarters."""
     update_counter.get()
-    scenario = current_scenario(model)
+    scenario = model.current_scenario()
     with solara.Column(gap="4px", style={"padding": "8px 8px 0 8px"}):
         solara.Text(f"Quarter {model.quarter if model.steps else '(none yet)'} - "
                     f"step {model.steps} of {model.params.steps}", classes=["step-counter"])

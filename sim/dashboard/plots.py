@@ -26,7 +26,6 @@ from sim.scenarios import (
     ISOLATED_EXCELLENCE,
     LOOSELY_COUPLED_SYNERGY,
     STAGNATION,
-    classify,
 )
 
 if TYPE_CHECKING:
@@ -41,17 +40,6 @@ KIND_STYLE: dict[int, tuple[str, str, float]] = {
 INTER_TIE_COLOUR = OKABE_ITO["vermillion"]
 INTRA_TIE_COLOUR = "#c8c8c8"
 _CLUSTER_COLOURS = (OKABE_ITO["blue"], OKABE_ITO["orange"])
-
-
-def current_scenario(model: ClusterModel) -> str | None:
-    """The scenario the model's last four quarters fall in (None before the first
-    step): the same rule that classifies a run in its final year."""
-    if not model.history:
-        return None
-    last = model.history[-1]
-    return classify(last["capability_index"], last["cooperation_index"],
-                    capability_threshold=model.capability_threshold,
-                    cooperation_threshold=model.params.cooperation_threshold)
 
 
 def network_figure(model: ClusterModel, *, figsize: tuple[float, float] = (5.2, 3.2)) -> Figure:
@@ -166,7 +154,7 @@ def scenario_figure(model: ClusterModel, *, figsize: tuple[float, float] = (5.0,
                 color=SCENARIO_COLOURS[name], fontweight="bold")
     ax.axvline(coop_threshold, color="grey", lw=1, ls="--")
     ax.axhline(cap_threshold, color="grey", lw=1, ls="--")
-    scenario = current_scenario(model)
+    scenario = model.current_scenario()
     if scenario is not None:
         ax.plot(coop, cap, color="black", lw=0.8, alpha=0.5)
         ax.scatter(coop[-1:], cap[-1:], s=120, c=SCENARIO_COLOURS[scenario],
