@@ -41,7 +41,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import cm, ticker
+from matplotlib import cm, font_manager, ticker
 from matplotlib.colors import ListedColormap, Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -192,8 +192,33 @@ def figure_from_table(figure: str, table: pd.DataFrame,
     ``ValueError`` for an unknown figure or a table without the figure's columns.
     """
     _check_table(figure, table)
+    _use_matplotlib_fonts()
     with matplotlib.rc_context(_STYLE):
         return _DRAWERS[figure](table, context or FigureContext())
+
+
+def _use_matplotlib_fonts() -> None:
+    """Draw with the DejaVu fonts matplotlib ships, never another copy on the machine.
+
+    A fresh font cache lists matplotlib's own fonts first, and they win ties; but a cache
+    written by another installation can list only the system's (Debian's
+    fonts-dejavu-core), a different version whose glyphs are numbered differently, and
+    the SVG bytes would then depend on the machine. Reorder the font list so that
+    matplotlib's fonts come first again."""
+    manager = font_manager.fontManager
+    shipped = Path(matplotlib.get_data_path(), "fonts", "ttf").resolve()
+
+    def is_shipped(path: str | Path) -> bool:
+        return Path(path).resolve().parent == shipped
+
+    if is_shipped(manager.findfont(font_manager.FontProperties(family="DejaVu Sans"))):
+        return
+    listed = {Path(entry.fname).resolve() for entry in manager.ttflist}
+    for path in sorted(shipped.glob("*.ttf")):
+        if path.resolve() not in listed:
+            manager.addfont(str(path))
+    manager.ttflist.sort(key=lambda entry: not is_shipped(entry.fname))  # stable
+    manager._findfont_cached.cache_clear()  # forget fonts found in the old order
 
 
 # Every float must read back as the value written, so that a redrawn CSV is

@@ -18,6 +18,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 import pytest
+from matplotlib import font_manager
 from scipy import stats
 
 from sim import figures
@@ -508,3 +509,29 @@ def _write(directory: Path, analysis: str, runs: pd.DataFrame) -> None:
                 "status": "complete", "runs_total": len(runs), "runs_stored": len(runs)}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     runs.to_parquet(directory / "runs.parquet", index=False)
+
+
+def test_figures_use_matplotlib_fonts_whatever_the_font_cache_lists_first():
+    # a font cache that lists another copy of DejaVu Sans first (as one written by another
+    # installation can) must not change the figures' glyphs
+    manager = font_manager.fontManager
+    shipped = Path(matplotlib.get_data_path(), "fonts", "ttf").resolve()
+
+    def is_shipped(entry) -> bool:
+        return Path(entry.fname).resolve().parent == shipped
+
+    if not any(entry.name == "DejaVu Sans" and not is_shipped(entry)
+               for entry in manager.ttflist):
+        pytest.skip("no other copy of DejaVu Sans on this machine")
+    original = manager.ttflist
+    manager.ttflist = sorted(original, key=is_shipped)  # matplotlib's own copies last
+    manager._findfont_cached.cache_clear()
+    try:
+        sans = font_manager.FontProperties(family="DejaVu Sans")
+        assert Path(manager.findfont(sans)).resolve().parent != shipped  # the trap is set
+        figures.figure_from_table("phase_diagram",
+                                  pd.read_csv(PUBLISHED / "phase_diagram.csv"))
+        assert Path(manager.findfont(sans)).resolve().parent == shipped
+    finally:
+        manager.ttflist = original
+        manager._findfont_cached.cache_clear()
