@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sim.params import ParameterError, Params
+from sim.params import CAPABILITY_BASELINE_2018, ParameterError, Params
 from sim.runs import baseline, run
 
 EXIT_USAGE = 2
@@ -192,7 +192,8 @@ def _baseline(args: argparse.Namespace) -> int:
         raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
     mean, std = baseline(args.scale, args.seeds)
     print(f"2018 capability index: {mean:.4f} (sd {std:.4f} over seeds 0-{args.seeds - 1}, "
-          f"scale {args.scale})")
+          f"scale {args.scale}); the fixed default threshold is "
+          f"{CAPABILITY_BASELINE_2018} (sim/params.py)")
     return 0
 
 

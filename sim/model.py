@@ -1,90 +1,76 @@
 """ClusterModel: two innovation clusters, Daedeok Innopolis and Pangyo Techno Valley,
 and the ties between them.
 
-One step is one quarter, from 2018Q1 to the fourth quarter of ``until_year``. The
-order of a quarter follows docs/ODD.md ('Process overview and scheduling'); each
-stage is one vectorised rule over the arrays the model owns.
+One step is one quarter, from 2018Q1 to the fourth quarter of ``until_year``, after a
+spin-up of ``spin_up_years`` uncoupled years from which the 2018 state emerges.
+:meth:`ClusterModel.step` runs the stages of docs/ODD.md's process overview (section 3)
+in order; each stage is a rule of the agent kind it belongs to, vectorised over that
+kind's agents, and hands its result to the next stage explicitly.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import numbers
 from typing import Any
 
 import mesa
 import numpy as np
 
-from sim import metrics, scenarios
-from sim.agents import ResearchInstitute, SupportAgency, University, Venture
-from sim.agents.base import ClusterAgent, search_partners, spin_off_parents
+from sim import metrics, observation, scenarios
+from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
 from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS
-from sim.knowledge import cognitive_distance, draw_profiles, normalise, reach, success_probability
+from sim.knowledge import draw_profiles
 from sim.network import TieTable
 from sim.params import QUARTERS_PER_YEAR, START_YEAR, ParameterError, Params
+from sim.policy import Regime
 from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE, Population
+from sim.projects import TIE, JointProjects
 
 _KIND_CLASSES: dict[int, type[ClusterAgent]] = {
     INSTITUTE: ResearchInstitute, UNIVERSITY: University, VENTURE: Venture,
     AGENCY: SupportAgency,
 }
 
-#: Per-quarter series the DataCollector records (per cluster where suffixed).
-QUARTERLY_SERIES: tuple[str, ...] = (
-    "innovations", "innovations_inter", "innovations_cumulative",
-    "innovations_daedeok", "innovations_pangyo",
-    "collaborations", "collaborations_inter",
-    "capability_index", "capability_index_daedeok", "capability_index_pangyo",
-    "cooperation_index", "knowledge_flow_inter_share", "distinctiveness",
-    "ventures_daedeok", "ventures_pangyo", "births_daedeok", "births_pangyo",
-    "exits_daedeok", "exits_pangyo", "scale_ups_daedeok", "scale_ups_pangyo",
-    "relocations_to_daedeok", "relocations_to_pangyo",
-    "ties", "inter_cluster_ties", "density", "coupling_now",
-)
+#: Per-quarter series the DataCollector records (per cluster where suffixed), from the
+#: one schema in :mod:`sim.observation`.
+QUARTERLY_SERIES: tuple[str, ...] = observation.columns()
 
 
 class ClusterModel(mesa.Model):
     """Two innovation clusters with tunable coupling and capability.
 
     All keyword arguments are the fields of :class:`sim.params.Params` (validated on
-    construction), plus ``rng``, the seed. Run to the horizon with :meth:`run_model`,
-    then read :meth:`summary` or ``datacollector.get_model_vars_dataframe()``.
+    construction), plus ``rng``, the seed (a non-negative integer, or None for a
+    fresh one). The spin-up runs on construction; then run to the horizon with
+    :meth:`run_model` and read :meth:`summary` or
+    ``datacollector.get_model_vars_dataframe()``.
     """
 
     def __init__(self, *, rng: int | None = None, **parameters: Any) -> None:
         self.params = Params(**parameters)
-        if isinstance(rng, numbers.Integral) and (isinstance(rng, bool) or rng < 0):
-            raise ParameterError(f"rng (the seed) must be a non-negative integer, got {rng!r}")
-        super().__init__(rng=rng)
-        self.seed = rng
+        super().__init__(rng=_seed(rng))
+        self.seed = None if rng is None else int(rng)
         params = self.params
-        self.capability_of_cluster = np.array(
-            [params.cluster_capability(c) for c in (0, 1)])
-        # Policy levers fixed for the run (direction 1's ramp is in _coupling_at).
-        self.programme_factor = params.programme_boost if params.cooperation_programme else 1.0
-        self.incubation_factor = params.open_innovation_boost if params.open_innovation else 1.0
-        self.spin_off_factor = self.incubation_factor
-        self.scale_up_threshold = params.scale_up_threshold * (
-            params.nurturing_threshold_factor if params.open_innovation else 1.0)
-        self._spin_off_chance = np.zeros(4)
-        self._spin_off_chance[[INSTITUTE, UNIVERSITY]] = params.spin_off_research
-        self._spin_off_chance[VENTURE] = params.spin_off_venture
-        self._spin_off_chance *= self.spin_off_factor
-
         self.population = Population(len(DOMAINS))
         self.ties = TieTable()
         self.agent_at: list[ClusterAgent] = []
-        self.coupling_now = self._coupling_at(1)
-        self._brokered: list[tuple[np.ndarray, np.ndarray]] = []
-        self._absorptive = np.empty(0)
-        self.history: list[dict[str, float]] = []
-        self.totals = {"innovations": 0, "innovations_inter": 0, "births": 0, "exits": 0,
-                       "scale_ups": 0, "relocations": 0}
+        self.home_mix = np.array([profile.domain_shares for profile in CLUSTERS])
+        self.history: list[dict[str, Any]] = []
+        self.totals = {"innovations": 0, "innovations_inter": 0, "births": 0,
+                       "entries": 0, "exits": 0, "scale_ups": 0, "relocations": 0}
 
+        # The spin-up: quarters numbered up to 0, uncoupled and without policies.
+        self.quarter_number = 1 - params.spin_up_steps
+        self.regime = Regime.in_quarter(params, self.quarter_number)
         self._populate()
         self._tie_within_clusters()
-        self.initial_cluster_distance = self._cluster_distance()
+        for _ in range(params.spin_up_steps):
+            # the class's step, not Mesa's counting wrapper: the spin-up is before 2018Q1
+            type(self).step(self)
+        self.regime = Regime.in_quarter(params, self.quarter_number)
+        self.initial_cluster_distance = self.cluster_distance()
+        self.initial_capability_stock = self.capability_stock
+        self.initial_ventures = self.ventures_by_cluster()
 
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in QUARTERLY_SERIES})
@@ -92,20 +78,20 @@ class ClusterModel(mesa.Model):
 
     # --- initialisation ------------------------------------------------------------------
     def _populate(self) -> None:
-        """Create every agent of both clusters from the calibration at ``scale``."""
+        """Create every agent of both clusters from the calibration at ``scale``; each
+        agent's capability stock is drawn around its cluster's endowment."""
         params, rng = self.params, self.rng
         for cluster, profile in enumerate(CLUSTERS):
             counts = profile.populations(params.scale)
+            endowment = params.cluster_capability(cluster)
             for kind, key in ((INSTITUTE, "institutes"), (UNIVERSITY, "universities"),
                               (VENTURE, "ventures"), (AGENCY, "agencies")):
                 n = counts[key]
                 centres = np.repeat(profile.domain_shares[None, :], n, axis=0)
-                clusters = np.full(n, cluster, dtype=np.int8)
                 columns: dict[str, Any] = {
-                    "kind": kind, "cluster": clusters,
-                    "absorptive_base": self.draw_absorptive(clusters),
-                    "productivity": (0.5 + self.capability_of_cluster[cluster]
-                                     if kind in (INSTITUTE, UNIVERSITY) else 1.0),
+                    "kind": kind, "cluster": np.full(n, cluster, dtype=np.int8),
+                    "absorptive": np.clip(
+                        endowment + rng.normal(0.0, params.absorptive_spread, n), 0.0, 1.0),
                     "cross_propensity": params.cross_propensity_initial,
                 }
                 if kind == VENTURE:
@@ -115,17 +101,17 @@ class ClusterModel(mesa.Model):
                         "stage": stage,
                         "age": rng.integers(0, 40, size=n),
                         "cash": params.startup_cash * burn * rng.uniform(0.5, 1.5, n),
-                        # 2018's firms are going concerns: revenue near their burn
                         "revenue": burn * rng.uniform(0.5, 1.2, n),
                     }
                 rows = self.population.append(
                     draw_profiles(rng, centres, params.profile_concentration), **columns)
-                self.add_agents(_KIND_CLASSES[kind], rows)
+                for row in rows.tolist():
+                    _KIND_CLASSES[kind](self, row)
 
     def _tie_within_clusters(self) -> None:
-        """2018's collaboration network: random intra-cluster ties, none across."""
+        """The initial collaboration network: random intra-cluster ties, none across."""
         pop, rng = self.population, self.rng
-        for cluster in (0, 1):
+        for cluster in range(len(CLUSTER_NAMES)):
             members = np.flatnonzero(pop.active() & (pop.cluster == cluster))
             n = round(self.params.initial_ties_per_agent * len(members) / 2)
             if len(members) < 2 or n == 0:
@@ -134,256 +120,131 @@ class ClusterModel(mesa.Model):
             b = members[rng.integers(len(members), size=n)]
             distinct = a != b
             self.ties.strengthen(a[distinct], b[distinct], gain=0.0,
-                                 initial=self.params.tie_initial)
+                                 initial=self.params.tie_initial, now=self.quarter_number)
 
-    def draw_absorptive(self, cluster: np.ndarray) -> np.ndarray:
-        """Absorptive capacity of new agents: their cluster's capability, with spread."""
-        base = self.capability_of_cluster[cluster]
-        noise = self.rng.normal(0.0, self.params.absorptive_spread, len(cluster))
-        return np.clip(base + noise, 0.0, 1.0)
-
-    def add_agents(self, agent_class: type[ClusterAgent], rows: np.ndarray) -> None:
-        """Create the Mesa agents that stand for the population rows ``rows``."""
-        self.agent_at.extend(agent_class(self, int(i)) for i in rows)
-
-    # --- services the agents use ----------------------------------------------------------
-    def success_odds(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Chance that a joint project of ``i`` and ``j`` succeeds this quarter."""
-        pop, params = self.population, self.params
-        distance = cognitive_distance(pop.profile[i], pop.profile[j])
-        reach_a = reach(0.5 * (self._absorptive[i] + self._absorptive[j]),
-                        params.reach_min, params.reach_gain)
-        productivity = 0.5 * (pop.productivity[i] + pop.productivity[j])
-        return success_probability(distance, reach_a, productivity,
-                                   params.success_scale, params.success_cap)
-
-    def broker(self, i: np.ndarray, j: np.ndarray) -> None:
-        """An agency's matches: they run a project this quarter and get a tie."""
-        self._brokered.append((i, j))
-
+    # --- the state of the clusters ----------------------------------------------------------
     @property
-    def quarter(self) -> str:
-        """The quarter last simulated, e.g. '2030Q4' ('2017Q4' before the first step)."""
-        year, q = divmod(self.steps - 1, QUARTERS_PER_YEAR)
-        return f"{START_YEAR + year}Q{q + 1}"
+    def capability_stock(self) -> np.ndarray:
+        """Each cluster's capability stock: the mean absorptive capacity of its living
+        collaborating agents (0 for a cluster without any)."""
+        pop = self.population
+        active = pop.active()
+        n = len(CLUSTER_NAMES)
+        count = np.bincount(pop.cluster[active], minlength=n)
+        total = np.bincount(pop.cluster[active], weights=pop.absorptive[active], minlength=n)
+        return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
-    def _coupling_at(self, step: int) -> float:
-        """Coupling in force in quarter ``step`` (1-based): constant, or under the
-        shared vision a staircase rising to the full value over the ramp."""
-        params = self.params
-        if not params.shared_vision:
-            return params.coupling
-        ramp = params.vision_ramp_years * QUARTERS_PER_YEAR
-        stage = min(params.vision_stages,
-                    math.floor((step - 1) * params.vision_stages / ramp) + 1)
-        return params.coupling * stage / params.vision_stages
+    def ventures_by_cluster(self) -> np.ndarray:
+        """Living ventures in each cluster."""
+        pop = self.population
+        return np.bincount(pop.cluster[pop.alive & (pop.kind == VENTURE)],
+                           minlength=len(CLUSTER_NAMES))
+
+    def cluster_distance(self) -> float:
+        """Cognitive distance between the clusters' mean profiles."""
+        pop = self.population
+        active = pop.active()
+        means = [pop.profile[active & (pop.cluster == c)].mean(axis=0)
+                 for c in range(len(CLUSTER_NAMES))]
+        return metrics.cluster_distance(*means)
 
     # --- one quarter --------------------------------------------------------------------------
     def step(self) -> None:
-        """One quarter: ties decay; agencies broker and incubate; agents search;
-        joint projects succeed or fail; partners learn; ventures live, grow or exit;
-        successful agents spin off; ventures relocate; the quarter is recorded."""
-        pop = self.population
-        self.coupling_now = self._coupling_at(self.steps)
-        pop.successes_now[:] = 0
-        pop.inter_successes_now[:] = 0
-        pop.talent *= 1.0 - self.params.talent_decay
-        self._absorptive = pop.absorptive
-        self._brokered = []
-
-        self.ties.decay(self.params.tie_decay, self.params.tie_floor)
-        self.agents_by_type[SupportAgency].shuffle_do("step")
-        projects = self._gather_projects()
-        outcome = self._run_projects(*projects)
-        scaled, exited = Venture.life_cycle(self)
-        self._remove(exited)
-        births = Venture.found(self, spin_off_parents(self, self._spin_off_chance))
-        movers = Venture.relocate(self)
-        pop.age[pop.alive] += 1
-        self._record(outcome, births, exited, scaled, movers)
-        self.datacollector.collect(self)
-        if self.steps >= self.params.steps:
+        """One quarter, in the order of docs/ODD.md section 3."""
+        self.regime = Regime.in_quarter(self.params, self.quarter_number)
+        self.loosen_ties()
+        productivity = ResearchInstitute.research_productivity(self)
+        brokered = self.agents_by_type[SupportAgency].shuffle().map("step", productivity)
+        searched = ClusterAgent.search_partners(self, productivity)
+        projects, crowded_out = ClusterAgent.allocate_attention(
+            self, JointProjects.concat(self.tie_projects(), *brokered, searched))
+        outcome = ClusterAgent.collaborate(self, projects, productivity)
+        trained = University.train(self.population.kind, projects, len(self.population))
+        drained = ClusterAgent.accumulate_capability(self, outcome, trained)
+        scaled, exited = Venture.life_cycle(self, outcome)
+        self.remove(exited)
+        relocated = Venture.relocate(self, outcome)
+        spin_offs = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
+        entrants = Venture.enter(self)
+        self.population.age[self.population.alive] += 1
+        if self.quarter_number >= 1:  # the spin-up is not observed
+            self.observe(observation.QuarterEvents(
+                outcome=outcome, crowded_out=crowded_out, scaled=scaled, exited=exited,
+                relocated=relocated, spin_offs=spin_offs, entrants=entrants,
+                drained=drained))
+        self.compact()
+        self.quarter_number += 1
+        if self.quarter_number > self.params.steps:
             self.running = False
 
-    def _gather_projects(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """This quarter's joint projects: active ties, new searches, brokered matches.
-        Returns the partners, the strength each project's tie carries and whether the
-        pair forms a tie whatever the outcome (brokered)."""
+    def loosen_ties(self) -> None:
+        """Tie decay and pruning (Section 7.2): every tie loses ``tie_decay`` of its
+        weight, less the older it is under lock-in (the rate halves every
+        ``lock_in_quarters``); ties below ``tie_floor`` are dropped."""
         params = self.params
-        tie_rows = self.ties.active(self.rng, params.tie_activity)
-        tie_a, tie_b = (end[tie_rows] for end in self.ties.ends)
-        search_i, search_j, _ = search_partners(self)
-        brokered_i = np.concatenate([b[0] for b in self._brokered] or [np.empty(0, int)])
-        brokered_j = np.concatenate([b[1] for b in self._brokered] or [np.empty(0, int)])
-        i = np.concatenate([tie_a, search_i, brokered_i]).astype(np.int64)
-        j = np.concatenate([tie_b, search_j, brokered_j]).astype(np.int64)
-        strength = np.concatenate([self.ties.weights[tie_rows],
-                                   np.full(len(search_i) + len(brokered_i), params.tie_initial)])
-        pushed = np.zeros(len(i), dtype=bool)
-        pushed[len(i) - len(brokered_i):] = True
-        return i, j, strength, pushed
+        rate = params.tie_decay
+        if params.lock_in and len(self.ties):
+            rate = rate * 0.5 ** (self.ties.ages(self.quarter_number) / params.lock_in_quarters)
+        self.ties.decay(rate, params.tie_floor)
 
-    def _run_projects(self, i: np.ndarray, j: np.ndarray, strength: np.ndarray,
-                      pushed: np.ndarray) -> dict[str, Any]:
-        """Innovate, reinforce ties, learn whether crossing pays, converge."""
-        pop, params, rng = self.population, self.params, self.rng
-        n = len(pop)
-        success = rng.random(len(i)) < self.success_odds(i, j)
-        inter = pop.cluster[i] != pop.cluster[j]
+    def tie_projects(self) -> JointProjects:
+        """Projects on existing ties (Section 7.6): each tie runs one with chance
+        ``tie_activity x weight``."""
+        rows = self.ties.active(self.rng, self.params.tie_activity)
+        a, b = self.ties.ends
+        return JointProjects.of(TIE, a[rows], b[rows], self.ties.weights[rows],
+                                self.ties.ages(self.quarter_number)[rows])
 
-        # innovation: a success counts for both partners
-        winners = np.concatenate([i[success], j[success]])
-        pop.successes_now += np.bincount(winners, minlength=n).astype(np.int32)
-        inter_winners = np.concatenate([i[success & inter], j[success & inter]])
-        pop.inter_successes_now += np.bincount(inter_winners, minlength=n).astype(np.int32)
-        pop.innovations += pop.successes_now
-
-        # ties: successes reinforce (or create) ties; brokered pairs get one regardless
-        self.ties.strengthen(i[success], j[success], params.tie_reinforcement,
-                             params.tie_initial)
-        self.ties.strengthen(i[pushed & ~success], j[pushed & ~success], 0.0,
-                             params.tie_initial)
-
-        # willingness to cross follows the share of one's inter-cluster projects that paid
-        both = np.concatenate([i[inter], j[inter]])
-        tried = np.bincount(both, minlength=n)
-        paid = np.bincount(both, weights=np.tile(success[inter], 2), minlength=n)
-        movers = tried > 0
-        pop.cross_propensity[movers] += params.cross_learning_rate * (
-            paid[movers] / tried[movers] - pop.cross_propensity[movers])
-
-        # universities train their partners
-        for a, b in ((i, j), (j, i)):
-            taught = b[pop.kind[a] == UNIVERSITY]
-            np.add.at(pop.talent, taught, params.talent_gain)
-
-        flow = self._learn(i, j, strength, inter)
-        return {"collaborations": len(i), "collaborations_inter": int(inter.sum()),
-                "innovations": int(success.sum()),
-                "innovations_inter": int((success & inter).sum()),
-                "innovations_by_cluster": self._credit(i, j, success, inter), **flow}
-
-    def _learn(self, i: np.ndarray, j: np.ndarray, strength: np.ndarray,
-               inter: np.ndarray) -> dict[str, float]:
-        """Partners' profiles move toward each other, in proportion to the tie's
-        strength; an inter-cluster tie carries ``coupling`` times as much. Then every
-        agent is pulled back toward its home profile (institutional anchoring)."""
-        pop, params = self.population, self.params
-        carried = params.learning_rate * strength * np.where(inter, self.coupling_now, 1.0)
-        gap = pop.profile[j] - pop.profile[i]
-        step_i = carried[:, None] * gap
-        delta = np.zeros_like(pop.profile)
-        np.add.at(delta, i, step_i)
-        np.add.at(delta, j, -step_i)
-        moved = np.abs(step_i).sum(axis=1)
-        pop.profile += delta
-        pop.profile += params.anchoring * (pop.home - pop.profile)
-        normalise(pop.profile)
-        return {"knowledge_flow": float(moved.sum()),
-                "knowledge_flow_inter": float(moved[inter].sum())}
-
-    def _credit(self, i: np.ndarray, j: np.ndarray, success: np.ndarray,
-                inter: np.ndarray) -> np.ndarray:
-        """Innovations per cluster: an inter-cluster success counts half to each."""
-        cluster = self.population.cluster
-        credit = np.zeros(2)
-        np.add.at(credit, cluster[i[success]], np.where(inter[success], 0.5, 1.0))
-        np.add.at(credit, cluster[j[success]], np.where(inter[success], 0.5, 0.0))
-        return credit
-
-    def _remove(self, rows: np.ndarray) -> None:
-        """Exited ventures leave the network and the Mesa model (their rows stay)."""
+    def remove(self, rows: np.ndarray) -> None:
+        """Exited ventures leave the network and the Mesa model (their rows stay until
+        :meth:`compact`)."""
         if len(rows) == 0:
             return
         gone = np.zeros(len(self.population), dtype=bool)
         gone[rows] = True
         self.ties.drop_agents(gone)
-        for row in rows:
+        for row in rows.tolist():
             self.agent_at[row].remove()
 
+    def compact(self) -> None:
+        """Housekeeping, not behaviour: once exited ventures' rows outnumber the living
+        ones, drop them and renumber the living in order, so the cost of a quarter
+        follows the living agents, not everyone who ever lived."""
+        pop = self.population
+        if 2 * int(pop.alive.sum()) >= len(pop):
+            return
+        new_index = pop.compact()
+        self.ties.renumber(new_index)
+        for old, agent in enumerate(self.agent_at):
+            agent.index = int(new_index[old]) if new_index[old] >= 0 else None
+        self.agent_at = [agent for agent in self.agent_at if agent.index is not None]
+
     # --- observation -------------------------------------------------------------------------
-    def _cluster_distance(self) -> float:
-        pop = self.population
-        active = pop.active()
-        means = [pop.profile[active & (pop.cluster == c)].mean(axis=0) for c in (0, 1)]
-        return metrics.cluster_distance(*means)
-
-    def _record(self, outcome: dict[str, Any], births: np.ndarray, exited: np.ndarray,
-                scaled: np.ndarray, movers: np.ndarray) -> None:
-        pop = self.population
-        active = pop.active()
-        ventures = active & (pop.kind == VENTURE)
-        cluster_of = pop.cluster
-
-        def per_cluster(rows: np.ndarray) -> np.ndarray:
-            return np.bincount(cluster_of[rows], minlength=2)
-
-        record: dict[str, float] = {
-            "quarter": self.quarter,
-            "coupling_now": self.coupling_now,
-            "collaborations": outcome["collaborations"],
-            "collaborations_inter": outcome["collaborations_inter"],
-            "innovations": outcome["innovations"],
-            "innovations_inter": outcome["innovations_inter"],
-            "knowledge_flow": outcome["knowledge_flow"],
-            "knowledge_flow_inter": outcome["knowledge_flow_inter"],
-            "active_agents": int(active.sum()),
-        }
-        credit = outcome["innovations_by_cluster"]
-        agents = np.bincount(cluster_of[active], minlength=2)
-        for c, name in enumerate(CLUSTER_NAMES):
-            key = name.lower()
-            record[f"innovations_{key}"] = float(credit[c])
-            record[f"agents_{key}"] = int(agents[c])
-            record[f"ventures_{key}"] = int((ventures & (cluster_of == c)).sum())
-            record[f"births_{key}"] = int(per_cluster(births)[c])
-            record[f"exits_{key}"] = int(per_cluster(exited)[c])
-            record[f"scale_ups_{key}"] = int(per_cluster(scaled)[c])
-        arrived = per_cluster(movers)  # cluster after the move
-        record["relocations_to_daedeok"] = int(arrived[0])
-        record["relocations_to_pangyo"] = int(arrived[1])
-        for key, value in (("innovations", outcome["innovations"]),
-                           ("innovations_inter", outcome["innovations_inter"]),
-                           ("births", len(births)), ("exits", len(exited)),
-                           ("scale_ups", len(scaled)), ("relocations", len(movers))):
+    def observe(self, events: observation.QuarterEvents) -> None:
+        """Record the quarter (Section 7.19) and let the DataCollector collect it."""
+        outcome = events.outcome
+        for key, value in (("innovations", outcome.innovations),
+                           ("innovations_inter", outcome.innovations_inter),
+                           ("births", len(events.spin_offs)),
+                           ("entries", len(events.entrants)), ("exits", len(events.exited)),
+                           ("scale_ups", len(events.scaled)),
+                           ("relocations", len(events.relocated))):
             self.totals[key] += value
-        record["innovations_cumulative"] = self.totals["innovations"]
-        record["ties"] = len(self.ties)
-        record["inter_cluster_ties"] = int(self.ties.crossing(cluster_of).sum())
-        n_active = int(active.sum())
-        record["density"] = (2 * len(self.ties) / (n_active * (n_active - 1))
-                             if n_active > 1 else 0.0)
-        record["distinctiveness"] = metrics.distinctiveness(
-            self._cluster_distance(), self.initial_cluster_distance)
-        self.history.append(record)
-        record.update(self._year_indices())
+        self.history.append(observation.record(
+            observation.Quarter(self, events), self.quarter_from(self.quarter_number),
+            self.history))
+        self.datacollector.collect(self)
 
-    def _year_indices(self) -> dict[str, float]:
-        """Capability, cooperation and knowledge-flow indices over the last four
-        quarters."""
-        year = self.history[-QUARTERS_PER_YEAR:]
-        years = len(year) / QUARTERS_PER_YEAR
+    @staticmethod
+    def quarter_from(number: int) -> str:
+        """The label of quarter ``number`` (1 = 2018Q1)."""
+        year, q = divmod(number - 1, QUARTERS_PER_YEAR)
+        return f"{START_YEAR + year}Q{q + 1}"
 
-        def total(key: str) -> float:
-            return float(sum(r[key] for r in year))
-
-        def mean(key: str) -> float:
-            return total(key) / len(year)
-
-        indices = {
-            "capability_index": metrics.capability_index(
-                total("innovations"), mean("active_agents"), years),
-            "cooperation_index": metrics.cooperation_index(
-                total("collaborations_inter"), total("collaborations")),
-            # the same share, measured in knowledge moved instead of collaborations
-            "knowledge_flow_inter_share": metrics.cooperation_index(
-                total("knowledge_flow_inter"), total("knowledge_flow")),
-        }
-        for name in CLUSTER_NAMES:
-            key = name.lower()
-            indices[f"capability_index_{key}"] = metrics.capability_index(
-                total(f"innovations_{key}"), mean(f"agents_{key}"), years)
-        return indices
+    @property
+    def quarter(self) -> str:
+        """The quarter last simulated, e.g. '2030Q4' ('2017Q4' before the first step)."""
+        return self.quarter_from(self.quarter_number - 1)
 
     # --- running and reporting ------------------------------------------------------------------
     def run_model(self) -> None:
@@ -391,7 +252,7 @@ class ClusterModel(mesa.Model):
         while self.running:
             self.step()
 
-    def collaboration_graph(self):
+    def collaboration_graph(self) -> Any:
         """The current collaboration network as a networkx graph; nodes carry the
         agent's kind, cluster and Mesa agent."""
         pop = self.population
@@ -438,6 +299,9 @@ class ClusterModel(mesa.Model):
             "exits": self.totals["exits"],
             "scale_ups": self.totals["scale_ups"],
             "relocations": self.totals["relocations"],
+            "entries": self.totals["entries"],
+            "capability_stock_daedeok": last["capability_stock_daedeok"],
+            "capability_stock_pangyo": last["capability_stock_pangyo"],
             **network,
             "capability_threshold": threshold,
             "quarter": self.quarter,
@@ -457,22 +321,20 @@ class ClusterModel(mesa.Model):
 
     @property
     def capability_threshold(self) -> float:
-        """The 'high capability' threshold in force: the parameter if set, else the
-        model's own 2018 baseline at this run's scale."""
-        if self.params.capability_threshold is not None:
-            return self.params.capability_threshold
-        return baseline_capability_index(self.params.scale)
+        """The 'high capability' threshold: a fixed number (the parameter), never
+        derived from the run."""
+        return self.params.capability_threshold
 
 
 BASELINE_SEEDS = 10
 """Runs averaged for the 2018 baseline (seeds 0-9)."""
 
 
-@functools.cache
 def baseline_capability_indices(scale: float = 1.0,
                                 seeds: int = BASELINE_SEEDS) -> tuple[float, ...]:
-    """The 2018 capability index of the default calibration at ``scale``, for seeds
-    ``0 .. seeds-1`` (computed once per process and scale)."""
+    """The 2018 capability index of the default model at ``scale``, for seeds
+    ``0 .. seeds-1``: how the default threshold
+    (:data:`sim.params.CAPABILITY_BASELINE_2018`) was computed."""
     values = []
     for seed in range(seeds):
         model = ClusterModel(rng=seed, scale=scale, until_year=START_YEAR)
@@ -481,13 +343,15 @@ def baseline_capability_indices(scale: float = 1.0,
     return tuple(values)
 
 
-def baseline_capability_index(scale: float = 1.0) -> float:
-    """The calibrated 2018 baseline: the mean 2018 capability index of the default
-    calibration at ``scale``. It is the default 'high capability' threshold: a run is
-    highly capable when its clusters innovate in the final year at least as much per
-    agent as they did in 2018, at the same scale (small scales keep at least one agent
-    of each kind, which shifts the population mix and the baseline with it)."""
-    return float(np.mean(baseline_capability_indices(scale)))
+def _seed(rng: Any) -> int | None:
+    """The seed as Mesa takes it: None, or a non-negative integer (numpy integers, as
+    read back from a results table, included)."""
+    if rng is None:
+        return None
+    if isinstance(rng, bool | np.bool_) or not isinstance(rng, numbers.Integral) or rng < 0:
+        raise ParameterError(f"rng (the seed) must be a non-negative integer or None, "
+                             f"got {rng!r}")
+    return int(rng)
 
 
 def _reporter(name: str):

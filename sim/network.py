@@ -27,6 +27,7 @@ class TieTable:
     def __init__(self) -> None:
         self.keys = np.empty(0, dtype=np.int64)
         self.weights = np.empty(0, dtype=float)
+        self.born = np.empty(0, dtype=np.int64)  # step in which each tie formed
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -44,14 +45,20 @@ class TieTable:
             return float(self.weights[pos])
         return 0.0
 
-    def decay(self, rate: float, floor: float) -> None:
-        """Every tie loses ``rate`` of its weight; ties below ``floor`` are dropped."""
-        self.weights *= 1.0 - rate
-        keep = self.weights >= floor
-        self.keys, self.weights = self.keys[keep], self.weights[keep]
+    def ages(self, now: int) -> np.ndarray:
+        """Age of every tie at step ``now``, in steps."""
+        return now - self.born
 
-    def strengthen(self, i: np.ndarray, j: np.ndarray, gain: float, initial: float) -> None:
-        """Add ``gain`` to the ties (i, j) (capped at 1); absent ties start at ``initial``.
+    def decay(self, rate: float | np.ndarray, floor: float) -> None:
+        """Every tie loses ``rate`` of its weight (one rate, or one per tie); ties below
+        ``floor`` are dropped."""
+        self.weights *= 1.0 - rate
+        self._keep(self.weights >= floor)
+
+    def strengthen(self, i: np.ndarray, j: np.ndarray, gain: float, initial: float,
+                   now: int = 0) -> None:
+        """Add ``gain`` to the ties (i, j) (capped at 1); absent ties start at ``initial``
+        and are born at step ``now``.
 
         A pair listed several times gains once per listing.
         """
@@ -69,12 +76,23 @@ class TieTable:
         order = np.argsort(merged_keys, kind="stable")
         self.keys = merged_keys[order]
         self.weights = np.concatenate([self.weights, new_weights])[order]
+        self.born = np.concatenate([self.born, np.full(len(new_keys), now)])[order]
 
     def drop_agents(self, gone: np.ndarray) -> None:
         """Remove every tie of the agents flagged in the boolean array ``gone``."""
         a, b = self.ends
-        keep = ~(gone[a] | gone[b])
-        self.keys, self.weights = self.keys[keep], self.weights[keep]
+        self._keep(~(gone[a] | gone[b]))
+
+    def renumber(self, new_index: np.ndarray) -> None:
+        """Move every tie to its agents' new indices. ``new_index`` must keep the order
+        of the agents it maps (as :meth:`sim.population.Population.compact` does), so
+        the pair keys stay sorted; ties of unmapped agents (-1) must be gone already."""
+        a, b = self.ends
+        self.keys = pair_keys(new_index[a], new_index[b])
+
+    def _keep(self, mask: np.ndarray) -> None:
+        self.keys, self.weights, self.born = (self.keys[mask], self.weights[mask],
+                                              self.born[mask])
 
     def active(self, rng: np.random.Generator, activity: float) -> np.ndarray:
         """Indices of the ties that run a joint project this quarter

@@ -21,6 +21,11 @@ START_YEAR = 2018
 
 QUARTERS_PER_YEAR = 4
 
+CAPABILITY_BASELINE_2018 = 0.217
+"""Mean 2018 capability index of the default model at scale 1 over seeds 0-9, written
+down once from ``python -m sim baseline`` (docs/ODD.md, 7.19.5). A fixed number, never
+recomputed per run, so that a sensitivity analysis can move the scenario boundaries."""
+
 
 class ParameterError(ValueError):
     """An input outside its allowed range or of the wrong type."""
@@ -45,13 +50,14 @@ class Params:
                          "partner search crosses clusters, scales the knowledge an "
                          "inter-cluster tie carries and the cooperation programme's "
                          "capacity; at 0 nothing crosses", low=0.0, high=1.0)
-    capability: float = _p(0.5, "internal capability of both clusters: absorptive "
-                           "capacity, research productivity, brokerage capacity, "
-                           "young ventures' survival", low=0.0, high=1.0)
-    capability_daedeok: float | None = _p(None, "Daedeok's capability if it differs "
+    capability: float = _p(0.5, "2018 endowment of both clusters' capability stock: "
+                           "agents' absorptive capacity at the start of the spin-up, "
+                           "from which it grows with use and depreciates",
+                           low=0.0, high=1.0)
+    capability_daedeok: float | None = _p(None, "Daedeok's endowment if it differs "
                                           "from `capability`", low=0.0, high=1.0,
                                           kind=float, optional=True)
-    capability_pangyo: float | None = _p(None, "Pangyo's capability if it differs "
+    capability_pangyo: float | None = _p(None, "Pangyo's endowment if it differs "
                                          "from `capability`", low=0.0, high=1.0,
                                          kind=float, optional=True)
 
@@ -60,6 +66,24 @@ class Params:
                       "agent of each kind is kept)", low=0.0, high=10.0, low_open=True)
     until_year: int = _p(2030, "last simulated year (runs to its fourth quarter)",
                          unit="year", low=START_YEAR, high=2100)
+    spin_up_years: int = _p(4, "years simulated before 2018Q1, uncoupled and without "
+                            "policies, from which the 2018 state emerges (nothing of "
+                            "them is recorded)", unit="year", low=0, high=50)
+
+    # --- schedules: inputs that change in time (hysteresis experiments) -----------------
+    switch_year: int = _p(2024, "first year in which coupling_after and "
+                          "capability_investment_after apply", unit="year",
+                          low=START_YEAR, high=2100)
+    coupling_after: float | None = _p(None, "coupling from switch_year on (None: "
+                                      "coupling stays constant)", low=0.0, high=1.0,
+                                      kind=float, optional=True)
+    capability_investment: float = _p(0.0, "public investment in capability: share of "
+                                      "every agent's gap to full absorptive capacity "
+                                      "closed per year, from 2018", unit="1/year",
+                                      low=0.0, high=1.0)
+    capability_investment_after: float | None = _p(
+        None, "capability investment from switch_year on (None: unchanged)",
+        unit="1/year", low=0.0, high=1.0, kind=float, optional=True)
 
     # --- policy levers: the source paper's three strategic directions -----------------
     shared_vision: bool = _p(False, "direction 1: coupling rises in stages to its "
@@ -127,14 +151,21 @@ class Params:
                           high=2.0, low_open=True)
     reach_gain: float = _p(0.8, "increase of reach A per unit of mean absorptive "
                            "capacity", low=0.0, high=5.0)
-    absorptive_spread: float = _p(0.1, "standard deviation of agents' absorptive "
-                                  "capacity around their cluster's capability",
+    absorptive_spread: float = _p(0.1, "standard deviation of a new agent's absorptive "
+                                  "capacity around its cluster's capability stock",
                                   low=0.0, high=1.0)
-    talent_gain: float = _p(0.05, "absorptive capacity a partner gains per project "
-                            "with a university (decays by talent_decay)", low=0.0,
-                            high=1.0)
-    talent_decay: float = _p(0.05, "share of talent-derived capacity lost per quarter",
-                             unit="1/quarter", low=0.0, high=1.0)
+
+    # --- capability as a stock (Cohen & Levinthal 1990) ---------------------------------
+    capability_learning: float = _p(0.03, "share of the gap to full absorptive capacity "
+                                    "an agent closes per successful project (learning "
+                                    "by doing)", unit="1/success", low=0.0, high=1.0)
+    talent_gain: float = _p(0.05, "share of the gap to full absorptive capacity a "
+                            "partner closes per project with a university or "
+                            "institute (talent and training)", unit="1/project",
+                            low=0.0, high=1.0)
+    capability_depreciation: float = _p(0.04, "share of absorptive capacity lost per "
+                                        "quarter (obsolescence; 15%/year for R&D "
+                                        "stocks)", unit="1/quarter", low=0.0, high=1.0)
 
     # --- learning and anchoring -------------------------------------------------------------
     learning_rate: float = _p(0.05, "share of the profile gap a partner closes per "
@@ -182,6 +213,42 @@ class Params:
     relocation_rate: float = _p(0.01, "chance that a growth or global venture with an "
                                 "inter-cluster success this quarter relocates, at "
                                 "coupling 1", low=0.0, high=1.0)
+    entry_rate: float = _p(0.02, "start-ups founded in a cluster per quarter from outside "
+                           "the modelled agents, per living venture, at capability stock "
+                           "0.5 (scaled by 0.5 + stock)", unit="1/quarter", low=0.0,
+                           high=1.0)
+
+    # --- what coupling costs (each submodule can be switched off) ----------------------
+    coordination_cost: bool = _p(True, "inter-cluster projects lose success odds to "
+                                 "coordination over distance, less as the tie ages")
+    coordination_penalty_per_100km: float = _p(
+        0.15, "share of an inter-cluster project's success odds lost per 100 km on a new "
+        "tie", unit="1/100 km", low=0.0, high=1.0)
+    coordination_half_life: float = _p(8.0, "tie age at which the coordination penalty "
+                                       "has halved", unit="quarters", low=0.0, high=1000.0,
+                                       low_open=True)
+    limited_attention: bool = _p(True, "an agent runs only as many projects per quarter "
+                                 "as its attention allows; crossing takes more")
+    attention_venture: float = _p(3.0, "project slots of a venture per quarter",
+                                  unit="slots/quarter", low=0.0, high=1000.0,
+                                  low_open=True)
+    attention_research: float = _p(6.0, "project slots of an institute or university "
+                                   "per quarter", unit="slots/quarter", low=0.0,
+                                   high=1000.0, low_open=True)
+    cross_attention_cost: float = _p(1.5, "slots an inter-cluster project takes (an "
+                                     "intra-cluster one takes 1)", unit="slots",
+                                     low=1.0, high=100.0)
+    brain_drain: bool = _p(True, "talent and ventures move toward the capital region "
+                           "(Pangyo) more readily than away from it")
+    capital_pull: float = _p(3.0, "relocation toward Pangyo is this many times as likely "
+                             "as toward Daedeok", low=1.0, high=100.0)
+    talent_drain: float = _p(0.02, "share of the Daedeok partner's absorptive capacity "
+                             "that moves to the Pangyo partner per inter-cluster project",
+                             unit="1/project", low=0.0, high=1.0)
+    lock_in: bool = _p(True, "ties grow sticky with age: their decay slows, so old ties "
+                       "keep running projects past their usefulness")
+    lock_in_quarters: float = _p(8.0, "tie age at which a tie's decay rate has halved",
+                                 unit="quarters", low=0.0, high=1000.0, low_open=True)
 
     # --- support agencies ----------------------------------------------------------------------
     brokerage_capacity: float = _p(10.0, "intra-cluster matches an agency brokers per "
@@ -194,11 +261,11 @@ class Params:
                                  "scale 1", unit="ventures", low=0.0, high=10000.0)
 
     # --- scenario thresholds (docs/ODD.md, 'Observation') ------------------------------------
-    capability_threshold: float | None = _p(
-        None, "capability index (innovations per agent per year) at or above which a run "
-        "counts as high capability; None: the model's own 2018 baseline at the run's scale "
-        "(mean 2018 index of 10 default runs, 'python -m sim baseline --scale X')",
-        unit="1/agent/year", low=0.0, high=100.0, kind=float, optional=True)
+    capability_threshold: float = _p(
+        CAPABILITY_BASELINE_2018, "capability index (innovations per agent per year) at "
+        "or above which a run counts as high capability: the default model's own 2018 "
+        "index, fixed ('python -m sim baseline' recomputes it)",
+        unit="1/agent/year", low=0.0, high=100.0)
     cooperation_threshold: float = _p(0.10, "share of collaborations crossing clusters "
                                       "at or above which cooperation counts as high "
                                       "(Cowan & Jonard 2004)", low=0.0, high=1.0)
@@ -225,8 +292,25 @@ class Params:
         """Number of quarters from 2018Q1 to the fourth quarter of ``until_year``."""
         return (self.until_year - START_YEAR + 1) * QUARTERS_PER_YEAR
 
+    @property
+    def spin_up_steps(self) -> int:
+        """Quarters simulated before 2018Q1."""
+        return self.spin_up_years * QUARTERS_PER_YEAR
+
+    def coupling_in(self, year: int) -> float:
+        """Target coupling in ``year`` (before any shared-vision ramp)."""
+        if self.coupling_after is not None and year >= self.switch_year:
+            return self.coupling_after
+        return self.coupling
+
+    def investment_in(self, year: int) -> float:
+        """Capability investment rate (per year) in ``year``."""
+        if self.capability_investment_after is not None and year >= self.switch_year:
+            return self.capability_investment_after
+        return self.capability_investment
+
     def cluster_capability(self, cluster: int) -> float:
-        """Capability of cluster 0 (Daedeok) or 1 (Pangyo)."""
+        """2018 capability endowment of cluster 0 (Daedeok) or 1 (Pangyo)."""
         own = (self.capability_daedeok, self.capability_pangyo)[cluster]
         return self.capability if own is None else own
 

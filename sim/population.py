@@ -1,8 +1,9 @@
-"""Per-agent state in columns: the arrays the model owns and the agents read.
+"""Per-agent state in columns: the arrays the model owns and the agents' rules update.
 
 Each Mesa agent holds an ``index`` into these arrays; the model's vectorised rules act
-on whole columns at once. Rows are never removed (an exited venture keeps its row with
-``alive = False``), so an index stays valid for the whole run.
+on whole columns at once. An exited venture keeps its row with ``alive = False`` until
+the model compacts the population (:meth:`Population.compact`), which renumbers the
+living rows in order.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 INSTITUTE, UNIVERSITY, VENTURE, AGENCY = 0, 1, 2, 3
+NEVER = np.iinfo(np.int32).min
+"""``incubated_until`` of a venture never incubated."""
+
 KIND_NAMES: tuple[str, ...] = ("research institute", "university", "venture",
                                "support agency")
 
@@ -17,9 +21,7 @@ _COLUMNS: dict[str, np.dtype] = {
     "kind": np.dtype(np.int8),
     "cluster": np.dtype(np.int8),
     "alive": np.dtype(bool),
-    "absorptive_base": np.dtype(float),
-    "talent": np.dtype(float),
-    "productivity": np.dtype(float),
+    "absorptive": np.dtype(float),
     "cross_propensity": np.dtype(float),
     "cash": np.dtype(float),
     "revenue": np.dtype(float),
@@ -28,8 +30,6 @@ _COLUMNS: dict[str, np.dtype] = {
     "success_record": np.dtype(float),
     "incubated_until": np.dtype(np.int32),
     "innovations": np.dtype(np.int64),
-    "successes_now": np.dtype(np.int32),
-    "inter_successes_now": np.dtype(np.int32),
 }
 
 
@@ -39,9 +39,7 @@ class Population:
     kind: np.ndarray
     cluster: np.ndarray
     alive: np.ndarray
-    absorptive_base: np.ndarray
-    talent: np.ndarray
-    productivity: np.ndarray
+    absorptive: np.ndarray
     cross_propensity: np.ndarray
     cash: np.ndarray
     revenue: np.ndarray
@@ -50,8 +48,6 @@ class Population:
     success_record: np.ndarray
     incubated_until: np.ndarray
     innovations: np.ndarray
-    successes_now: np.ndarray
-    inter_successes_now: np.ndarray
 
     def __init__(self, n_domains: int) -> None:
         for name, dtype in _COLUMNS.items():
@@ -64,10 +60,10 @@ class Population:
 
     def append(self, profile: np.ndarray, **columns: np.ndarray | float | int) -> np.ndarray:
         """Add ``len(profile)`` rows; unspecified columns start at zero (``alive`` at
-        True, ``incubated_until`` at -1). Returns the new rows' indices."""
+        True, ``incubated_until`` at ``NEVER``). Returns the new rows' indices."""
         n = len(profile)
         start = len(self)
-        defaults = {"alive": True, "incubated_until": -1}
+        defaults = {"alive": True, "incubated_until": NEVER}
         for name, dtype in _COLUMNS.items():
             value = columns.pop(name, defaults.get(name, 0))
             block = np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
@@ -78,10 +74,21 @@ class Population:
         self.home = np.concatenate([self.home, profile])
         return np.arange(start, start + n)
 
+    def compact(self) -> np.ndarray:
+        """Drop the rows of agents no longer alive; living rows keep their order.
+        Returns the new index of every old row (-1 for a dropped one)."""
+        keep = self.alive
+        new_index = np.full(len(self), -1, dtype=np.int64)
+        new_index[keep] = np.arange(int(keep.sum()))
+        for name in _COLUMNS:
+            setattr(self, name, getattr(self, name)[keep])
+        self.profile, self.home = self.profile[keep], self.home[keep]
+        return new_index
+
     @property
-    def absorptive(self) -> np.ndarray:
-        """Absorptive capacity: own capability plus talent from university ties, <= 1."""
-        return np.minimum(1.0, self.absorptive_base + self.talent)
+    def research(self) -> np.ndarray:
+        """Mask of the institutes and universities."""
+        return (self.kind == INSTITUTE) | (self.kind == UNIVERSITY)
 
     def active(self) -> np.ndarray:
         """Mask of living agents that collaborate (everyone but the agencies)."""

@@ -12,23 +12,44 @@ policies = st.booleans()
 RUN = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+investment = st.floats(0.0, 0.5)
+unscheduled_or_zero = st.sampled_from([None, 0.0])
+years = st.integers(2018, 2022)
+
+
 @RUN
-@given(seed=seeds, capability=levels, vision=policies, programme=policies, open_=policies)
-def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, open_):
+@given(seed=seeds, capability=levels, vision=policies, programme=policies, open_=policies,
+       coupling_after=unscheduled_or_zero, switch_year=years, invest=investment,
+       invest_after=st.one_of(st.none(), investment), spin_up=st.integers(0, 3))
+def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, open_,
+                                          coupling_after, switch_year, invest, invest_after,
+                                          spin_up):
+    # every cost submodule is on by default; the schedule keeps coupling at 0 throughout
     model = ClusterModel(rng=seed, scale=0.05, until_year=2021, coupling=0.0,
+                         coupling_after=coupling_after, switch_year=switch_year,
                          capability=capability, shared_vision=vision,
-                         cooperation_programme=programme, open_innovation=open_)
+                         cooperation_programme=programme, open_innovation=open_,
+                         capability_investment=invest, capability_investment_after=invest_after,
+                         spin_up_years=spin_up)
+    params = model.params
+    assert params.coordination_cost and params.limited_attention
+    assert params.brain_drain and params.lock_in
     pop = model.population
-    home_cluster = pop.cluster.copy()
+    assert model.ties.crossing(pop.cluster).sum() == 0  # the spin-up kept them apart too
     while model.running:
+        agents = {agent: agent.cluster for agent in model.agents if hasattr(agent, "cluster")}
         model.step()
+        pop = model.population
         assert model.ties.crossing(pop.cluster).sum() == 0          # no tie
         record = model.history[-1]
         assert record["collaborations_inter"] == 0                  # no project
+        assert record["innovations_inter"] == 0
         assert record["knowledge_flow_inter_share"] == 0.0          # no knowledge flow
         assert record["relocations_to_daedeok"] == record["relocations_to_pangyo"] == 0
-        assert (pop.cluster[: len(home_cluster)] == home_cluster).all()  # nobody moved
-        assert (pop.inter_successes_now == 0).all()
+        assert record["talent_drained"] == 0.0                      # no talent moved
+        assert record["coordination_loss"] == 0.0
+        assert all(agent.cluster == home for agent, home in agents.items()
+                   if agent.alive)                                   # nobody moved
     summary = model.summary()
     assert summary["innovations_inter"] == 0
     assert summary["relocations"] == 0 and summary["inter_cluster_ties"] == 0

@@ -201,10 +201,10 @@ def test_bool_field_accepts_bools(spec):
     assert getattr(Params(**{spec.name: 0}), spec.name) is False
 
 
-# --- optional fields: per-cluster capabilities, the capability threshold ------------------
+# --- optional fields: per-cluster capabilities, schedules -----------------------------------
 def test_the_optional_fields():
     assert {f.name for f in OPTIONAL} == {"capability_daedeok", "capability_pangyo",
-                                          "capability_threshold"}
+                                          "coupling_after", "capability_investment_after"}
 
 
 @pytest.mark.parametrize("spec", OPTIONAL, ids=_ids(OPTIONAL))

@@ -1,35 +1,56 @@
-"""What every collaborating agent shares: its row in the model's arrays and the
-partner search.
+"""What every collaborating agent shares: its row in the model's arrays, partner search,
+limited attention, joint projects, learning and the capability stock.
 
 An agent is a real :class:`mesa.Agent` whose state lives in the model's
 :class:`~sim.population.Population` columns, so a student can inspect
 ``agent.profile`` or ``agent.partners()`` while the model updates all agents of a kind
-at once.
+at once. The rules below are class-level and vectorised over all agents concerned;
+docs/ODD.md (section 7) gives each one's equation.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import mesa
 import numpy as np
 
-from sim.calibration import CLUSTER_NAMES, DOMAINS
-from sim.population import KIND_NAMES
+from sim.calibration import CLUSTER_NAMES, DISTANCE_KM, DOMAINS, PANGYO
+from sim.knowledge import cognitive_distance, normalise, reach, success_probability
+from sim.network import TieTable
+from sim.params import Params
+from sim.policy import Regime
+from sim.population import AGENCY, KIND_NAMES, Population
+from sim.projects import BROKERED, SEARCH, JointProjects, ProjectOutcome, credit_by_cluster
 
-if TYPE_CHECKING:  # agents act in a model but never import its module at run time
-    from sim.model import ClusterModel
+
+class ClusterWorld(Protocol):
+    """What the agents' rules read and change in the model they act in
+    (:class:`sim.model.ClusterModel`)."""
+
+    params: Params
+    population: Population
+    ties: TieTable
+    rng: np.random.Generator
+    regime: Regime
+    quarter_number: int
+    agent_at: list[ClusterAgent]
+    home_mix: np.ndarray  # each cluster's domain mix, one row per cluster
+
+    @property
+    def capability_stock(self) -> np.ndarray: ...
 
 
 class ClusterAgent(mesa.Agent):
     """An organisation in one of the two clusters."""
 
     kind: int = -1
-    model: ClusterModel
+    model: ClusterWorld
 
-    def __init__(self, model: ClusterModel, index: int) -> None:
+    def __init__(self, model: ClusterWorld, index: int) -> None:
         super().__init__(model)
-        self.index = index
+        self.index: int | None = index  # row in model.population; None once dropped
+        model.agent_at.append(self)
 
     # --- state, read from the model's arrays ---------------------------------------
     @property
@@ -49,8 +70,8 @@ class ClusterAgent(mesa.Agent):
 
     @property
     def alive(self) -> bool:
-        """False once a venture has exited."""
-        return bool(self.model.population.alive[self.index])
+        """False once a venture has exited (its row may since have been dropped)."""
+        return self.index is not None and bool(self.model.population.alive[self.index])
 
     @property
     def profile(self) -> dict[str, float]:
@@ -60,7 +81,8 @@ class ClusterAgent(mesa.Agent):
 
     @property
     def absorptive_capacity(self) -> float:
-        """Own capability plus talent gained from university partners, at most 1."""
+        """The agent's capability stock: built by its successes and by training with
+        universities, eroded by depreciation (0-1)."""
         return float(self.model.population.absorptive[self.index])
 
     @property
@@ -82,50 +104,232 @@ class ClusterAgent(mesa.Agent):
         return (f"<{type(self).__name__} {self.unique_id} in {self.cluster_name}, "
                 f"{self.innovations} innovations>")
 
+    # --- the rules every collaborating agent follows ------------------------------
+    @staticmethod
+    def project_odds(model: ClusterWorld, productivity: np.ndarray, i: np.ndarray,
+                     j: np.ndarray) -> np.ndarray:
+        """Chance that a joint project of ``i`` and ``j`` succeeds (the inverted U of
+        Section 7.8), before any coordination cost. ``productivity`` is every row's
+        research productivity this quarter."""
+        pop, params = model.population, model.params
+        distance = cognitive_distance(pop.profile[i], pop.profile[j])
+        reach_a = reach(0.5 * (pop.absorptive[i] + pop.absorptive[j]),
+                        params.reach_min, params.reach_gain)
+        return success_probability(distance, reach_a, 0.5 * (productivity[i] + productivity[j]),
+                                   params.success_scale, params.success_cap)
 
-def search_partners(model: ClusterModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Partner search of every collaborating agent, for one quarter.
+    @classmethod
+    def search_partners(cls, model: ClusterWorld,
+                        productivity: np.ndarray) -> JointProjects:
+        """Partner search of every collaborating agent, for one quarter.
 
-    Each active agent searches with chance ``search_rate``. The search crosses to the
-    other cluster with chance ``coupling x cross_propensity``: coupling caps it, the
-    agent's own experience decides how much of that room it uses. The searcher looks
-    at ``search_candidates`` random agents of the target cluster and picks the one
-    with the best odds of a joint success (partnering by attractiveness).
+        Each active agent searches with chance ``search_rate``. The search crosses to
+        the other cluster with chance ``coupling x cross_propensity``: coupling caps it,
+        the agent's own experience decides how much of that room it uses. The searcher
+        looks at ``search_candidates`` random agents of the target cluster and picks the
+        one with the best odds of a joint success (partnering by attractiveness).
+        """
+        pop, params, rng = model.population, model.params, model.rng
+        active = pop.active()
+        searchers = np.flatnonzero(active & (rng.random(len(pop)) < params.search_rate))
+        crossing = (rng.random(len(searchers))
+                    < model.regime.coupling * pop.cross_propensity[searchers])
+        target = pop.cluster[searchers] ^ crossing.astype(np.int8)
+        partners = np.full(len(searchers), -1)
+        m = params.search_candidates
+        for cluster in range(len(CLUSTER_NAMES)):
+            rows = np.flatnonzero(target == cluster)
+            pool = np.flatnonzero(active & (pop.cluster == cluster))
+            if len(rows) == 0 or len(pool) == 0:
+                continue
+            candidates = pool[rng.integers(len(pool), size=(len(rows), m))]
+            me = np.repeat(searchers[rows], m)
+            odds = cls.project_odds(model, productivity, me,
+                                    candidates.ravel()).reshape(len(rows), m)
+            odds[candidates == searchers[rows, None]] = -1.0  # nobody partners with itself
+            pick = odds.argmax(axis=1)
+            chosen = candidates[np.arange(len(rows)), pick]
+            partners[rows] = np.where(odds[np.arange(len(rows)), pick] >= 0, chosen, -1)
+        found = partners >= 0
+        return JointProjects.of(SEARCH, searchers[found], partners[found], params.tie_initial)
 
-    Returns the searchers, their chosen partners and whether each search crossed.
-    """
-    pop, params, rng = model.population, model.params, model.rng
-    active = pop.active()
-    searchers = np.flatnonzero(active & (rng.random(len(pop)) < params.search_rate))
-    crossing = rng.random(len(searchers)) < model.coupling_now * pop.cross_propensity[searchers]
-    target = pop.cluster[searchers] ^ crossing.astype(np.int8)
-    partners = np.full(len(searchers), -1)
-    m = params.search_candidates
-    for cluster in (0, 1):
-        rows = np.flatnonzero(target == cluster)
-        pool = np.flatnonzero(active & (pop.cluster == cluster))
-        if len(rows) == 0 or len(pool) == 0:
-            continue
-        candidates = pool[rng.integers(len(pool), size=(len(rows), m))]
-        me = np.repeat(searchers[rows], m)
-        odds = model.success_odds(me, candidates.ravel()).reshape(len(rows), m)
-        odds[candidates == searchers[rows, None]] = -1.0  # nobody partners with itself
-        pick = odds.argmax(axis=1)
-        chosen = candidates[np.arange(len(rows)), pick]
-        partners[rows] = np.where(odds[np.arange(len(rows)), pick] >= 0, chosen, -1)
-    found = partners >= 0
-    return searchers[found], partners[found], crossing[found]
+    @staticmethod
+    def attention_capacity(model: ClusterWorld) -> np.ndarray:
+        """Project slots of every row per quarter: ``attention_research`` for institutes
+        and universities, ``attention_venture`` for ventures."""
+        pop, params = model.population, model.params
+        return np.where(pop.research, params.attention_research, params.attention_venture)
 
+    @classmethod
+    def allocate_attention(cls, model: ClusterWorld,
+                           projects: JointProjects) -> tuple[JointProjects, JointProjects]:
+        """Limited attention (Section 7.7): each agent takes on its projects in order of
+        priority (tie projects, then brokered, then new searches; random order within
+        each), while its load stays within its slots; an inter-cluster project takes
+        ``cross_attention_cost`` slots. A project runs only if both partners took it on
+        (a project one partner had to refuse still took the other's slots).
 
-def spin_off_parents(model: ClusterModel, base_chance: np.ndarray) -> np.ndarray:
-    """Agents that found a new venture this quarter.
+        Returns the projects that run and those crowded out."""
+        n = len(projects)
+        if not model.params.limited_attention or n == 0:
+            return projects, projects.subset(np.zeros(n, dtype=bool))
+        pop = model.population
+        inter = projects.crossing(pop.cluster)
+        load = np.where(inter, model.params.cross_attention_cost, 1.0)
+        priority = projects.origin + model.rng.random(n)
+        ends = np.concatenate([projects.i, projects.j])
+        rank = np.tile(np.argsort(np.argsort(priority, kind="stable"), kind="stable"), 2)
+        order = np.lexsort((rank, ends))  # by agent, then by priority
+        sorted_ends = ends[order]
+        used = np.cumsum(np.tile(load, 2)[order])
+        group_start = np.r_[0, np.flatnonzero(np.diff(sorted_ends)) + 1]
+        before = np.repeat(np.r_[0.0, used[group_start[1:] - 1]],
+                           np.diff(np.r_[group_start, len(order)]))
+        fits_sorted = (used - before) <= cls.attention_capacity(model)[sorted_ends] + 1e-9
+        fits = np.empty(2 * n, dtype=bool)
+        fits[order] = fits_sorted
+        runs = fits[:n] & fits[n:]
+        return projects.subset(runs), projects.subset(~runs)
 
-    Only agents with a success this quarter spin off (technology transfer), with chance
-    ``min(1, base_chance[kind] x (0.5 + capability))``, so base chances are those at
-    capability 0.5.
-    """
-    pop, rng = model.population, model.rng
-    capability = model.capability_of_cluster[pop.cluster]
-    chance = np.minimum(1.0, base_chance[pop.kind] * (0.5 + capability))
-    eligible = pop.alive & (pop.successes_now > 0)
-    return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))
+    @staticmethod
+    def coordination_penalty(model: ClusterWorld, projects: JointProjects,
+                             inter: np.ndarray) -> np.ndarray:
+        """Share of each project's success odds lost to coordination (Section 7.8.1):
+        for an inter-cluster project ``penalty_per_100km x distance/100``, halving with
+        every ``coordination_half_life`` quarters of the tie's age; 0 within a cluster
+        or when the submodule is off."""
+        params = model.params
+        if not params.coordination_cost:
+            return np.zeros(len(projects))
+        new_tie = min(1.0, params.coordination_penalty_per_100km * DISTANCE_KM / 100.0)
+        fading = 0.5 ** (projects.tie_age / params.coordination_half_life)
+        return np.where(inter, new_tie * fading, 0.0)
+
+    @classmethod
+    def collaborate(cls, model: ClusterWorld, projects: JointProjects,
+                    productivity: np.ndarray) -> ProjectOutcome:
+        """Run the quarter's joint projects (Sections 7.7-7.11, 7.13): success draws,
+        innovation, tie reinforcement, learning whether crossing pays, convergence of
+        the partners' profiles and anchoring. Returns what they produced."""
+        pop, params, rng = model.population, model.params, model.rng
+        n = len(pop)
+        i, j = projects.i, projects.j
+        inter = projects.crossing(pop.cluster)
+        odds = cls.project_odds(model, productivity, i, j)
+        penalty = cls.coordination_penalty(model, projects, inter)
+        success = rng.random(len(projects)) < odds * (1.0 - penalty)
+
+        # innovation: a success counts for both partners
+        successes = (np.bincount(i[success], minlength=n)
+                     + np.bincount(j[success], minlength=n))
+        both = success & inter
+        inter_successes = (np.bincount(i[both], minlength=n)
+                           + np.bincount(j[both], minlength=n))
+        pop.innovations += successes
+
+        # ties: successes reinforce (or create) ties; brokered pairs get one regardless
+        now = model.quarter_number
+        model.ties.strengthen(i[success], j[success], params.tie_reinforcement,
+                              params.tie_initial, now)
+        pushed = (projects.origin == BROKERED) & ~success
+        model.ties.strengthen(i[pushed], j[pushed], 0.0, params.tie_initial, now)
+
+        cls.learn_to_cross(model, projects, inter, success)
+        flow = cls.converge(model, projects, inter)
+        return ProjectOutcome(
+            projects=projects, inter=inter, success=success,
+            involvement=np.bincount(i, minlength=n) + np.bincount(j, minlength=n),
+            successes=successes,
+            inter_successes=inter_successes,
+            innovations_by_cluster=credit_by_cluster(projects, success, pop.cluster,
+                                                     len(CLUSTER_NAMES)),
+            coordination_loss=float((odds * penalty).sum()), **flow)
+
+    @staticmethod
+    def learn_to_cross(model: ClusterWorld, projects: JointProjects, inter: np.ndarray,
+                       success: np.ndarray) -> None:
+        """Willingness to cross follows the share of one's inter-cluster projects that
+        paid (Section 7.11)."""
+        pop, params = model.population, model.params
+        n = len(pop)
+        both = np.concatenate([projects.i[inter], projects.j[inter]])
+        tried = np.bincount(both, minlength=n)
+        paid = np.bincount(both, weights=np.tile(success[inter], 2), minlength=n)
+        movers = tried > 0
+        pop.cross_propensity[movers] += params.cross_learning_rate * (
+            paid[movers] / tried[movers] - pop.cross_propensity[movers])
+
+    @staticmethod
+    def converge(model: ClusterWorld, projects: JointProjects,
+                 inter: np.ndarray) -> dict[str, float]:
+        """Partners' profiles move toward each other in proportion to the tie's
+        strength; an inter-cluster tie carries ``coupling`` times as much. Then every
+        agent is pulled back toward its home profile (institutional anchoring;
+        Section 7.13). Returns the knowledge moved, in all and across clusters."""
+        pop, params = model.population, model.params
+        i, j = projects.i, projects.j
+        carried = params.learning_rate * projects.strength * np.where(
+            inter, model.regime.coupling, 1.0)
+        step_i = carried[:, None] * (pop.profile[j] - pop.profile[i])
+        delta = np.zeros_like(pop.profile)
+        np.add.at(delta, i, step_i)
+        np.add.at(delta, j, -step_i)
+        moved = np.abs(step_i).sum(axis=1)
+        pop.profile += delta
+        pop.profile += params.anchoring * (pop.home - pop.profile)
+        normalise(pop.profile)
+        return {"knowledge_flow": float(moved.sum()),
+                "knowledge_flow_inter": float(moved[inter].sum())}
+
+    @staticmethod
+    def accumulate_capability(model: ClusterWorld, outcome: ProjectOutcome,
+                              trained: np.ndarray) -> float:
+        """The capability stock of every agent (Section 7.12, Cohen & Levinthal 1990):
+        it grows with the agent's successes (learning by doing), its projects with
+        universities (``trained``) and public investment, each closing a share of the
+        gap to 1, and an agent that ran no project this quarter loses
+        ``capability_depreciation`` of it (absorptive capacity depreciates without
+        use). Under brain drain,
+        each inter-cluster project moves ``talent_drain`` of the Daedeok partner's stock
+        to its Pangyo partner. All changes use the stock at the start of the stage.
+
+        Returns the stock that moved to Pangyo this quarter (0 without brain drain)."""
+        pop, params = model.population, model.params
+        stock = pop.absorptive
+        gap = 1.0 - stock
+        gain = gap * np.minimum(1.0, params.capability_learning * outcome.successes
+                                + params.talent_gain * trained + model.regime.investment)
+        idle = outcome.involvement == 0
+        change = gain - params.capability_depreciation * stock * idle
+        drained = 0.0
+        if params.brain_drain and outcome.inter.any():
+            projects = outcome.projects
+            i, j = projects.i[outcome.inter], projects.j[outcome.inter]
+            to_pangyo = pop.cluster[j] == PANGYO
+            source, sink = np.where(to_pangyo, i, j), np.where(to_pangyo, j, i)
+            n = len(pop)
+            flow = params.talent_drain * stock[source]
+            # no agent gives more than it has, however many projects it ran
+            given = np.bincount(source, weights=flow, minlength=n)
+            flow *= np.where(given > stock, stock / np.maximum(given, 1e-12), 1.0)[source]
+            change += (np.bincount(sink, weights=flow, minlength=n)
+                       - np.bincount(source, weights=flow, minlength=n))
+            drained = float(flow.sum())
+        alive = pop.alive & (pop.kind != AGENCY)
+        pop.absorptive[alive] = np.clip(stock[alive] + change[alive], 0.0, 1.0)
+        return drained
+
+    @staticmethod
+    def spin_off_parents(model: ClusterWorld, outcome: ProjectOutcome) -> np.ndarray:
+        """Agents that found a new venture this quarter (Section 7.16).
+
+        Only agents with a success this quarter spin off (technology transfer), with
+        chance ``min(1, base x (0.5 + capability stock of its cluster))`` (times the
+        open-innovation factor), where the base is ``spin_off_research`` for
+        institutes and universities and ``spin_off_venture`` for ventures."""
+        pop, params, rng = model.population, model.params, model.rng
+        base = np.where(pop.research, params.spin_off_research, params.spin_off_venture)
+        stock = model.capability_stock[pop.cluster]
+        chance = np.minimum(1.0, base * (0.5 + stock) * model.regime.open_innovation_factor)
+        eligible = pop.alive & (outcome.successes > 0)
+        return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from sim.agents.base import ClusterAgent
+import numpy as np
+
+from sim.agents.institute import ResearchInstitute
 from sim.population import UNIVERSITY
+from sim.projects import JointProjects
 
 
-class University(ClusterAgent):
+class University(ResearchInstitute):
     """A university.
 
-    Research productivity and spin-offs as for institutes; in addition each project
-    with a university trains talent: the partner's absorptive capacity rises by
-    ``talent_gain`` (decaying by ``talent_decay`` per quarter).
+    It researches and spins off like an institute; in addition it trains talent: every
+    project with a university raises the partner's capability stock
+    (:meth:`train`, Section 7.12).
     """
 
     kind = UNIVERSITY
+
+    @staticmethod
+    def train(kind: np.ndarray, projects: JointProjects, n: int) -> np.ndarray:
+        """Projects with a university partner this quarter, for each of the ``n`` rows
+        (``kind`` is every row's kind): the talent each agent was trained in."""
+        i, j = projects.i, projects.j
+        return (np.bincount(j[kind[i] == UNIVERSITY], minlength=n)
+                + np.bincount(i[kind[j] == UNIVERSITY], minlength=n))

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.agents.base import ClusterAgent
-from sim.calibration import STAGES
+from sim.agents.base import ClusterAgent, ClusterWorld
+from sim.calibration import CLUSTER_NAMES, PANGYO, STAGES
 from sim.knowledge import draw_profiles
 from sim.population import VENTURE
-
-if TYPE_CHECKING:
-    from sim.model import ClusterModel
+from sim.projects import ProjectOutcome
 
 
 class Venture(ClusterAgent):
     """A venture company (in Pangyo, also established IT firms).
 
     Each quarter (:meth:`life_cycle`): revenue streams opened by its innovations decay,
-    new innovations open new ones; cash moves by revenue minus burn (burn is lower for
-    capable clusters' start-ups and for incubated ventures); a good enough success
-    record lifts it a stage; it exits when cash runs out. A growth or global venture
-    with an inter-cluster success may relocate to the other cluster (:meth:`relocate`):
-    the channel is open at any positive coupling, and the cooperation programme widens
-    it.
+    new innovations open new ones; cash moves by revenue minus burn (burn is lower in
+    capable clusters for start-ups, and for incubated ventures); a good enough success
+    record lifts it a stage; it exits when cash runs out. New ventures are spun off by
+    successful agents (:meth:`found`) or founded from outside the modelled agents
+    (:meth:`enter`). A growth or global venture with an inter-cluster success may
+    relocate to the other cluster (:meth:`relocate`), more readily toward the capital
+    region under brain drain.
     """
 
     kind = VENTURE
@@ -52,56 +49,37 @@ class Venture(ClusterAgent):
     @property
     def incubated(self) -> bool:
         """Whether an agency incubates it this quarter."""
-        return bool(self.model.population.incubated_until[self.index] > self.model.steps)
+        pop = self.model.population
+        return bool(pop.incubated_until[self.index] > self.model.quarter_number)
 
     # --- the rules, over all ventures at once ----------------------------------------
     @staticmethod
-    def stage_factor(model: ClusterModel, stage: np.ndarray) -> np.ndarray:
+    def stage_factor(model: ClusterWorld, stage: np.ndarray) -> np.ndarray:
         """Burn and revenue per innovation grow by ``stage_cost_ratio`` per stage."""
         return model.params.stage_cost_ratio ** stage.astype(float)
 
     @classmethod
-    def found(cls, model: ClusterModel, parents: np.ndarray) -> np.ndarray:
-        """Create one start-up per parent, in the parent's cluster, its profile drawn
-        around the parent's and tied to it. Returns the new rows."""
-        if len(parents) == 0:
-            return parents
-        pop, params, rng = model.population, model.params, model.rng
-        profiles = draw_profiles(rng, pop.profile[parents], params.spin_off_similarity)
-        cluster = pop.cluster[parents]
-        rows = pop.append(
-            profiles,
-            kind=VENTURE,
-            cluster=cluster,
-            absorptive_base=model.draw_absorptive(cluster),
-            productivity=1.0,
-            cross_propensity=params.cross_propensity_initial,
-            cash=params.startup_cash * params.burn_startup * rng.uniform(0.5, 1.5, len(parents)),
-        )
-        model.ties.strengthen(parents, rows, gain=0.0, initial=params.tie_initial)
-        model.add_agents(cls, rows)
-        return rows
-
-    @classmethod
-    def life_cycle(cls, model: ClusterModel) -> tuple[np.ndarray, np.ndarray]:
-        """One quarter of every living venture's life. Returns the rows that scaled up
-        and the rows that exited."""
+    def life_cycle(cls, model: ClusterWorld,
+                   outcome: ProjectOutcome) -> tuple[np.ndarray, np.ndarray]:
+        """One quarter of every living venture's life (Section 7.14). Returns the rows
+        that scaled up and the rows that exited."""
         pop, params = model.population, model.params
         rows = np.flatnonzero(pop.alive & (pop.kind == VENTURE))
         stage = pop.stage[rows]
+        successes = outcome.successes[rows]
         factor = cls.stage_factor(model, stage)
         pop.revenue[rows] = (pop.revenue[rows] * (1.0 - params.revenue_decay)
-                             + params.innovation_revenue * factor * pop.successes_now[rows])
+                             + params.innovation_revenue * factor * successes)
         burn = params.burn_startup * factor
-        capability = model.capability_of_cluster[pop.cluster[rows]]
-        burn = np.where(stage == 0, burn * (1.0 - params.survival_relief * capability), burn)
-        incubated = pop.incubated_until[rows] > model.steps
+        stock = model.capability_stock[pop.cluster[rows]]
+        burn = np.where(stage == 0, burn * (1.0 - params.survival_relief * stock), burn)
+        incubated = pop.incubated_until[rows] > model.quarter_number
         burn = np.where(incubated, burn * (1.0 - params.incubation_relief), burn)
         pop.cash[rows] += pop.revenue[rows] - burn
 
-        pop.success_record[rows] = (pop.success_record[rows] * params.success_memory
-                                    + pop.successes_now[rows])
-        climbs = (pop.success_record[rows] >= model.scale_up_threshold) & (stage < len(STAGES) - 1)
+        pop.success_record[rows] = pop.success_record[rows] * params.success_memory + successes
+        climbs = ((pop.success_record[rows] >= model.regime.scale_up_threshold)
+                  & (stage < len(STAGES) - 1))
         scaled = rows[climbs]
         pop.stage[scaled] += 1
         pop.success_record[scaled] = 0.0
@@ -111,14 +89,67 @@ class Venture(ClusterAgent):
         return scaled, exited
 
     @classmethod
-    def relocate(cls, model: ClusterModel) -> np.ndarray:
+    def found(cls, model: ClusterWorld, parents: np.ndarray) -> np.ndarray:
+        """Spin-offs (Section 7.16): one start-up per parent, in the parent's cluster,
+        its profile drawn around the parent's, its capability stock around the parent's,
+        tied to its parent. Returns the new rows."""
+        if len(parents) == 0:
+            return parents
+        pop = model.population
+        rows = cls._start_ups(model, pop.profile[parents], pop.cluster[parents],
+                              pop.absorptive[parents], model.params.spin_off_similarity)
+        model.ties.strengthen(parents, rows, gain=0.0, initial=model.params.tie_initial,
+                              now=model.quarter_number)
+        return rows
+
+    @classmethod
+    def enter(cls, model: ClusterWorld) -> np.ndarray:
+        """Entry from outside the modelled agents (Section 7.16.1): start-ups founded in
+        each cluster, Poisson with mean ``entry_rate x ventures x (0.5 + capability
+        stock)``; their profiles drawn around the cluster's domain mix, their stock
+        around the cluster's. Capable clusters attract more founders. Returns the new
+        rows."""
+        pop, params, rng = model.population, model.params, model.rng
+        ventures = np.bincount(pop.cluster[pop.alive & (pop.kind == VENTURE)],
+                               minlength=len(CLUSTER_NAMES))
+        stock = model.capability_stock
+        counts = rng.poisson(params.entry_rate * ventures * (0.5 + stock))
+        if counts.sum() == 0:
+            return np.empty(0, dtype=np.int64)
+        cluster = np.repeat(np.arange(len(CLUSTER_NAMES), dtype=np.int8), counts)
+        centres = model.home_mix[cluster]
+        return cls._start_ups(model, centres, cluster, stock[cluster],
+                              params.profile_concentration)
+
+    @classmethod
+    def _start_ups(cls, model: ClusterWorld, centres: np.ndarray, cluster: np.ndarray,
+                   stock: np.ndarray, concentration: float) -> np.ndarray:
+        pop, params, rng = model.population, model.params, model.rng
+        n = len(cluster)
+        profiles = draw_profiles(rng, centres, concentration)
+        absorptive = np.clip(stock + rng.normal(0.0, params.absorptive_spread, n), 0.0, 1.0)
+        rows = pop.append(
+            profiles, kind=VENTURE, cluster=cluster, absorptive=absorptive,
+            cross_propensity=params.cross_propensity_initial,
+            cash=params.startup_cash * params.burn_startup * rng.uniform(0.5, 1.5, n))
+        for row in rows.tolist():
+            cls(model, row)
+        return rows
+
+    @classmethod
+    def relocate(cls, model: ClusterWorld, outcome: ProjectOutcome) -> np.ndarray:
         """Growth and global ventures with an inter-cluster success this quarter move to
-        the other cluster with chance ``relocation_rate x coupling`` (times the
-        programme boost when the cooperation programme runs). Returns the movers."""
-        pop, rng = model.population, model.rng
+        the other cluster (Section 7.17) with chance ``relocation_rate x coupling``
+        (times the programme factor), multiplied by ``capital_pull`` toward Pangyo
+        under brain drain. A mover takes its capability stock with it. Returns the
+        movers."""
+        pop, params, rng = model.population, model.params, model.rng
         eligible = (pop.alive & (pop.kind == VENTURE) & (pop.stage >= 1)
-                    & (pop.inter_successes_now > 0))
-        chance = model.params.relocation_rate * model.coupling_now * model.programme_factor
-        movers = np.flatnonzero(eligible & (rng.random(len(pop)) < chance))
+                    & (outcome.inter_successes > 0))
+        chance = np.full(len(pop), params.relocation_rate * model.regime.coupling
+                         * model.regime.programme_factor)
+        if params.brain_drain:
+            chance[pop.cluster != PANGYO] *= params.capital_pull
+        movers = np.flatnonzero(eligible & (rng.random(len(pop)) < np.minimum(1.0, chance)))
         pop.cluster[movers] ^= 1
         return movers

@@ -1,0 +1,237 @@
+"""What the model records each quarter: one schema for the quarterly record and the
+DataCollector (docs/ODD.md, section 7.19).
+
+Every series is declared once, in :data:`SCHEMA`, with what it means and how it is
+measured. A per-cluster series is measured as an array over the clusters and recorded
+as one column per cluster (``ventures_daedeok``, ``ventures_pangyo``); an annual series
+is measured over the records of the last four quarters. :func:`columns` lists the
+recorded columns, from which the model builds its DataCollector, so the two cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from sim import metrics
+from sim.calibration import CLUSTER_NAMES
+from sim.network import TieTable
+from sim.params import QUARTERS_PER_YEAR, Params
+from sim.policy import Regime
+from sim.population import VENTURE, Population
+from sim.projects import JointProjects, ProjectOutcome
+
+N_CLUSTERS = len(CLUSTER_NAMES)
+
+
+class ObservedModel(Protocol):
+    """What observation reads of the model (:class:`sim.model.ClusterModel`)."""
+
+    params: Params
+    population: Population
+    ties: TieTable
+    regime: Regime
+    quarter_number: int
+    initial_cluster_distance: float
+    totals: dict[str, int]
+
+    @property
+    def capability_stock(self) -> np.ndarray: ...
+
+    def cluster_distance(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class QuarterEvents:
+    """What happened in one quarter, as the stages handed it on."""
+
+    outcome: ProjectOutcome
+    crowded_out: JointProjects
+    scaled: np.ndarray
+    exited: np.ndarray
+    relocated: np.ndarray
+    spin_offs: np.ndarray
+    entrants: np.ndarray
+    drained: float
+
+
+@dataclass(frozen=True)
+class Quarter:
+    """A quarter to observe: the model after its last stage, and the quarter's events."""
+
+    model: ObservedModel
+    events: QuarterEvents
+
+    def per_cluster(self, rows: np.ndarray) -> np.ndarray:
+        """How many of ``rows`` sit in each cluster (now)."""
+        return np.bincount(self.model.population.cluster[rows], minlength=N_CLUSTERS)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One recorded quantity. ``measure`` takes a :class:`Quarter` (or, for an
+    annual series, the list of the last four records) and returns a number, or an array
+    over clusters when ``per_cluster``."""
+
+    name: str
+    description: str
+    measure: Callable[[Any], Any]
+    per_cluster: bool = False
+    annual: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The record's column names for this series."""
+        if not self.per_cluster:
+            return (self.name,)
+        return tuple(f"{self.name}_{c.lower()}" for c in CLUSTER_NAMES)
+
+
+def _active(q: Quarter) -> np.ndarray:
+    return q.model.population.active()
+
+
+def _ventures(q: Quarter) -> np.ndarray:
+    pop = q.model.population
+    return q.per_cluster(np.flatnonzero(pop.alive & (pop.kind == VENTURE)))
+
+
+def _arrivals(q: Quarter) -> np.ndarray:
+    return q.per_cluster(q.events.relocated)  # the cluster after the move
+
+
+def _density(q: Quarter) -> float:
+    n = int(_active(q).sum())
+    return 2 * len(q.model.ties) / (n * (n - 1)) if n > 1 else 0.0
+
+
+def _mean_tie_age(q: Quarter) -> float:
+    ties = q.model.ties
+    return float(ties.ages(q.model.quarter_number).mean()) if len(ties) else 0.0
+
+
+def _total(year: Sequence[dict[str, Any]], key: str) -> float:
+    return float(sum(record[key] for record in year))
+
+
+def _mean(year: Sequence[dict[str, Any]], key: str) -> float:
+    return _total(year, key) / len(year)
+
+
+def _capability_index(year: Sequence[dict[str, Any]]) -> float:
+    return metrics.capability_index(_total(year, "innovations"),
+                                    _mean(year, "active_agents"),
+                                    len(year) / QUARTERS_PER_YEAR)
+
+
+def _capability_index_by_cluster(year: Sequence[dict[str, Any]]) -> np.ndarray:
+    return np.array([metrics.capability_index(
+        _total(year, f"innovations_{c.lower()}"), _mean(year, f"agents_{c.lower()}"),
+        len(year) / QUARTERS_PER_YEAR) for c in CLUSTER_NAMES])
+
+
+SCHEMA: tuple[Series, ...] = (
+    # inputs in force
+    Series("coupling_now", "coupling in force this quarter", lambda q: q.model.regime.coupling),
+    # projects and innovation
+    Series("collaborations", "joint projects run",
+           lambda q: len(q.events.outcome.projects)),
+    Series("collaborations_inter", "joint projects across the clusters",
+           lambda q: int(q.events.outcome.inter.sum())),
+    Series("innovations", "successful joint projects",
+           lambda q: q.events.outcome.innovations),
+    Series("innovations_inter", "successful inter-cluster projects",
+           lambda q: q.events.outcome.innovations_inter),
+    Series("innovations", "innovations credited to each cluster (an inter-cluster one "
+           "half to each)", lambda q: q.events.outcome.innovations_by_cluster,
+           per_cluster=True),
+    Series("innovations_cumulative", "innovations since 2018Q1",
+           lambda q: q.model.totals["innovations"]),
+    Series("knowledge_flow", "profile change carried by all projects",
+           lambda q: q.events.outcome.knowledge_flow),
+    Series("knowledge_flow_inter", "profile change carried by inter-cluster projects",
+           lambda q: q.events.outcome.knowledge_flow_inter),
+    # what coupling costs
+    Series("coordination_loss", "expected innovations lost to coordination over distance",
+           lambda q: q.events.outcome.coordination_loss),
+    Series("crowded_out", "projects that did not run for lack of attention",
+           lambda q: len(q.events.crowded_out)),
+    Series("crowded_out_home", "intra-cluster projects that did not run for lack of "
+           "attention", lambda q: int((~q.events.crowded_out.crossing(
+               q.model.population.cluster)).sum())),
+    Series("talent_drained", "capability stock moved from Daedeok to Pangyo partners",
+           lambda q: q.events.drained),
+    Series("tie_age_mean", "mean age of the ties, in quarters", _mean_tie_age),
+    # the clusters
+    Series("capability_stock", "mean capability stock (absorptive capacity) of the "
+           "cluster's collaborating agents", lambda q: q.model.capability_stock,
+           per_cluster=True),
+    Series("active_agents", "collaborating agents alive", lambda q: int(_active(q).sum())),
+    Series("agents", "collaborating agents alive in each cluster",
+           lambda q: q.per_cluster(np.flatnonzero(_active(q))), per_cluster=True),
+    Series("ventures", "ventures alive", _ventures, per_cluster=True),
+    Series("births", "spin-offs founded", lambda q: q.per_cluster(q.events.spin_offs),
+           per_cluster=True),
+    Series("entries", "start-ups founded from outside the modelled agents",
+           lambda q: q.per_cluster(q.events.entrants), per_cluster=True),
+    Series("exits", "ventures that ran out of cash", lambda q: q.per_cluster(q.events.exited),
+           per_cluster=True),
+    Series("scale_ups", "ventures that moved up a stage",
+           lambda q: q.per_cluster(q.events.scaled), per_cluster=True),
+    Series("relocations_to", "ventures that moved into the cluster", _arrivals,
+           per_cluster=True),
+    # the network
+    Series("ties", "ties in the collaboration network", lambda q: len(q.model.ties)),
+    Series("inter_cluster_ties", "ties across the clusters",
+           lambda q: int(q.model.ties.crossing(q.model.population.cluster).sum())),
+    Series("density", "density of the collaboration network", _density),
+    Series("distinctiveness", "distance between the clusters' mean profiles, relative "
+           "to 2018Q1", lambda q: metrics.distinctiveness(
+               q.model.cluster_distance(), q.model.initial_cluster_distance)),
+    # annual indices, over the last four quarters
+    Series("capability_index", "innovations per collaborating agent per year",
+           _capability_index, annual=True),
+    Series("capability_index", "innovations credited to the cluster per agent per year",
+           _capability_index_by_cluster, per_cluster=True, annual=True),
+    Series("cooperation_index", "share of the year's projects that crossed the clusters",
+           lambda year: metrics.cooperation_index(_total(year, "collaborations_inter"),
+                                                  _total(year, "collaborations")),
+           annual=True),
+    Series("knowledge_flow_inter_share", "share of the year's knowledge flow that crossed "
+           "the clusters",
+           lambda year: metrics.cooperation_index(_total(year, "knowledge_flow_inter"),
+                                                  _total(year, "knowledge_flow")),
+           annual=True),
+)
+
+
+def columns() -> tuple[str, ...]:
+    """Every column of the quarterly record, in schema order (after ``quarter``)."""
+    return tuple(column for series in SCHEMA for column in series.columns)
+
+
+def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The quarter's record: its label, every quarterly series, then the annual ones
+    over this record and the three before it (``history``, oldest first)."""
+    row: dict[str, Any] = {"quarter": label}
+    for series in SCHEMA:
+        if series.annual:
+            continue
+        _store(row, series, series.measure(quarter))
+    year = [*history[-(QUARTERS_PER_YEAR - 1):], row]
+    for series in SCHEMA:
+        if series.annual:
+            _store(row, series, series.measure(year))
+    return row
+
+
+def _store(row: dict[str, Any], series: Series, value: Any) -> None:
+    if series.per_cluster:
+        for column, v in zip(series.columns, np.asarray(value).tolist(), strict=True):
+            row[column] = v
+    else:
+        row[series.name] = value.item() if isinstance(value, np.generic) else value

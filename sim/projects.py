@@ -1,0 +1,99 @@
+"""A quarter's joint projects and their outcome: what one stage of the quarter hands the
+next (docs/ODD.md, section 3).
+
+Plain arrays, one entry per project, so every rule over projects is one vectorised
+operation; nothing here knows the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TIE, BROKERED, SEARCH = 0, 1, 2
+"""Where a project comes from, in the order agents give it their attention: projects on
+existing ties first (routine), then agency-brokered matches, then new searches."""
+
+
+@dataclass(frozen=True)
+class JointProjects:
+    """This quarter's joint projects: partners ``i`` and ``j``, the strength of the tie
+    each runs on, where it comes from (``origin``) and the age of its tie (0 for a
+    project that has no tie yet)."""
+
+    i: np.ndarray
+    j: np.ndarray
+    strength: np.ndarray
+    origin: np.ndarray
+    tie_age: np.ndarray
+
+    @classmethod
+    def of(cls, origin: int, i: np.ndarray, j: np.ndarray, strength: np.ndarray | float,
+           tie_age: np.ndarray | int = 0) -> JointProjects:
+        """Projects of one origin; scalars are broadcast."""
+        n = len(i)
+        return cls(np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64),
+                   np.broadcast_to(np.asarray(strength, dtype=float), (n,)).copy(),
+                   np.full(n, origin, dtype=np.int8),
+                   np.broadcast_to(np.asarray(tie_age, dtype=np.int64), (n,)).copy())
+
+    @classmethod
+    def concat(cls, *groups: JointProjects) -> JointProjects:
+        """All projects of several groups, in the given order."""
+        return cls(*(np.concatenate([getattr(g, name) for g in groups])
+                     for name in ("i", "j", "strength", "origin", "tie_age")))
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    def subset(self, keep: np.ndarray) -> JointProjects:
+        """The projects flagged in the boolean mask ``keep``."""
+        return JointProjects(self.i[keep], self.j[keep], self.strength[keep],
+                             self.origin[keep], self.tie_age[keep])
+
+    def crossing(self, cluster: np.ndarray) -> np.ndarray:
+        """Mask of the projects whose partners sit in different clusters."""
+        return cluster[self.i] != cluster[self.j]
+
+
+@dataclass(frozen=True)
+class ProjectOutcome:
+    """What this quarter's projects produced, per project and per agent row.
+
+    ``involvement``, ``successes`` and ``inter_successes`` count, for every row of the
+    population, the projects the agent took part in, and the successful ones (all, and
+    inter-cluster ones)."""
+
+    projects: JointProjects
+    inter: np.ndarray
+    success: np.ndarray
+    involvement: np.ndarray
+    successes: np.ndarray
+    inter_successes: np.ndarray
+    innovations_by_cluster: np.ndarray
+    coordination_loss: float
+    knowledge_flow: float
+    knowledge_flow_inter: float
+
+    @property
+    def innovations(self) -> int:
+        """Successful projects (an innovation each)."""
+        return int(self.success.sum())
+
+    @property
+    def innovations_inter(self) -> int:
+        """Successful inter-cluster projects."""
+        return int((self.success & self.inter).sum())
+
+
+
+def credit_by_cluster(projects: JointProjects, success: np.ndarray, cluster: np.ndarray,
+                      n_clusters: int) -> np.ndarray:
+    """Innovations credited to each cluster: a success counts once, an inter-cluster one
+    half to each partner's cluster."""
+    i, j = projects.i[success], projects.j[success]
+    share = np.where(cluster[i] != cluster[j], 0.5, 1.0)
+    credit = np.bincount(cluster[i], weights=share, minlength=n_clusters)
+    credit += np.bincount(cluster[j], weights=1.0 - share, minlength=n_clusters)
+    return credit
