@@ -5,15 +5,31 @@ import numpy as np
 import pytest
 
 from sim import ClusterModel
-from sim.agents import ResearchInstitute, SupportAgency, University, Venture
-from sim.agents.base import search_partners, spin_off_parents
+from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
 from sim.knowledge import cognitive_distance
-from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE
+from sim.population import AGENCY, INSTITUTE, NEVER, UNIVERSITY, VENTURE
+from sim.projects import BROKERED, SEARCH, TIE, JointProjects, ProjectOutcome
 
 
-def _prepare(model: ClusterModel) -> None:
-    """What step() does before agents act: per-quarter caches."""
-    model._absorptive = model.population.absorptive
+def _outcome(model: ClusterModel, successes=None, inter_successes=None, involvement=None,
+             projects: JointProjects | None = None, inter=None) -> ProjectOutcome:
+    """A constructed outcome of the quarter's projects (what collaborate() hands on)."""
+    n = len(model.population)
+    projects = projects or JointProjects.of(TIE, np.empty(0), np.empty(0), 0.3)
+    zeros = np.zeros(n, dtype=np.int64)
+    return ProjectOutcome(
+        projects=projects,
+        inter=np.zeros(len(projects), bool) if inter is None else inter,
+        success=np.zeros(len(projects), bool),
+        involvement=zeros.copy() if involvement is None else involvement,
+        successes=zeros.copy() if successes is None else successes,
+        inter_successes=zeros.copy() if inter_successes is None else inter_successes,
+        innovations_by_cluster=np.zeros(2), coordination_loss=0.0, knowledge_flow=0.0,
+        knowledge_flow_inter=0.0)
+
+
+def _productivity(model):
+    return ResearchInstitute.research_productivity(model)
 
 
 def _ventures(model, cluster=None):
@@ -52,21 +68,22 @@ def test_venture_without_cash_or_revenue_exits(small_model):
     broke, rich = _ventures(model)[:2]
     pop.cash[[broke, rich]] = [0.1, 50.0]
     pop.revenue[[broke, rich]] = 0.0
-    _, exited = Venture.life_cycle(model)
+    _, exited = Venture.life_cycle(model, _outcome(model))
     assert broke in exited and rich not in exited
     assert not pop.alive[broke] and pop.alive[rich]
 
 
-def test_incubation_and_capability_lower_start_up_burn():
+def test_incubation_and_the_capability_stock_lower_start_up_burn():
     burnt = {}
-    for capability, incubated in ((0.0, False), (1.0, False), (0.0, True)):
-        model = ClusterModel(rng=1, scale=0.05, capability=capability)
+    for stock, incubated in ((0.0, False), (1.0, False), (0.0, True)):
+        model = ClusterModel(rng=1, scale=0.05, spin_up_years=0)
         pop = model.population
+        pop.absorptive[pop.active()] = stock  # the cluster's stock is their mean
         v = _ventures(model)[0]
         pop.stage[v], pop.revenue[v], pop.cash[v] = 0, 0.0, 10.0
-        pop.incubated_until[v] = 8 if incubated else -1
-        Venture.life_cycle(model)
-        burnt[capability, incubated] = 10.0 - pop.cash[v]
+        pop.incubated_until[v] = 8 if incubated else NEVER
+        Venture.life_cycle(model, _outcome(model))
+        burnt[stock, incubated] = 10.0 - pop.cash[v]
     assert burnt[0.0, False] == pytest.approx(1.0)
     assert burnt[1.0, False] == pytest.approx(0.7)   # survival_relief 0.3
     assert burnt[0.0, True] == pytest.approx(0.5)    # incubation_relief 0.5
@@ -78,8 +95,9 @@ def test_sustained_success_scales_a_venture_up(small_model):
     v = _ventures(model)[0]
     pop.stage[v], pop.cash[v] = 0, 100.0
     # the record is discounted by success_memory before the check
-    pop.success_record[v] = model.scale_up_threshold / model.params.success_memory + 1e-9
-    scaled, _ = Venture.life_cycle(model)
+    threshold = model.regime.scale_up_threshold
+    pop.success_record[v] = threshold / model.params.success_memory + 1e-9
+    scaled, _ = Venture.life_cycle(model, _outcome(model))
     assert v in scaled and pop.stage[v] == 1 and pop.success_record[v] == 0.0
 
 
@@ -88,8 +106,9 @@ def test_innovations_open_revenue_streams(small_model):
     pop = model.population
     v = _ventures(model)[0]
     pop.stage[v], pop.revenue[v] = 0, 0.0
-    pop.successes_now[v] = 2
-    Venture.life_cycle(model)
+    successes = np.zeros(len(pop), dtype=np.int64)
+    successes[v] = 2
+    Venture.life_cycle(model, _outcome(model, successes=successes))
     assert pop.revenue[v] == pytest.approx(2 * model.params.innovation_revenue)
 
 
@@ -97,26 +116,30 @@ def test_spin_offs_need_a_success_and_land_in_the_parents_cluster():
     model = ClusterModel(rng=2, scale=0.05, spin_off_research=1.0, capability=0.5)
     pop = model.population
     research = np.flatnonzero(pop.kind == INSTITUTE)
-    pop.successes_now[research[0]] = 1  # only this one succeeded
-    chance = np.array([1.0, 1.0, 0.0, 0.0])
-    parents = spin_off_parents(model, chance)
+    pop.absorptive[:] = 0.5  # chance min(1, 1.0 x (0.5 + stock)) = 1
+    successes = np.zeros(len(pop), dtype=np.int64)
+    successes[research[0]] = 1  # only this one succeeded
+    parents = ClusterAgent.spin_off_parents(model, _outcome(model, successes=successes))
     assert parents.tolist() == [research[0]]
     before = len(model.agents)
     rows = Venture.found(model, parents)
     assert len(model.agents) == before + 1
     assert pop.kind[rows[0]] == VENTURE and pop.cluster[rows[0]] == pop.cluster[research[0]]
     assert model.ties.weight(research[0], rows[0]) == model.params.tie_initial
+    # a spin-off starts near its parent's capability stock
+    assert abs(pop.absorptive[rows[0]] - pop.absorptive[research[0]]) < 0.5
 
 
 def test_relocation_needs_coupling():
     for coupling, expect_move in ((0.0, False), (1.0, True)):
         model = ClusterModel(rng=3, scale=0.05, coupling=coupling, relocation_rate=1.0)
-        model.coupling_now = coupling
+        model.regime = model.regime.__class__.in_quarter(model.params, 1)
         pop = model.population
         v = _ventures(model, cluster=0)[0]
         pop.stage[v] = 1
-        pop.inter_successes_now[v] = 1
-        movers = Venture.relocate(model)
+        inter_successes = np.zeros(len(pop), dtype=np.int64)
+        inter_successes[v] = 1
+        movers = Venture.relocate(model, _outcome(model, inter_successes=inter_successes))
         assert (v in movers) == expect_move
         assert pop.cluster[v] == (1 if expect_move else 0)
 
@@ -124,61 +147,58 @@ def test_relocation_needs_coupling():
 def test_search_crosses_only_as_far_as_coupling_allows():
     for coupling in (0.0, 1.0):
         model = ClusterModel(rng=4, scale=0.05, coupling=coupling, search_rate=1.0,
-                             cross_propensity_initial=1.0)
-        _prepare(model)
-        i, j, crossed = search_partners(model)
-        pop = model.population
-        assert len(i) > 0 and (i != j).all()
-        inter = pop.cluster[i] != pop.cluster[j]
-        assert (inter == crossed).all()
+                             cross_propensity_initial=1.0, spin_up_years=0)
+        model.regime = model.regime.__class__.in_quarter(model.params, 1)
+        found = ClusterAgent.search_partners(model, _productivity(model))
+        i, j = found.i, found.j
+        assert len(i) > 0 and (i != j).all() and (found.origin == SEARCH).all()
+        inter = found.crossing(model.population.cluster)
         assert inter.all() if coupling == 1.0 else not inter.any()
 
 
 def test_search_prefers_promising_partners():
     """Best of several candidates beats a random partner on expected odds."""
     model = ClusterModel(rng=5, scale=0.2, search_rate=1.0, search_candidates=8)
-    _prepare(model)
-    i, j, _ = search_partners(model)
-    chosen = model.success_odds(i, j).mean()
+    productivity = _productivity(model)
+    found = ClusterAgent.search_partners(model, productivity)
+    i, j = found.i, found.j
+    chosen = ClusterAgent.project_odds(model, productivity, i, j).mean()
     random_j = model.rng.permutation(j)
-    assert chosen > model.success_odds(i, random_j).mean()
+    assert chosen > ClusterAgent.project_odds(model, productivity, i, random_j).mean()
 
 
 def test_agency_brokerage_stays_in_cluster_without_coupling():
     model = ClusterModel(rng=6, scale=0.2, coupling=0.0)
-    _prepare(model)
-    model._brokered = []
-    for agency in model.agents_by_type[SupportAgency]:
-        agency.step()
-        assert agency.matches_across == 0
-        assert agency.matches_within > 0
     pop = model.population
-    for i, j in model._brokered:
-        assert (pop.cluster[i] == pop.cluster[j]).all()
+    for agency in model.agents_by_type[SupportAgency]:
+        brokered = agency.step(_productivity(model))
+        assert agency.matches_across == 0
+        assert agency.matches_within == len(brokered) > 0
+        assert (brokered.origin == BROKERED).all()
+        assert not brokered.crossing(pop.cluster).any()
 
 
 def test_cooperation_programme_brokers_across_clusters():
     model = ClusterModel(rng=6, scale=0.2, coupling=1.0, cooperation_programme=True)
-    _prepare(model)
-    model._brokered = []
+    model.regime = model.regime.__class__.in_quarter(model.params, 1)
     agency = model.agents_by_type[SupportAgency][0]
-    agency.broker_across_clusters()
-    assert agency.matches_across > 0
-    pop = model.population
-    i, j = model._brokered[-1]
-    assert (pop.cluster[i] != pop.cluster[j]).all()
+    brokered = agency.broker_across_clusters(_productivity(model))
+    assert agency.matches_across == len(brokered) > 0
+    assert brokered.crossing(model.population.cluster).all()
 
 
 def test_incubation_respects_slots():
     model = ClusterModel(rng=8, scale=0.5, incubation_slots=4)
     pop = model.population
     pop.age[pop.kind == VENTURE] = 0
+    pop.stage[pop.kind == VENTURE] = 0
+    pop.incubated_until[:] = NEVER
     agency = model.agents_by_type[SupportAgency][0]
     agency.incubate()
     mine = (pop.kind == VENTURE) & (pop.cluster == agency.cluster)
-    assert (pop.incubated_until[mine] > 0).sum() == round(4 * 0.5)
+    assert (pop.incubated_until[mine] > model.quarter_number).sum() == round(4 * 0.5)
     agency.incubate()  # slots are full: nobody new
-    assert (pop.incubated_until[mine] > 0).sum() == round(4 * 0.5)
+    assert (pop.incubated_until[mine] > model.quarter_number).sum() == round(4 * 0.5)
 
 
 def test_learning_makes_partners_converge(small_model):
@@ -186,7 +206,7 @@ def test_learning_makes_partners_converge(small_model):
     pop = model.population
     i, j = np.array([0]), np.array([5])
     before = cognitive_distance(pop.profile[i], pop.profile[j])[0]
-    model._learn(i, j, np.array([1.0]), np.array([False]))
+    ClusterAgent.converge(model, JointProjects.of(TIE, i, j, 1.0), np.array([False]))
     after = cognitive_distance(pop.profile[i], pop.profile[j])[0]
     assert after < before
     np.testing.assert_allclose(pop.profile.sum(axis=1), 1.0)
@@ -197,28 +217,27 @@ def test_anchoring_pulls_back_home(small_model):
     pop = model.population
     pop.profile[0] = np.eye(pop.profile.shape[1])[0]
     gap = np.abs(pop.profile[0] - pop.home[0]).sum()
-    model._learn(np.empty(0, int), np.empty(0, int), np.empty(0), np.empty(0, bool))
+    ClusterAgent.converge(model, JointProjects.of(TIE, np.empty(0), np.empty(0), 1.0),
+                          np.empty(0, bool))
     assert np.abs(pop.profile[0] - pop.home[0]).sum() < gap
 
 
-def test_university_partners_gain_absorptive_capacity(small_model):
+def test_universities_train_their_partners(small_model):
     model = small_model
-    _prepare(model)
     pop = model.population
     uni = np.flatnonzero(pop.kind == UNIVERSITY)[0]
-    v = _ventures(model)[0]
-    before = pop.absorptive[v]
-    model._run_projects(np.array([uni]), np.array([v]), np.array([0.3]), np.array([False]))
-    assert pop.talent[v] == pytest.approx(model.params.talent_gain)
-    assert pop.absorptive[v] >= before
+    institute = np.flatnonzero(pop.kind == INSTITUTE)[0]
+    v, w = _ventures(model)[:2]
+    projects = JointProjects.of(TIE, [uni, v, institute], [v, uni, w], 0.3)
+    trained = University.train(pop.kind, projects, len(pop))
+    assert trained[v] == 2 and trained[w] == 0 and trained[uni] == 0
 
 
 def test_failed_crossings_lower_the_will_to_cross():
     model = ClusterModel(rng=9, scale=0.05, coupling=1.0, success_scale=0.0)
-    _prepare(model)
     pop = model.population
     a = np.flatnonzero((pop.cluster == 0) & (pop.kind == VENTURE))[:5]
     b = np.flatnonzero((pop.cluster == 1) & (pop.kind == VENTURE))[:5]
     before = pop.cross_propensity[a].copy()
-    model._run_projects(a, b, np.full(5, 0.3), np.zeros(5, bool))
+    ClusterAgent.collaborate(model, JointProjects.of(SEARCH, a, b, 0.3), _productivity(model))
     assert (pop.cross_propensity[a] < before).all()
