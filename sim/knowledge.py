@@ -25,7 +25,7 @@ def draw_profiles(rng: np.random.Generator, centres: np.ndarray,
 def cognitive_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - cosine similarity, row by row; in [0, 1] for non-negative profiles."""
     dot = np.einsum("ij,ij->i", a, b)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
     return np.clip(1.0 - dot / np.maximum(norms, 1e-12), 0.0, 1.0)
 
 

@@ -50,40 +50,63 @@ class Population:
     innovations: np.ndarray
 
     def __init__(self, n_domains: int) -> None:
-        for name, dtype in _COLUMNS.items():
-            setattr(self, name, np.empty(0, dtype=dtype))
-        self.profile = np.empty((0, n_domains))
-        self.home = np.empty((0, n_domains))
+        # Columns live in buffers with spare room, so a quarter's new ventures are
+        # written in place instead of copying every column; the attributes are views
+        # of the first len(self) rows.
+        self._n = 0
+        self._buffers: dict[str, np.ndarray] = {
+            name: np.empty(0, dtype=dtype) for name, dtype in _COLUMNS.items()}
+        self._buffers["profile"] = np.empty((0, n_domains))
+        self._buffers["home"] = np.empty((0, n_domains))
+        self._expose()
+
+    profile: np.ndarray
+    home: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.kind)
+        return self._n
 
     def append(self, profile: np.ndarray, **columns: np.ndarray | float | int) -> np.ndarray:
         """Add ``len(profile)`` rows; unspecified columns start at zero (``alive`` at
         True, ``incubated_until`` at ``NEVER``). Returns the new rows' indices."""
+        unknown = set(columns) - set(_COLUMNS)
+        if unknown:
+            raise TypeError(f"unknown population columns: {sorted(unknown)}")
         n = len(profile)
-        start = len(self)
+        start, end = self._n, self._n + n
+        if end > len(self._buffers["kind"]):
+            self._grow(max(end, 2 * len(self._buffers["kind"]), 64))
         defaults = {"alive": True, "incubated_until": NEVER}
         for name, dtype in _COLUMNS.items():
-            value = columns.pop(name, defaults.get(name, 0))
-            block = np.broadcast_to(np.asarray(value, dtype=dtype), (n,))
-            setattr(self, name, np.concatenate([getattr(self, name), block]))
-        if columns:
-            raise TypeError(f"unknown population columns: {sorted(columns)}")
-        self.profile = np.concatenate([self.profile, profile])
-        self.home = np.concatenate([self.home, profile])
-        return np.arange(start, start + n)
+            value = columns.get(name, defaults.get(name, 0))
+            self._buffers[name][start:end] = np.asarray(value, dtype=dtype)
+        self._buffers["profile"][start:end] = profile
+        self._buffers["home"][start:end] = profile
+        self._n = end
+        self._expose()
+        return np.arange(start, end)
 
     def compact(self) -> np.ndarray:
         """Drop the rows of agents no longer alive; living rows keep their order.
         Returns the new index of every old row (-1 for a dropped one)."""
-        keep = self.alive
-        new_index = np.full(len(self), -1, dtype=np.int64)
+        keep = self.alive.copy()
+        new_index = np.full(self._n, -1, dtype=np.int64)
         new_index[keep] = np.arange(int(keep.sum()))
-        for name in _COLUMNS:
-            setattr(self, name, getattr(self, name)[keep])
-        self.profile, self.home = self.profile[keep], self.home[keep]
+        for name, buffer in self._buffers.items():
+            self._buffers[name] = buffer[: self._n][keep]
+        self._n = int(keep.sum())
+        self._expose()
         return new_index
+
+    def _grow(self, capacity: int) -> None:
+        for name, buffer in self._buffers.items():
+            grown = np.empty((capacity, *buffer.shape[1:]), dtype=buffer.dtype)
+            grown[: self._n] = buffer[: self._n]
+            self._buffers[name] = grown
+
+    def _expose(self) -> None:
+        for name, buffer in self._buffers.items():
+            setattr(self, name, buffer[: self._n])
 
     @property
     def research(self) -> np.ndarray:

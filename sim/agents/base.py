@@ -271,9 +271,10 @@ class ClusterAgent(mesa.Agent):
         carried = params.learning_rate * projects.strength * np.where(
             inter, model.regime.coupling, 1.0)
         step_i = carried[:, None] * (pop.profile[j] - pop.profile[i])
-        delta = np.zeros_like(pop.profile)
-        np.add.at(delta, i, step_i)
-        np.add.at(delta, j, -step_i)
+        n = len(pop)
+        delta = np.stack([np.bincount(i, weights=column, minlength=n)
+                          - np.bincount(j, weights=column, minlength=n)
+                          for column in step_i.T], axis=1)
         moved = np.abs(step_i).sum(axis=1)
         pop.profile += delta
         pop.profile += params.anchoring * (pop.home - pop.profile)
