@@ -105,5 +105,5 @@ PANGYO_2018 = ClusterProfile(
 CLUSTERS: tuple[ClusterProfile, ClusterProfile] = (DAEDEOK_2018, PANGYO_2018)
 
 DISTANCE_KM = 116
-"""Straight-line distance between the clusters (kept for documentation; the model
-expresses distance through coupling, not geography)."""
+"""Straight-line distance between the clusters, in km (design brief, section 7); the
+coordination cost of an inter-cluster project grows with it (docs/ODD.md, 7.8.1)."""

@@ -177,7 +177,10 @@ def _readable(summary: dict[str, Any], params: Params) -> str:
         f"({summary['innovations_inter']} inter-cluster)",
         f"  ventures alive      {summary['ventures_alive']} (Daedeok "
         f"{summary['ventures_daedeok']}, Pangyo {summary['ventures_pangyo']})",
-        f"  births / exits      {summary['births']} / {summary['exits']}",
+        f"  capability stock    Daedeok {summary['capability_stock_daedeok']:.3f}, Pangyo "
+        f"{summary['capability_stock_pangyo']:.3f} (mean absorptive capacity, 0-1)",
+        f"  spin-offs / entries / exits  {summary['births']} / {summary['entries']} / "
+        f"{summary['exits']}",
         f"  scale-ups           {summary['scale_ups']}",
         f"  relocations         {summary['relocations']}",
         f"  ties                {summary['ties']} ({summary['inter_cluster_ties']} "

@@ -50,9 +50,9 @@ class Params:
                          "partner search crosses clusters, scales the knowledge an "
                          "inter-cluster tie carries and the cooperation programme's "
                          "capacity; at 0 nothing crosses", low=0.0, high=1.0)
-    capability: float = _p(0.5, "2018 endowment of both clusters' capability stock: "
-                           "agents' absorptive capacity at the start of the spin-up, "
-                           "from which it grows with use and depreciates",
+    capability: float = _p(0.5, "endowment of both clusters' capability stock: agents' "
+                           "absorptive capacity at the start of the spin-up, from which "
+                           "the 2018 stock emerges; it grows with use and depreciates",
                            low=0.0, high=1.0)
     capability_daedeok: float | None = _p(None, "Daedeok's endowment if it differs "
                                           "from `capability`", low=0.0, high=1.0,
@@ -160,8 +160,8 @@ class Params:
                                     "an agent closes per successful project (learning "
                                     "by doing)", unit="1/success", low=0.0, high=1.0)
     talent_gain: float = _p(0.05, "share of the gap to full absorptive capacity a "
-                            "partner closes per project with a university or "
-                            "institute (talent and training)", unit="1/project",
+                            "partner closes per project with a university (talent and "
+                            "training)", unit="1/project",
                             low=0.0, high=1.0)
     capability_depreciation: float = _p(0.04, "share of absorptive capacity lost per "
                                         "quarter (obsolescence; 15%/year for R&D "

@@ -23,17 +23,19 @@ def run(seed: int, **parameters: Any) -> ClusterModel:
 
 def synergy(seed: int, **parameters: Any) -> float:
     """Synergy of a coupled run: its total innovations over those of the same run at
-    coupling 0, minus one. The pair shares its seed, hence its initial state and its
-    random stream until the first draw that coupling changes (common random numbers in
-    that sense), which removes the between-seed variation from the comparison."""
+    coupling 0 throughout (no schedule), minus one. The pair shares its seed, hence its
+    2018 state (the spin-up is uncoupled) and its random stream until the first draw
+    that coupling changes (common random numbers in that sense), which removes the
+    between-seed variation from the comparison."""
     coupled = run(seed, **parameters).summary()["innovations_total"]
-    isolated = run(seed, **{**parameters, "coupling": 0.0}).summary()["innovations_total"]
+    isolated = run(seed, **{**parameters, "coupling": 0.0, "coupling_after": None}
+                   ).summary()["innovations_total"]
     return metrics.synergy(coupled, isolated)
 
 
 def baseline(scale: float = 1.0, seeds: int = BASELINE_SEEDS) -> tuple[float, float]:
     """Mean and standard deviation of the 2018 capability index of the default
     calibration at ``scale`` over seeds ``0 .. seeds-1`` (see
-    :func:`sim.model.baseline_capability_index`)."""
+    :func:`sim.model.baseline_capability_indices`)."""
     values = baseline_capability_indices(scale, seeds)
     return float(np.mean(values)), float(np.std(values))

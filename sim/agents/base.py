@@ -195,7 +195,7 @@ class ClusterAgent(mesa.Agent):
     def coordination_penalty(model: ClusterWorld, projects: JointProjects,
                              inter: np.ndarray) -> np.ndarray:
         """Share of each project's success odds lost to coordination (Section 7.8.1):
-        for an inter-cluster project ``penalty_per_100km x distance/100``, halving with
+        for an inter-cluster project ``min(1, penalty_per_100km x distance/100)``, halving with
         every ``coordination_half_life`` quarters of the tie's age; 0 within a cluster
         or when the submodule is off."""
         params = model.params
@@ -208,7 +208,7 @@ class ClusterAgent(mesa.Agent):
     @classmethod
     def collaborate(cls, model: ClusterWorld, projects: JointProjects,
                     productivity: np.ndarray) -> ProjectOutcome:
-        """Run the quarter's joint projects (Sections 7.7-7.11, 7.13): success draws,
+        """Run the quarter's joint projects (Sections 7.8-7.11, 7.13): success draws,
         innovation, tie reinforcement, learning whether crossing pays, convergence of
         the partners' profiles and anchoring. Returns what they produced."""
         pop, params, rng = model.population, model.params, model.rng
