@@ -179,12 +179,12 @@ class ClusterModel(mesa.Model):
 
     def loosen_ties(self) -> None:
         """Tie decay and pruning (Section 7.2): every tie loses ``tie_decay`` of its
-        weight, less the older it is under lock-in (the rate halves every
-        ``lock_in_quarters``); ties below ``tie_floor`` are dropped."""
+        weight, less the older it is under lock-in (the rate divided by
+        ``1 + age / lock_in_quarters``); ties below ``tie_floor`` are dropped."""
         params = self.params
         rate = params.tie_decay
         if params.lock_in and len(self.ties):
-            rate = rate * 0.5 ** (self.ties.ages(self.quarter_number) / params.lock_in_quarters)
+            rate = rate / (1.0 + self.ties.ages(self.quarter_number) / params.lock_in_quarters)
         self.ties.decay(rate, params.tie_floor)
 
     def tie_projects(self) -> JointProjects:
