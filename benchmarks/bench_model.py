@@ -3,8 +3,11 @@
 What is measured
 ----------------
 * **Run time.** ``ClusterModel(rng=seed, scale=1.0)`` is built and run to its horizon
-  (``run_model()``, 52 quarters by default) for seeds ``0..R-1``; each run (construction
-  + run) is timed with ``time.perf_counter`` and the median is reported. Mesa's
+  (``run_model()``, 52 quarters by default) for seeds ``0..R-1``; the run (the 52
+  recorded quarters) and the construction (agents, initial ties and the spin-up of
+  ``spin_up_years``, 16 quarters by default) are timed apart with
+  ``time.perf_counter``, and the medians are reported. The ratio uses the run alone;
+  the spin-up's cost is reported beside it. Mesa's
   ``BoltzmannWealth`` example is then timed the same way, as written (its own ``step()``,
   ``DataCollector`` and ``DataRecorder``), with as many agents as ClusterModel has right
   after construction, the same number of steps, and the example's default density of one
@@ -15,7 +18,7 @@ What is measured
   counted in a separate, untimed run of the same seed that steps the model by hand (the
   same loop as ``run_model``, so the same run; the final count is checked against the
   timed run). Those counting runs double as warm-up; Boltzmann gets one untimed warm-up.
-* **Ratio** ClusterModel / Boltzmann microseconds per agent-step; the goal is <= 1.0.
+* **Ratio** ClusterModel / Boltzmann microseconds per agent-step; the goal is <= 0.3.
 * **Peak memory.** Each model runs once (seed 0) in a fresh subprocess of this script;
   ``ru_maxrss`` at the end of the run is its peak resident set (interpreter and imports
   included; the figure after imports is reported as the baseline). The goal for
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
     from sim.model import ClusterModel
 
 SCALE = 1.0
-RATIO_GOAL = 1.0
+RATIO_GOAL = 0.3
 RSS_GOAL_MB = 300.0
 MEMORY_SEED = 0
 CLUSTER, BOLTZMANN = "cluster", "boltzmann"
@@ -77,13 +80,22 @@ AGENT_COUNT_METHOD = (
 
 
 # --- the two workloads --------------------------------------------------------------------
-def run_cluster(seed: int) -> ClusterModel:
-    """Build and run ClusterModel at full scale to its horizon."""
+def build_cluster(seed: int) -> ClusterModel:
+    """Build ClusterModel at full scale: agents, initial ties and the spin-up."""
     from sim.model import ClusterModel
 
-    model = ClusterModel(rng=seed, scale=SCALE)
+    return ClusterModel(rng=seed, scale=SCALE)
+
+
+def run_to_horizon(model: ClusterModel) -> ClusterModel:
+    """Run a built ClusterModel to its horizon."""
     model.run_model()
     return model
+
+
+def run_cluster(seed: int) -> ClusterModel:
+    """Build and run ClusterModel at full scale to its horizon."""
+    return run_to_horizon(build_cluster(seed))
 
 
 def boltzmann_side(n: int) -> int:
@@ -217,6 +229,7 @@ class Timing:
     initial_agents: list[int]
     mean_agents: list[float]
     steps: int
+    construction_seconds: list[float] | None = None  # ClusterModel: including the spin-up
 
     @property
     def median_seconds(self) -> float:
@@ -240,17 +253,20 @@ class Timing:
 def bench_cluster(seeds: range) -> Timing:
     counts = [count_cluster_agents(seed) for seed in seeds]
     seconds: list[float] = []
+    construction: list[float] = []
     for seed, count in zip(seeds, counts, strict=True):
-        elapsed, model = timed(partial(run_cluster, seed))
+        built, model = timed(partial(build_cluster, seed))
+        elapsed, model = timed(partial(run_to_horizon, model))
         if (len(model.agents), model.steps) != (count.final, count.steps):
             raise RuntimeError(f"seed {seed}: the timed run differs from the counting run")
         seconds.append(elapsed)
+        construction.append(built)
         del model
     steps = {c.steps for c in counts}
     if len(steps) != 1:
         raise RuntimeError(f"runs of different lengths: {sorted(steps)}")
     return Timing(seconds, [c.initial for c in counts], [c.mean for c in counts],
-                  steps.pop())
+                  steps.pop(), construction)
 
 
 def bench_boltzmann(seeds: range, agents: list[int], steps: int) -> Timing:
@@ -323,7 +339,7 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
         (f"OPENBLAS_CORETYPE={blas}" if blas is not None else "OPENBLAS_CORETYPE not set")
         + (f" | load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""),
         f"{len(seeds)} timed runs per model, seeds {seeds[0]}..{seeds[-1]}; "
-        "a run = construction + all steps",
+        "a run = all recorded steps (ClusterModel's construction and spin-up timed apart)",
         "",
         line(*(name for name, _ in columns)),
         row("ClusterModel", cluster, memory[CLUSTER]),
@@ -331,6 +347,11 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
         "",
         f"ratio ClusterModel / Boltzmann us per agent-step: {ratio:.3f}"
         f"   goal <= {RATIO_GOAL}: {verdict(ratio <= RATIO_GOAL)}",
+        f"ClusterModel construction with its spin-up: median "
+        f"{statistics.median(cluster.construction_seconds):.3f} s "
+        f"[{min(cluster.construction_seconds):.3f}-{max(cluster.construction_seconds):.3f}], "
+        f"{statistics.median(cluster.construction_seconds) / cluster.median_seconds:.0%} "
+        "of the median run on top of it",
         f"ClusterModel peak RSS: {rss:.1f} MB"
         f"   goal <= {RSS_GOAL_MB:.0f} MB: {verdict(rss <= RSS_GOAL_MB)}",
         "",

@@ -37,7 +37,7 @@ def _outcome(model, projects, successes=None, involvement=None) -> ProjectOutcom
         knowledge_flow_inter=0.0)
 
 
-# --- the capability stock -----------------------------------------------------------
+# --- the capability stock -----------------------------------------------------------------
 def test_learning_by_doing_and_depreciation_without_use():
     model = _model(capability_learning=0.03, talent_gain=0.0, brain_drain=False)
     pop = model.population
@@ -90,7 +90,7 @@ def test_a_cluster_that_innovates_more_ends_more_capable():
                                         rel=0.05)
 
 
-# --- coordination over distance ----------------------------------------------------------
+# --- coordination over distance -----------------------------------------------------------
 def test_coordination_penalty_falls_with_the_ties_age():
     model = _model()
     a, b = _rows(model, 0, n=1), _rows(model, 1, n=1)
@@ -105,7 +105,7 @@ def test_coordination_penalty_falls_with_the_ties_age():
     assert (ClusterAgent.coordination_penalty(off, projects, inter) == 0).all()
 
 
-# --- limited attention -----------------------------------------------------------------------
+# --- limited attention --------------------------------------------------------------------
 def test_attention_keeps_ties_first_and_crossing_takes_more_slots():
     model = _model(attention_venture=3.0, cross_attention_cost=1.5)
     home = _rows(model, 0, n=6)
@@ -133,7 +133,7 @@ def test_a_project_runs_only_if_both_partners_have_room():
     assert running.i.tolist() == [a] and crowded.i.tolist() == [c]
 
 
-# --- brain drain ---------------------------------------------------------------------------------
+# --- brain drain --------------------------------------------------------------------------
 def test_talent_drains_toward_pangyo_on_inter_cluster_projects():
     model = _model(capability_learning=0.0, talent_gain=0.0, talent_drain=0.02)
     pop = model.population
@@ -179,7 +179,7 @@ def test_ventures_move_toward_the_capital_region_more_readily():
     assert _share_moving(0, brain_drain=False) == pytest.approx(0.1, abs=0.02)
 
 
-# --- lock-in ------------------------------------------------------------------------------------------
+# --- lock-in ------------------------------------------------------------------------------
 def test_old_ties_decay_more_slowly_under_lock_in():
     for lock_in, expected in ((True, 0.5 * (1 - 0.1 * 0.5)), (False, 0.5 * (1 - 0.1))):
         model = _model(lock_in=lock_in, lock_in_quarters=8.0, tie_decay=0.1)
@@ -191,7 +191,7 @@ def test_old_ties_decay_more_slowly_under_lock_in():
         assert model.ties.weight(a, b) == pytest.approx(expected)
 
 
-# --- the spin-up ---------------------------------------------------------------------------------------
+# --- the spin-up --------------------------------------------------------------------------
 def test_records_start_in_2018q1_after_the_spin_up():
     model = ClusterModel(rng=3, scale=0.05, until_year=2019, spin_up_years=4)
     assert model.quarter == "2017Q4" and model.steps == 0 and not model.history
