@@ -6,15 +6,21 @@ model. :func:`draw` dispatches on the manifest's ``experiment.analysis``:
 =====================  ===============================================
 analysis               figures
 =====================  ===============================================
-``phase_diagram``      ``phase_diagram``, ``threshold_sensitivity``
+``phase_diagram``      ``phase_diagram`` (and its table
+                       ``phase_diagram_emergence``), ``threshold_sensitivity``
 ``coupling_response``  ``coupling_response``
 ``trajectories``       ``trajectories`` (needs ``series = true``)
+``hysteresis``         ``hysteresis`` (coupling switched in ``switch_year``)
 ``none``               (none)
 =====================  ===============================================
 
 Every figure ``NAME`` is written as ``NAME.png`` (200 dpi), ``NAME.svg`` (byte-identical
 from one drawing to the next) and ``NAME.csv``: the exact numbers drawn, one tidy table,
-rows sorted by their keys and floats rounded to 12 significant digits.
+rows sorted by their keys and floats rounded to 12 significant digits. A figure may also
+draw numbers of another shape, kept as a companion table ``COMPANION.csv`` next to its
+own (:data:`COMPANIONS`): the phase diagram states how much of the emergent indices and
+scenarios its inputs alone explain (``phase_diagram_emergence.csv``,
+:func:`emergence_table`).
 
 A figure is drawn in two steps. Each ``*_table`` function computes one figure's table
 from the runs table alone, so the numbers can be checked or reused without drawing;
@@ -47,15 +53,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from sim import metrics
+from sim import emergence, metrics
 from sim.params import Params
 from sim.scenarios import COUPLING_TYPES, SCENARIOS, classify, coupling_type
 from sim.sweep.design import Experiment, load
 from sim.sweep.storage import read_results
 
-__all__ = ["ANALYSES", "COUPLING_TYPE_COLOURS", "FACTORS", "FigureContext",
-           "SCENARIO_COLOURS", "THRESHOLDS", "coupling_response_table", "draw",
-           "figure_from_table", "phase_diagram_table", "read_contexts", "read_table",
+__all__ = ["ANALYSES", "COMPANIONS", "COUPLING_TYPE_COLOURS", "FACTORS", "FigureContext",
+           "FIXED_RULE", "HYSTERESIS_MEASURES", "SCENARIO_COLOURS", "THRESHOLDS",
+           "coupling_response_table", "draw", "emergence_table", "figure_from_table",
+           "hysteresis_table", "phase_diagram_table", "read_contexts", "read_table",
            "redraw", "representative_runs", "threshold_table", "trajectories_table"]
 
 # --- style -------------------------------------------------------------------------------
@@ -117,8 +124,14 @@ ANALYSES: dict[str, tuple[str, ...]] = {
     "phase_diagram": ("phase_diagram", "threshold_sensitivity"),
     "coupling_response": ("coupling_response",),
     "trajectories": ("trajectories",),
+    "hysteresis": ("hysteresis",),
     "none": (),
 }
+#: Tables a figure draws besides its own, written next to it as ``NAME.csv``.
+COMPANIONS: dict[str, tuple[str, ...]] = {"phase_diagram": ("phase_diagram_emergence",)}
+#: Cut points (coupling, capability) of the input-only rule an earlier version of the
+#: phase diagram was summarised by; the emergence table scores it for comparison.
+FIXED_RULE: tuple[float, float] = (0.25, 0.45)
 
 Span = tuple[float, float]
 """Lowest and highest value of a threshold over the runs behind a figure."""
@@ -176,25 +189,39 @@ def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     written: list[Path] = []
     for name in ANALYSES[analysis]:
         table = _TABLES[name](runs, series)
-        written += _save(figure_from_table(name, table, context), table, out, name)
+        companions = {extra: _TABLES[extra](runs, series) for extra in COMPANIONS.get(name, ())}
+        written += _save(figure_from_table(name, table, context, companions), table, out,
+                         name, companions)
     return written
 
 
 def figure_from_table(figure: str, table: pd.DataFrame,
-                      context: FigureContext | None = None) -> Figure:
+                      context: FigureContext | None = None,
+                      companions: Mapping[str, pd.DataFrame] | None = None) -> Figure:
     """Draw one figure from its table and its context.
 
     ``figure`` is a figure name (``phase_diagram``, ``threshold_sensitivity``,
-    ``coupling_response``, ``trajectories``); ``table`` is its table as the matching
-    ``*_table`` function returns it or as :func:`read_table` reads it back from its CSV.
-    The figure is a plain :class:`matplotlib.figure.Figure` (no pyplot state): Jupyter
-    displays it (with ``%matplotlib inline``), ``figure.savefig`` writes it. Raises
-    ``ValueError`` for an unknown figure or a table without the figure's columns.
+    ``coupling_response``, ``trajectories``, ``hysteresis``); ``table`` is its table as
+    the matching ``*_table`` function returns it or as :func:`read_table` reads it back
+    from its CSV. ``companions`` maps the names of the figure's companion tables
+    (:data:`COMPANIONS`) to those tables; a companion left out leaves its part out of
+    the figure (the phase diagram without its emergence line, as drawn before that
+    table existed). The figure is a plain :class:`matplotlib.figure.Figure` (no pyplot
+    state): Jupyter displays it (with ``%matplotlib inline``), ``figure.savefig`` writes
+    it. Raises ``ValueError`` for an unknown figure or companion, or a table without
+    the columns it should have.
     """
     _check_table(figure, table)
+    companions = dict(companions or {})
+    unknown = sorted(set(companions) - set(COMPANIONS.get(figure, ())))
+    if unknown:
+        raise ValueError(f"the {figure} figure has no companion table {unknown[0]!r} "
+                         f"(it has: {', '.join(COMPANIONS.get(figure, ())) or 'none'})")
+    for name, extra in companions.items():
+        _check_table(name, extra)
     _use_matplotlib_fonts()
     with matplotlib.rc_context(_STYLE):
-        return _DRAWERS[figure](table, context or FigureContext())
+        return _DRAWERS[figure](table, context or FigureContext(), companions)
 
 
 def _use_matplotlib_fonts() -> None:
@@ -230,8 +257,9 @@ _EXACT_FLOATS: dict[str, Any] = (
 def read_table(figure: str, path: str | Path) -> pd.DataFrame:
     """Read a figure's CSV, as :func:`draw` wrote it, with the column types drawing needs.
 
-    Raises ``ValueError`` naming the file when it is missing or unreadable, or when its
-    columns or values are not those of the figure's table.
+    ``figure`` names a figure or a companion table (:data:`COMPANIONS`). Raises
+    ``ValueError`` naming the file when it is missing or unreadable, or when its columns
+    or values are not those of the figure's table.
     """
     path = Path(path)
     kinds = _schema(figure)
@@ -267,7 +295,8 @@ def read_contexts(figures_dir: str | Path,
     when two experiments draw the same figure, or when a figure's data do not come from
     its experiment (another number of runs, run ids the experiment does not make).
     """
-    return {name: context for name, _table, context in _load(figures_dir, experiments_dir)}
+    return {name: context for name, _table, context, _extra in _load(figures_dir,
+                                                                        experiments_dir)}
 
 
 def redraw(figures_dir: str | Path, out_dir: str | Path,
@@ -277,7 +306,10 @@ def redraw(figures_dir: str | Path, out_dir: str | Path,
     For every figure the experiment files in ``experiments_dir`` draw, its table
     ``figures_dir/NAME.csv`` (:func:`read_table`) and its context
     (:func:`read_contexts`) give ``out_dir/NAME.png``, ``NAME.svg`` and ``NAME.csv``,
-    exactly as :func:`draw` writes them from the runs. With ``figures`` and
+    exactly as :func:`draw` writes them from the runs. Its companion tables
+    (:data:`COMPANIONS`) are read from ``figures_dir`` too and written again next to it;
+    a companion not found there is left out of the figure (figures published before the
+    companion existed are redrawn as they were). With ``figures`` and
     ``experiments/publication`` this rebuilds the published figures.
 
     Every input is read and checked before anything is written. Returns the paths
@@ -288,8 +320,9 @@ def redraw(figures_dir: str | Path, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, table, context in loaded:
-        written += _save(figure_from_table(name, table, context), table, out, name)
+    for name, table, context, companions in loaded:
+        written += _save(figure_from_table(name, table, context, companions), table, out,
+                         name, companions)
     return written
 
 
@@ -375,7 +408,7 @@ def coupling_response_table(runs: pd.DataFrame) -> pd.DataFrame:
         row: dict[str, Any] = {"capability": capability, "coupling": coupling,
                                "n": len(group)}
         for measure in ("synergy", "cooperation_index", "distinctiveness"):
-            mean, low, high = _t_interval(group[measure].to_numpy(dtype=float))
+            mean, low, high = emergence.t_interval(group[measure].to_numpy(dtype=float))
             row |= {f"{measure}_mean": mean, f"{measure}_low": low, f"{measure}_high": high}
         rows.append(row)
     return _tidy(pd.DataFrame(rows), ["capability", "coupling"])
@@ -427,11 +460,127 @@ def trajectories_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.Da
     return _tidy(table, None)
 
 
+def emergence_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """How much of the phase diagram its inputs alone explain, one row per quantity.
+
+    Columns: ``quantity``, ``index``, ``value``, ``n`` (runs behind the value) and a
+    ``description`` in words. For each of the capability index, cooperation index and
+    distinctiveness (``index``): ``r2_linear`` and ``r2_quadratic``, the R^2 of the OLS
+    fit of the run-level index on ``[1, coupling, capability]`` and on ``[1, c, k, c*k,
+    c^2, k^2]`` (:func:`sim.emergence.explained_variance`). For the scenario (``index``
+    = ``scenario``): the best input-only quadrant rule
+    (:func:`sim.emergence.best_quadrant_rule`), as ``best_rule_accuracy`` and its cut
+    points ``best_rule_coupling_cut`` and ``best_rule_capability_cut``, and the rule
+    with the cut points :data:`FIXED_RULE` as ``fixed_rule_*``. A run's scenario is the
+    emergent one, from its indices and thresholds, never from its inputs.
+    """
+    runs = _with_inputs(runs, ("coupling", "capability"))
+    _require(runs, _EMERGENCE_INDICES)
+    scenarios = _scenarios(runs, _known_thresholds(runs)).to_numpy()
+    coupling = runs["coupling"].to_numpy(dtype=float)
+    capability = runs["capability"].to_numpy(dtype=float)
+    rows = []
+    for index in _EMERGENCE_INDICES:
+        for design, regressors in emergence.DESIGNS.items():
+            r2, n = emergence.explained_variance(runs[index].to_numpy(dtype=float),
+                                                 coupling, capability, design)
+            rows.append((f"r2_{design}", index, r2, n,
+                         f"R^2 of the OLS fit of the run-level index on {regressors} "
+                         "(c coupling, k capability)"))
+    best = emergence.best_quadrant_rule(coupling, capability, scenarios)
+    fixed = emergence.rule_accuracy(coupling, capability, scenarios, *FIXED_RULE)
+    for prefix, rule, how in (("best_rule", best, "the cut points that maximise it"),
+                              ("fixed_rule", fixed, "the earlier version's cut points")):
+        rule_text = ("share of runs whose emergent scenario is the quadrant of "
+                     "(coupling >= a, capability >= b), with " + how)
+        rows += [(f"{prefix}_accuracy", "scenario", rule.accuracy, rule.runs, rule_text),
+                 (f"{prefix}_coupling_cut", "scenario", rule.coupling_cut, rule.runs,
+                  f"a of the {prefix.replace('_', ' ')}"),
+                 (f"{prefix}_capability_cut", "scenario", rule.capability_cut, rule.runs,
+                  f"b of the {prefix.replace('_', ' ')}")]
+    table = pd.DataFrame(rows, columns=["quantity", "index", "value", "n", "description"])
+    return _tidy(table.astype({"value": float, "n": int}), None)
+
+
+def hysteresis_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """End state by coupling path, and each path's effect against the constant path.
+
+    One row per (capability, coupling_after, coupling): the path from ``coupling``
+    (before ``switch_year``) to ``coupling_after`` (from then on), labelled
+    ``constant``, ``lowered`` or ``raised``; ``n`` runs; for each of
+    :data:`HYSTERESIS_MEASURES` the mean with a 95 % t-interval (``*_mean``, ``*_low``,
+    ``*_high``); the share of runs in each scenario at the horizon (``share_*``, from the
+    indices and thresholds). A path that ends where it started elsewhere is compared
+    with the constant path at its final coupling, run by run: each run is paired with
+    the constant-path run of the same replicate, seed and other inputs, and
+    ``*_effect_mean``, ``*_effect_low``, ``*_effect_high`` are the mean paired
+    difference (path minus constant) with its 95 % t-interval over ``pairs`` pairs
+    (NaN and 0 pairs on constant rows). An interval that excludes 0 is path dependence.
+
+    Runs whose ``coupling_after`` is missing keep their coupling (a constant path).
+    Other varied inputs are pooled within a row, each run still paired with its own
+    twin. Raises ``ValueError`` if the runs switch at several years, if no run switches
+    coupling, or if a switched path has no constant path to be compared with.
+    """
+    runs = _with_inputs(runs, ("coupling", "capability", "switch_year"))
+    _require(runs, ("coupling_after", "replicate", *HYSTERESIS_MEASURES))
+    years = sorted(runs["switch_year"].unique())
+    if len(years) != 1:
+        raise ValueError("the hysteresis analysis compares paths switched in one year, but "
+                         f"the runs switch in {', '.join(str(int(y)) for y in years)}")
+    after = runs["coupling_after"].astype(float)
+    runs = runs.assign(coupling_after=after.fillna(runs["coupling"].astype(float)),
+                       _scenario=_scenarios(runs, _known_thresholds(runs)))
+    if (runs["coupling_after"] == runs["coupling"]).all():
+        raise ValueError("no run switches coupling (coupling_after equals coupling in "
+                         "every run): nothing to compare with the constant paths")
+    parameters = set(Params.describe()) | {"coupling_after"}
+    pair_on = [c for c in runs.columns if c in parameters and c != "coupling"]
+    pair_on += [c for c in ("replicate", "seed") if c in runs.columns]
+    constant = runs[runs["coupling"] == runs["coupling_after"]]
+    rows = []
+    for (capability, end, start), group in runs.groupby(
+            ["capability", "coupling_after", "coupling"], sort=True):
+        path = "constant" if start == end else "lowered" if start > end else "raised"
+        row: dict[str, Any] = {"capability": capability, "switch_year": int(years[0]),
+                               "coupling_after": end, "coupling": start, "path": path,
+                               "n": len(group)}
+        for measure in HYSTERESIS_MEASURES:
+            mean, low, high = emergence.t_interval(group[measure].to_numpy(dtype=float))
+            row |= {f"{measure}_mean": mean, f"{measure}_low": low, f"{measure}_high": high}
+        pairs = None
+        if path != "constant":
+            reference = constant[(constant["capability"] == capability)
+                                 & (constant["coupling"] == end)]
+            pairs = emergence.paired_differences(group, reference, pair_on,
+                                                 HYSTERESIS_MEASURES)
+            if pairs.empty:
+                raise ValueError(f"the path from coupling {start:g} to {end:g} at "
+                                 f"capability {capability:g} has no constant path at "
+                                 f"coupling {end:g} (same replicate) to be compared with: "
+                                 f"add {end:g} to the coupling grid")
+        row["pairs"] = 0 if pairs is None else len(pairs)
+        for measure in HYSTERESIS_MEASURES:
+            mean, low, high = ((math.nan,) * 3 if pairs is None else
+                               emergence.t_interval(pairs[measure].to_numpy(dtype=float)))
+            row |= {f"{measure}_effect_mean": mean, f"{measure}_effect_low": low,
+                    f"{measure}_effect_high": high}
+        shares = group["_scenario"].value_counts(normalize=True)
+        for scenario in SCENARIOS:
+            row[f"share_{_snake(scenario)}"] = float(shares.get(scenario, 0.0))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    return _tidy(table, ["capability", "coupling_after", "coupling"])
+
+
 # =========================================================================================
 # Figures
 # =========================================================================================
-def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext) -> Figure:
-    figure = Figure(figsize=(12.5, 6.2), layout="constrained")
+def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext,
+                        companions: Companions) -> Figure:
+    explained = companions.get("phase_diagram_emergence")
+    height = 6.2 if explained is None else 6.6
+    figure = Figure(figsize=(12.5, height), layout="constrained")
     left, right = figure.subfigures(1, 2, width_ratios=[1.05, 1.0], wspace=0.02)
 
     ax = left.subplots()
@@ -468,8 +617,37 @@ def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext) -> Figure:
         f"run{'s' * (n_text != '1')} per cell; high capability: capability index >= "
         f"{_describe(context.threshold('capability_threshold'))} innovations/agent/year; "
         "high cooperation: cooperation index >= "
-        f"{_describe(context.threshold('cooperation_threshold'))}", fontsize=11)
+        f"{_describe(context.threshold('cooperation_threshold'))}"
+        f"{'' if explained is None else _emergence_text(explained)}", fontsize=11)
     return figure
+
+
+def _emergence_text(table: pd.DataFrame) -> str:
+    """The emergence table in words: new title lines for the phase diagram."""
+    value = table.set_index(["quantity", "index"])["value"]
+
+    def r2(design: str, index: str) -> str:
+        return _share(value.get((f"r2_{design}", index), math.nan), "{:.2f}")
+
+    def cut(rule: str, name: str) -> str:
+        at = value.get((f"{rule}_{name}_cut", "scenario"), math.nan)
+        return "any" if at == -math.inf else "none" if at == math.inf else f">= {at:.4g}"
+
+    def rule_text(rule: str) -> str:
+        accuracy = _share(value.get((f"{rule}_accuracy", "scenario"), math.nan), "{:.1%}")
+        return (f"coupling {cut(rule, 'coupling')}, capability {cut(rule, 'capability')}: "
+                f"{accuracy} of runs")
+
+    return ("\nThe inputs explain R\u00b2 = "
+            f"{r2('linear', 'capability_index')} of the capability index and "
+            f"{r2('linear', 'cooperation_index')} of the cooperation index "
+            f"(quadratic fit: {r2('quadratic', 'capability_index')} and "
+            f"{r2('quadratic', 'cooperation_index')})\nbest input-only quadrant rule, "
+            f"{rule_text('best_rule')} (earlier rule, {rule_text('fixed_rule')})")
+
+
+def _share(value: float, form: str) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else form.format(value)
 
 
 def _draw_threshold_sensitivity(table: pd.DataFrame, context: FigureContext) -> Figure:
@@ -633,11 +811,144 @@ def _draw_trajectories(table: pd.DataFrame, context: FigureContext) -> Figure:
     return figure
 
 
+def _draw_hysteresis(table: pd.DataFrame, context: FigureContext) -> Figure:
+    levels = sorted(table["capability"].unique())
+    switched = table[table["path"] != "constant"]
+    lines = max(1, int(switched.groupby("capability").size().max()) if len(switched) else 1)
+    text_height = 0.2 * (lines + 0.5)
+    figure = Figure(figsize=(18, 0.9 + len(levels) * (3.2 + text_height)),
+                    layout="constrained")
+    subfigures = figure.subfigures(len(levels), 1, hspace=0.04, squeeze=False)[:, 0]
+    thresholds = {"capability_index": context.threshold("capability_threshold"),
+                  "cooperation_index": context.threshold("cooperation_threshold"),
+                  "distinctiveness": context.threshold("distinctiveness_threshold")}
+    for rank, (subfigure, capability) in enumerate(zip(subfigures, levels, strict=True)):
+        part = table[table["capability"] == capability]
+        # paths grouped by the coupling they end at: the constant path first, then the
+        # paths that reached it from elsewhere
+        part = part.assign(_switched=part["path"] != "constant").sort_values(
+            ["coupling_after", "_switched", "coupling"], kind="stable")
+        rows = part.to_dict("records")
+        groups = np.cumsum([0] + [rows[i]["coupling_after"] != rows[i - 1]["coupling_after"]
+                                  for i in range(1, len(rows))])
+        x = np.arange(len(rows)) + 0.6 * groups  # a gap between end levels
+        labels = [f"{r['coupling']:g}\u2192{r['coupling_after']:g}" for r in rows]
+        panels = len(HYSTERESIS_MEASURES) + 1  # the measures and the scenario shares
+        # a last column for the legends in every row keeps the panels aligned
+        grid = subfigure.add_gridspec(2, panels + 1, height_ratios=[3.2, text_height],
+                                      width_ratios=[1.0] * panels + [0.55])
+        axes = [subfigure.add_subplot(grid[0, i]) for i in range(panels)]
+        for axis, measure in zip(axes, HYSTERESIS_MEASURES, strict=False):
+            title, unit, _form, _short = _HYSTERESIS_LABELS[measure]
+            for position, row in zip(x, rows, strict=True):
+                colour, marker = _PATH_STYLES[row["path"]]
+                mean = row[f"{measure}_mean"]
+                axis.errorbar([position], [mean],
+                              yerr=[[mean - row[f"{measure}_low"]],
+                                    [row[f"{measure}_high"] - mean]],
+                              fmt=marker, color=colour, markersize=6, capsize=3,
+                              elinewidth=1.2)
+            if measure in thresholds:
+                _threshold_line(axis, thresholds[measure], "threshold")
+            axis.set_title(title)
+            axis.set_ylabel(unit)
+            axis.grid(True, axis="y", color="0.9", linewidth=0.6)
+        shares = axes[-1]
+        bottom = np.zeros(len(rows))
+        for scenario in SCENARIOS:
+            height = np.array([r[f"share_{_snake(scenario)}"] for r in rows])
+            shares.bar(x, height, bottom=bottom, width=0.8, color=SCENARIO_COLOURS[scenario],
+                       edgecolor="white", linewidth=0.5, label=scenario)
+            bottom += height
+        shares.set_ylim(0.0, 1.0)
+        shares.set_title(f"Scenario at {context.horizon}Q4")
+        shares.set_ylabel("share of runs")
+        for axis in axes:
+            axis.set_xticks(x, labels, fontsize=7)
+            axis.set_xlim(x[0] - 0.6, x[-1] + 0.6)
+        info = subfigure.add_subplot(grid[0, -1])
+        info.axis("off")
+        if rank == 0:
+            paths = [Line2D([], [], linestyle="none", marker=_PATH_STYLES[p][1],
+                            color=_PATH_STYLES[p][0], label=p) for p in _PATHS]
+            legend = info.legend(handles=paths, title="coupling path", frameon=False,
+                                 loc="upper left", alignment="left", borderaxespad=0.0)
+            info.add_artist(legend)
+            info.legend(handles=_patches(SCENARIOS, SCENARIO_COLOURS), title="scenario",
+                        frameon=False, loc="lower left", alignment="left",
+                        borderaxespad=0.0)
+        text = subfigure.add_subplot(grid[1, :])
+        text.axis("off")
+        effects = [_effect_line(r) for r in rows if r["path"] != "constant"]
+        text.text(0.0, 1.0, "\n".join(effects) or "no path switches coupling here",
+                  transform=text.transAxes, ha="left", va="top", fontsize=8)
+        subfigure.suptitle(f"capability {capability:g}", fontsize=11, fontweight="bold")
+    n = table["n"]
+    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    year = int(table["switch_year"].iloc[0])
+    among = f", {context.runs} runs" if context.runs is not None else ""
+    figure.suptitle(
+        f"{_prefix(context.experiment)}End state at {context.horizon}Q4 by coupling path "
+        f"(coupling before \u2192 from {year} on): mean and 95 % t-interval over {n_text} "
+        f"runs per path{among}\nBelow each row: paired differences, each path minus the "
+        "constant path that ends at the same coupling (same seed), with 95 % t-intervals;"
+        " * the interval excludes 0: the end state depends on the path (hysteresis)",
+        fontsize=12)
+    return figure
+
+
+def _effect_line(row: Mapping[str, Any]) -> str:
+    """One switched path's paired differences against its constant path, in words."""
+    parts = []
+    for measure in HYSTERESIS_MEASURES:
+        _title, _unit, form, short = _HYSTERESIS_LABELS[measure]
+        mean, low, high = (row[f"{measure}_effect_{s}"] for s in ("mean", "low", "high"))
+        if not math.isfinite(mean):
+            parts.append(f"{short} n/a")
+            continue
+        dependent = low > 0.0 or high < 0.0
+        parts.append(f"{short} {form.format(mean)} [{form.format(low)}, "
+                     f"{form.format(high)}]{'*' if dependent else ''}")
+    return (f"{row['coupling']:g} \u2192 {row['coupling_after']:g} minus constant "
+            f"{row['coupling_after']:g} ({row['pairs']} pairs):  " + ";  ".join(parts))
+
+
 _TRAJECTORY_SERIES: tuple[str, ...] = (
     "innovations", "innovations_inter", "capability_index", "cooperation_index",
     "distinctiveness", "ventures_daedeok", "ventures_pangyo")
 
 _RESPONSE_MEASURES: tuple[str, ...] = ("synergy", "cooperation_index", "distinctiveness")
+
+#: The emergent indices whose share explained by the inputs the emergence table reports.
+_EMERGENCE_INDICES: tuple[str, ...] = ("capability_index", "cooperation_index",
+                                       "distinctiveness")
+_EMERGENCE_QUANTITIES: tuple[str, ...] = (
+    *(f"r2_{design}" for design in emergence.DESIGNS),
+    *(f"{rule}_{what}" for rule in ("best_rule", "fixed_rule")
+      for what in ("accuracy", "coupling_cut", "capability_cut")))
+
+#: End-state measures the hysteresis analysis compares between coupling paths.
+HYSTERESIS_MEASURES: tuple[str, ...] = ("capability_index", "cooperation_index",
+                                        "distinctiveness", "innovations_total",
+                                        "ventures_alive")
+#: A coupling path: constant, or lowered or raised at the switch year.
+_PATHS: tuple[str, ...] = ("constant", "lowered", "raised")
+_PATH_STYLES: dict[str, tuple[str, str]] = {
+    "constant": (OKABE_ITO["blue"], "o"), "lowered": (OKABE_ITO["vermillion"], "v"),
+    "raised": (OKABE_ITO["bluish green"], "^")}
+#: Per measure: panel title, axis label, number format and short name in the text.
+_HYSTERESIS_LABELS: dict[str, tuple[str, str, str, str]] = {
+    "capability_index": ("Capability index", "innovations per agent per year", "{:+.3f}",
+                         "capability"),
+    "cooperation_index": ("Cooperation index", "share of collaborations crossing",
+                          "{:+.3f}", "cooperation"),
+    "distinctiveness": ("Distinctiveness", "share of 2018 inter-cluster distance",
+                        "{:+.3f}", "distinctiveness"),
+    "innovations_total": ("Innovations", "innovations, 2018 to the horizon", "{:+.0f}",
+                          "innovations"),
+    "ventures_alive": ("Ventures alive", "ventures alive at the horizon", "{:+.1f}",
+                       "ventures"),
+}
 
 #: Each figure's table from the runs table and the series (None when not stored).
 _TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame | None], pd.DataFrame]] = {
@@ -645,13 +956,19 @@ _TABLES: dict[str, Callable[[pd.DataFrame, pd.DataFrame | None], pd.DataFrame]] 
     "threshold_sensitivity": lambda runs, _series: threshold_table(runs),
     "coupling_response": lambda runs, _series: coupling_response_table(runs),
     "trajectories": trajectories_table,
+    "hysteresis": lambda runs, _series: hysteresis_table(runs),
+    "phase_diagram_emergence": lambda runs, _series: emergence_table(runs),
 }
-#: Each figure drawn from its table and context.
-_DRAWERS: dict[str, Callable[[pd.DataFrame, FigureContext], Figure]] = {
+Companions = Mapping[str, pd.DataFrame]
+#: Each figure drawn from its table, context and companion tables.
+_DRAWERS: dict[str, Callable[[pd.DataFrame, FigureContext, Companions], Figure]] = {
     "phase_diagram": _draw_phase_diagram,
-    "threshold_sensitivity": _draw_threshold_sensitivity,
-    "coupling_response": _draw_coupling_response,
-    "trajectories": _draw_trajectories,
+    "threshold_sensitivity": lambda table, context, _extra: _draw_threshold_sensitivity(
+        table, context),
+    "coupling_response": lambda table, context, _extra: _draw_coupling_response(
+        table, context),
+    "trajectories": lambda table, context, _extra: _draw_trajectories(table, context),
+    "hysteresis": lambda table, context, _extra: _draw_hysteresis(table, context),
 }
 
 
@@ -811,7 +1128,9 @@ def _describe(span: Span | None) -> str:
     return f"{lo:.4g}" if lo == hi else f"{lo:.4g}-{hi:.4g}"
 
 
-def _save(figure: Figure, table: pd.DataFrame, out: Path, name: str) -> list[Path]:
+def _save(figure: Figure, table: pd.DataFrame, out: Path, name: str,
+          companions: Mapping[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Write the figure as PNG and SVG, its table and then its companions as CSV."""
     png, svg, csv = (out / f"{name}.{ext}" for ext in ("png", "svg", "csv"))
     # the style again: some of it (the SVG hash salt, text as paths) is read on saving
     with matplotlib.rc_context(_STYLE):
@@ -819,7 +1138,11 @@ def _save(figure: Figure, table: pd.DataFrame, out: Path, name: str) -> list[Pat
         figure.set_layout_engine("none")  # keep the layout just computed: the SVG matches
         figure.savefig(svg, metadata={"Date": None}, facecolor="white")
     table.to_csv(csv, index=False, lineterminator="\n")
-    return [png, svg, csv]
+    written = [png, svg, csv]
+    for extra, extra_table in (companions or {}).items():
+        written.append(out / f"{extra}.csv")
+        extra_table.to_csv(written[-1], index=False, lineterminator="\n")
+    return written
 
 
 # =========================================================================================
@@ -838,10 +1161,11 @@ def _context_from_runs(runs: pd.DataFrame, experiment: str) -> FigureContext:
                          thresholds={name: _span(thresholds[name]) for name in THRESHOLDS})
 
 
-def _load(figures_dir: str | Path,
-          experiments_dir: str | Path) -> list[tuple[str, pd.DataFrame, FigureContext]]:
+def _load(figures_dir: str | Path, experiments_dir: str | Path,
+          ) -> list[tuple[str, pd.DataFrame, FigureContext, dict[str, pd.DataFrame]]]:
     """Every figure the experiment files draw: its name, table (read from
-    ``figures_dir``) and context, checked against each other."""
+    ``figures_dir``), context and the companion tables found, checked against each
+    other."""
     figures_dir, experiments_dir = Path(figures_dir), Path(experiments_dir)
     experiments = _experiment_files(experiments_dir)
     owners: dict[str, Path] = {}
@@ -855,6 +1179,10 @@ def _load(figures_dir: str | Path,
         raise ValueError(f"the experiment files in {experiments_dir} draw no figure "
                          "(every analysis is 'none')")
     tables = {name: read_table(name, figures_dir / f"{name}.csv") for name in owners}
+    companions = {name: {extra: read_table(extra, figures_dir / f"{extra}.csv")
+                         for extra in COMPANIONS.get(name, ())
+                         if (figures_dir / f"{extra}.csv").exists()}
+                  for name in owners}
     baseline = _baseline(experiments, tables)
     loaded = []
     for path, experiment in experiments:
@@ -870,7 +1198,9 @@ def _load(figures_dir: str | Path,
                                 runs=len(specs), thresholds=spans)
         for name in ANALYSES[experiment.analysis]:
             _check_origin(tables[name], experiment, figures_dir / f"{name}.csv", path)
-            loaded.append((name, tables[name], context))
+            for extra, extra_table in companions[name].items():
+                _check_origin(extra_table, experiment, figures_dir / f"{extra}.csv", path)
+            loaded.append((name, tables[name], context, companions[name]))
     return loaded
 
 
@@ -921,6 +1251,8 @@ def _check_origin(table: pd.DataFrame, experiment: Experiment, csv: Path,
     runs = len(experiment.runs())
     if "threshold" in table.columns:
         counts = table.groupby(["threshold", "factor"])["n"].sum().unique()
+    elif "quantity" in table.columns:  # the emergence table: rules score every run
+        counts = table.loc[table["index"] == "scenario", "n"].unique()
     elif "n" in table.columns:
         counts = np.array([table["n"].sum()])
     else:
@@ -956,7 +1288,21 @@ def _schema(figure: str) -> dict[str, str]:
         return {"run_id": "text", "scenario": "text", "coupling": "number",
                 "capability": "number", "quarter": "text",
                 **{s: "number" for s in _TRAJECTORY_SERIES}}
-    raise ValueError(f"unknown figure {figure!r} (expected one of {', '.join(_DRAWERS)})")
+    if figure == "phase_diagram_emergence":
+        return {"quantity": "text", "index": "text", "value": "number", "n": "integer",
+                "description": "text"}
+    if figure == "hysteresis":
+        return {"capability": "number", "switch_year": "integer",
+                "coupling_after": "number", "coupling": "number", "path": "text",
+                "n": "integer",
+                **{f"{m}_{s}": "number" for m in HYSTERESIS_MEASURES
+                   for s in ("mean", "low", "high")},
+                "pairs": "integer",
+                **{f"{m}_effect_{s}": "number" for m in HYSTERESIS_MEASURES
+                   for s in ("mean", "low", "high")},
+                **{f"share_{_snake(s)}": "number" for s in SCENARIOS}}
+    known = [*_DRAWERS, *(name for names in COMPANIONS.values() for name in names)]
+    raise ValueError(f"unknown figure {figure!r} (expected one of {', '.join(known)})")
 
 
 _KINDS: dict[str, tuple[str, Callable[[pd.Series], bool]]] = {
@@ -986,8 +1332,9 @@ def _check_table(figure: str, table: pd.DataFrame) -> None:
         words, accepts = _KINDS[kind]
         if not accepts(table[column]):
             raise ValueError(f"column {column!r} of the {figure} table should hold {words}")
-    if table[["coupling", "capability"]].isna().any().any():
-        raise ValueError(f"the {figure} table has rows without coupling or capability")
+    inputs = [c for c in ("coupling", "capability", "coupling_after") if c in kinds]
+    if table[inputs].isna().any().any():
+        raise ValueError(f"the {figure} table has rows without {' or '.join(inputs)}")
     if figure == "threshold_sensitivity":
         for threshold in THRESHOLDS:
             categories = COUPLING_TYPES if threshold == "distinctiveness_threshold" else SCENARIOS
@@ -1001,6 +1348,20 @@ def _check_table(figure: str, table: pd.DataFrame) -> None:
     elif figure in ("phase_diagram", "trajectories"):
         column = "majority" if figure == "phase_diagram" else "scenario"
         _check_labels(figure, table[column], SCENARIOS)
+    elif figure == "phase_diagram_emergence":
+        _check_labels(figure, table["quantity"], _EMERGENCE_QUANTITIES)
+        _check_labels(figure, table["index"], (*_EMERGENCE_INDICES, "scenario"))
+        rows = set(zip(table["quantity"], table["index"], strict=True))
+        if len(rows) != len(table):
+            raise ValueError(f"the {figure} table repeats a (quantity, index) row")
+    elif figure == "hysteresis":
+        _check_labels(figure, table["path"], _PATHS)
+        expected = np.select([table["coupling"] == table["coupling_after"],
+                              table["coupling"] > table["coupling_after"]],
+                             ["constant", "lowered"], "raised")
+        if (table["path"].to_numpy() != expected).any():
+            raise ValueError(f"the {figure} table has a path label that does not match "
+                             "its coupling and coupling_after")
     if figure == "trajectories":
         bad = [q for q in table["quarter"] if not _QUARTER.fullmatch(q)]
         if bad:
@@ -1117,21 +1478,6 @@ def _synergy(runs: pd.DataFrame) -> pd.Series:
     values = [metrics.synergy(a, b) if not pd.isna(b) else math.nan
               for a, b in zip(merged["innovations_total"], merged["_baseline"], strict=True)]
     return pd.Series(values, index=runs.index, dtype=float)
-
-
-def _t_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95 % t-interval of the mean; the band is the mean itself when n == 1."""
-    from scipy import stats
-
-    values = values[~np.isnan(values)]
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if n == 1:
-        return mean, mean, mean
-    half = float(stats.t.ppf(0.975, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
 
 
 def _snake(label: str) -> str:

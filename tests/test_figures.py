@@ -13,6 +13,7 @@ import json
 import math
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import matplotlib
@@ -40,19 +41,38 @@ series = {series}
 [fixed]
 scale = 0.05
 until_year = 2020
-
+{fixed}
 [grid]
 """
+#: The model takes the coupling schedule of the hysteresis analysis (coupling_after).
+HAS_SCHEDULES = "coupling_after" in {f.name for f in dataclasses.fields(Params)}
+
+# key (the experiment file's name; files are read in name order): analysis, replicates,
+# series, extra [fixed] lines, grid
 _DESIGNS = {
-    "phase": ("phase_diagram", 2, "false", "coupling = [0.0, 0.5]\ncapability = [0.2, 0.8]\n"),
-    "response": ("coupling_response", 3, "false",
+    "phase": ("phase_diagram", 2, "false", "",
+              "coupling = [0.0, 0.5]\ncapability = [0.2, 0.8]\n"),
+    "response": ("coupling_response", 3, "false", "",
                  "coupling = [0.0, 0.5, 1.0]\ncapability = [0.2, 0.8]\n"),
-    "trajectories": ("trajectories", 2, "true",
+    "switch": ("hysteresis", 2, "false", "switch_year = 2019\n",
+               "capability = [0.5]\ncoupling = [0.1, 0.9]\ncoupling_after = [0.1, 0.9]\n"),
+    "trajectories": ("trajectories", 2, "true", "",
                      "coupling = [0.0, 0.6]\ncapability = [0.1, 0.9]\n"),
 }
 _FIGURES = {"phase": ("phase_diagram", "threshold_sensitivity"),
-            "response": ("coupling_response",), "trajectories": ("trajectories",)}
+            "response": ("coupling_response",), "switch": ("hysteresis",),
+            "trajectories": ("trajectories",)}
+if not HAS_SCHEDULES:  # the hysteresis experiment names parameters the model lacks
+    del _DESIGNS["switch"], _FIGURES["switch"]
 _NAMES = [name for names in _FIGURES.values() for name in names]
+
+
+def _files(names) -> list[str]:
+    """The files draw() writes for the named figures, in order: each figure's PNG, SVG
+    and CSV, then its companion tables' CSV."""
+    return [file for name in names
+            for file in ([f"{name}.{ext}" for ext in ("png", "svg", "csv")]
+                         + [f"{extra}.csv" for extra in figures.COMPANIONS.get(name, ())])]
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +80,10 @@ def results(tmp_path_factory) -> dict[str, Path]:
     """One small results directory per analysis."""
     root = tmp_path_factory.mktemp("results")
     directories = {}
-    for key, (analysis, replicates, series, grid) in _DESIGNS.items():
+    for key, (analysis, replicates, series, fixed, grid) in _DESIGNS.items():
         toml = root / f"{key}.toml"
         toml.write_text(_HEAD.format(name=key, analysis=analysis, replicates=replicates,
-                                     series=series) + grid)
+                                     series=series, fixed=fixed) + grid)
         directories[key] = root / key
         run_sweep(load(toml), directories[key], InProcessExecutor(), progress=False)
     return directories
@@ -85,7 +105,7 @@ def _csv(drawn, key: str, name: str) -> pd.DataFrame:
 @pytest.mark.parametrize("key", list(_FIGURES))
 def test_every_figure_is_written_as_png_svg_csv(drawn, key):
     out, paths = drawn[key]
-    expected = [out / f"{name}.{ext}" for name in _FIGURES[key] for ext in ("png", "svg", "csv")]
+    expected = [out / name for name in _files(_FIGURES[key])]
     assert paths == expected
     for path in expected:
         assert path.is_file() and path.stat().st_size > 0, path
@@ -204,18 +224,56 @@ def redrawn(results, gathered, tmp_path_factory) -> tuple[Path, list[Path]]:
 
 def test_redraw_writes_every_figure(redrawn):
     out, paths = redrawn
-    assert sorted(p.name for p in paths) == sorted(
-        f"{name}.{ext}" for name in _NAMES for ext in ("png", "svg", "csv"))
+    assert sorted(p.name for p in paths) == sorted(_files(_NAMES))
     assert all(p.parent == out and p.stat().st_size > 0 for p in paths)
 
 
 @pytest.mark.parametrize("name", _NAMES)
 def test_redraw_from_csv_gives_the_files_draw_wrote(drawn, redrawn, name):
-    """The CSV holds everything the figure draws: same SVG (and PNG, CSV) bytes."""
+    """The CSV files hold everything the figure draws: same SVG (and PNG, CSV) bytes."""
     key = next(k for k, names in _FIGURES.items() if name in names)
-    for ext in ("svg", "png", "csv"):
-        original = (drawn[key][0] / f"{name}.{ext}").read_bytes()
-        assert (redrawn[0] / f"{name}.{ext}").read_bytes() == original, f"{name}.{ext}"
+    for file in _files([name]):
+        original = (drawn[key][0] / file).read_bytes()
+        assert (redrawn[0] / file).read_bytes() == original, file
+
+
+def test_phase_diagram_states_what_its_inputs_explain(drawn, gathered, results):
+    """The emergence table is drawn into the phase diagram, and read back from its CSV."""
+    table = _csv(drawn, "phase", "phase_diagram_emergence")
+    runs = pd.read_parquet(results["phase"] / "runs.parquet")
+    assert list(table.columns) == ["quantity", "index", "value", "n", "description"]
+    rules = table[table["index"] == "scenario"]
+    assert (rules["n"] == len(runs)).all()
+    accuracy = rules.set_index("quantity")["value"]
+    assert 0.0 <= accuracy["fixed_rule_accuracy"] <= accuracy["best_rule_accuracy"] <= 1.0
+    context = figures.read_contexts(gathered, results["phase"].parent)["phase_diagram"]
+    cells = figures.read_table("phase_diagram", gathered / "phase_diagram.csv")
+    explained = figures.read_table("phase_diagram_emergence",
+                                   gathered / "phase_diagram_emergence.csv")
+    svgs = set()
+    for companions in ({}, {"phase_diagram_emergence": explained}):
+        buffer = io.BytesIO()
+        with matplotlib.rc_context({"svg.hashsalt": "test", "svg.fonttype": "none"}):
+            figures.figure_from_table("phase_diagram", cells, context, companions).savefig(
+                buffer, format="svg", metadata={"Date": None})
+        svgs.add(buffer.getvalue())
+    assert len(svgs) == 2
+    assert b"best input-only quadrant rule" in max(svgs, key=len)
+    with pytest.raises(ValueError, match="no companion table 'phase_diagram_emergence'"):
+        figures.figure_from_table(
+            "threshold_sensitivity",
+            figures.read_table("threshold_sensitivity", gathered / "threshold_sensitivity.csv"),
+            context, {"phase_diagram_emergence": explained})
+
+
+@pytest.mark.skipif(not HAS_SCHEDULES, reason="sim.params.Params has no coupling_after "
+                    "field yet: no hysteresis sweep")
+def test_hysteresis_sweep_draws_its_table(drawn, results):
+    table = _csv(drawn, "switch", "hysteresis")
+    runs = pd.read_parquet(results["switch"] / "runs.parquet")
+    assert len(table) == 4 and table["n"].sum() == len(runs) == 8
+    assert sorted(table["path"]) == ["constant", "constant", "lowered", "raised"]
+    assert (table.loc[table["path"] != "constant", "pairs"] == 2).all()
 
 
 def test_contexts_come_from_the_experiment_files(gathered, results):
@@ -353,13 +411,53 @@ def test_default_context_uses_the_parameter_defaults():
     context = figures.FigureContext()
     assert context.horizon == str(Params().until_year) and context.runs is None
     assert context.threshold("cooperation_threshold") == (Params().cooperation_threshold,) * 2
-    assert context.threshold("capability_threshold") is None  # derived at run time
+    default = Params().capability_threshold  # None: derived by the model at run time
+    assert context.threshold("capability_threshold") == (
+        None if default is None else (default, default))
 
 
 # --- the published figures ---------------------------------------------------------------------
-def test_published_figures_pair_with_their_experiments():
-    contexts = figures.read_contexts(PUBLISHED, PUBLICATION)
-    assert sorted(contexts) == sorted(_NAMES)
+def _publication_figures(source: Path = PUBLICATION) -> dict[Path, tuple[str, ...]]:
+    """The figures each experiment file in ``source`` draws (read without validating
+    it: the model may not take its parameters yet)."""
+    return {path: figures.ANALYSES[tomllib.loads(path.read_text())["experiment"]
+                                   .get("analysis", "none")]
+            for path in sorted(source.glob("*.toml"))}
+
+
+def _unpublished(source: Path = PUBLICATION) -> list[str]:
+    return [path.name for path, names in _publication_figures(source).items()
+            if not all((PUBLISHED / f"{name}.csv").exists() for name in names)]
+
+
+def _published_experiments(folder: Path,
+                           source: Path = PUBLICATION) -> tuple[Path, list[str]]:
+    """A copy of the experiment files in ``source`` whose figures are committed, and
+    those figures. A file whose figures are not published yet is left out (see
+    test_every_publication_experiment_is_published)."""
+    folder.mkdir()
+    names = []
+    unpublished = _unpublished(source)
+    for path, drawn in _publication_figures(source).items():
+        if path.name not in unpublished:
+            shutil.copyfile(path, folder / path.name)
+            names += drawn
+    return folder, names
+
+
+def test_every_publication_experiment_is_published():
+    missing = _unpublished()
+    if missing:
+        pytest.skip(f"figures of {', '.join(missing)} are not in figures/ yet: run make "
+                    "publish (python -m sim reproduce --update) to publish them")
+
+
+def test_published_figures_pair_with_their_experiments(tmp_path):
+    experiments, names = _published_experiments(tmp_path / "experiments")
+    contexts = figures.read_contexts(PUBLISHED, experiments)
+    assert sorted(contexts) == sorted(names)
+    assert {"phase_diagram", "threshold_sensitivity", "coupling_response",
+            "trajectories"} <= set(names)
     for name, context in contexts.items():
         analysis = next(a for a, names in figures.ANALYSES.items() if name in names)
         assert context.experiment == analysis
@@ -369,28 +467,34 @@ def test_published_figures_pair_with_their_experiments():
     assert contexts["phase_diagram"].runs == phase["n"].sum()
 
 
-def test_published_figures_refuse_the_quick_experiments():
+def test_published_figures_refuse_the_quick_experiments(tmp_path):
+    quick, _names = _published_experiments(tmp_path / "quick", ROOT / "experiments" / "quick")
     with pytest.raises(ValueError, match="come from another experiment"):
-        figures.read_contexts(PUBLISHED, ROOT / "experiments" / "quick")
+        figures.read_contexts(PUBLISHED, quick)
 
 
 @pytest.mark.slow
 def test_published_figures_redraw_from_their_csv(tmp_path):
     """The committed CSV files rebuild every published figure; with the matplotlib
     version that drew them, byte for byte."""
-    paths = figures.redraw(PUBLISHED, tmp_path, PUBLICATION)
-    assert sorted(p.name for p in paths) == sorted(
-        f"{name}.{ext}" for name in _NAMES for ext in ("png", "svg", "csv"))
-    for name in _NAMES:
-        assert (tmp_path / f"{name}.csv").read_bytes() == (
-            PUBLISHED / f"{name}.csv").read_bytes(), name
+    experiments, names = _published_experiments(tmp_path / "experiments")
+    out = tmp_path / "redrawn"
+    paths = figures.redraw(PUBLISHED, out, experiments)
+    # a companion table is redrawn when it is published (figures drawn before it existed
+    # are redrawn without it)
+    expected = [file for file in _files(names) if file.endswith((".png", ".svg"))
+                or (PUBLISHED / file).exists()]
+    assert sorted(p.name for p in paths) == sorted(expected)
+    for file in expected:
+        if file.endswith(".csv"):
+            assert (out / file).read_bytes() == (PUBLISHED / file).read_bytes(), file
     committed = (PUBLISHED / "phase_diagram.svg").read_text()[:2000]
     version = re.search(r"Matplotlib v([^,<]+)", committed).group(1)
     if version != matplotlib.__version__:
         pytest.skip(f"the published SVG files were drawn by matplotlib {version}, this is "
                     f"{matplotlib.__version__}: their bytes may differ")
-    for name in _NAMES:
-        assert (tmp_path / f"{name}.svg").read_bytes() == (
+    for name in names:
+        assert (out / f"{name}.svg").read_bytes() == (
             PUBLISHED / f"{name}.svg").read_bytes(), name
 
 
@@ -412,9 +516,7 @@ def test_known_majority_certainty_and_threshold_changes(tmp_path):
                                         strict=True)]
     _write(tmp_path / "res", "phase_diagram", runs)
     paths = figures.draw(tmp_path / "res", tmp_path / "out")
-    assert [p.name for p in paths] == [f"{n}.{e}" for n in ("phase_diagram",
-                                                           "threshold_sensitivity")
-                                       for e in ("png", "svg", "csv")]
+    assert [p.name for p in paths] == _files(("phase_diagram", "threshold_sensitivity"))
     assert all(p.stat().st_size > 0 for p in paths)
     table = pd.read_csv(tmp_path / "out" / "phase_diagram.csv").set_index(
         ["coupling", "capability"])

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from sim.params import ParameterError, Params, check_value
+from sim.params import START_YEAR, ParameterError, Params, check_value
 
-ANALYSES = ("phase_diagram", "coupling_response", "trajectories", "none")
+ANALYSES = ("phase_diagram", "coupling_response", "trajectories", "hysteresis", "none")
 _EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series"}
 _TOP_KEYS = {"experiment", "fixed", "grid", "sample"}
 _SAMPLE_KEYS = {"method", "n", "ranges"}
@@ -173,7 +173,45 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment")
             Params(**{**fixed, **point})
         except ParameterError as error:
             raise ExperimentError(f"{where}: {error}") from None
+    if analysis == "hysteresis":
+        _check_hysteresis(experiment, where)
     return experiment
+
+
+def _check_hysteresis(experiment: Experiment, where: str) -> None:
+    """The hysteresis analysis compares, at each final coupling, the paths that reached
+    it from elsewhere with the constant path, run by run: it needs both couplings in a
+    grid, every final coupling among the starting ones, one switch year inside the
+    horizon and replicates to pair."""
+    what = f"{where}: the hysteresis analysis"
+    if not experiment.grid:
+        raise ExperimentError(f"{what} needs a [grid] (paths are paired across grid "
+                              "points), not a [sample]")
+    missing = [name for name in ("coupling", "coupling_after") if name not in experiment.grid]
+    if missing:
+        raise ExperimentError(f"{what} needs {' and '.join(missing)} in the [grid] (the "
+                              "coupling before and from switch_year on)")
+    before, after = experiment.grid["coupling"], experiment.grid["coupling_after"]
+    unmatched = [value for value in after if value not in before]
+    if unmatched:
+        raise ExperimentError(f"{what} compares each path with the constant one, but "
+                              f"coupling_after {unmatched[0]:g} is not in the coupling grid")
+    if len(set(before) | set(after)) < 2:
+        raise ExperimentError(f"{what} needs at least two coupling levels, so that some "
+                              "path switches")
+    if "switch_year" in experiment.grid:
+        raise ExperimentError(f"{what} compares paths switched in one year: fix "
+                              "switch_year instead of varying it")
+    defaults = Params()
+    switch = experiment.fixed.get("switch_year", defaults.switch_year)
+    until = experiment.fixed.get("until_year", defaults.until_year)
+    if not START_YEAR < switch <= until:
+        raise ExperimentError(f"{what} needs the switch inside the simulated years: "
+                              f"switch_year {switch} must be in ({START_YEAR}, {until}] "
+                              f"(until_year {until})")
+    if experiment.replicates < 2:
+        raise ExperimentError(f"{what} needs replicates >= 2 for its paired "
+                              f"t-intervals, got {experiment.replicates}")
 
 
 def _grid(table: Any, where: str) -> dict[str, list[float]]:
