@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "reproduce"
 EXPERIMENTS = DATA / "experiments"
 FIGURES = DATA / "figures"
-NAMES = ["phase_diagram", "threshold_sensitivity"]
+NAMES = ["phase_diagram", "phase_diagram_emergence", "threshold_sensitivity"]
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, bytes]]:
