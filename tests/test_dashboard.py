@@ -4,6 +4,7 @@ inputs). The real-browser test is tests/test_browser.py."""
 
 from __future__ import annotations
 
+import io
 import stat
 import tarfile
 from pathlib import Path
@@ -15,9 +16,13 @@ solara = pytest.importorskip("solara")
 v = pytest.importorskip("ipyvuetify")
 widgets = pytest.importorskip("ipywidgets")
 
+from matplotlib.text import Text  # noqa: E402
+
+from sim.calibration import CLUSTER_NAMES  # noqa: E402
 from sim.dashboard import assets  # noqa: E402
 from sim.dashboard.__main__ import serve_command  # noqa: E402
 from sim.dashboard.app import (  # noqa: E402
+    COSTS,
     MODEL_PARAMS,
     DashboardModel,
     Page,
@@ -26,7 +31,12 @@ from sim.dashboard.app import (  # noqa: E402
 )
 from sim.dashboard.layout import CLUSTER_CENTRES, node_positions  # noqa: E402
 from sim.dashboard.plots import (  # noqa: E402
+    NETWORK_MIN_WEIGHT,
+    RENDER_DPI,
+    capability_figure,
+    cluster_series,
     indices_figure,
+    moves_figure,
     network_figure,
     scenario_figure,
 )
@@ -70,18 +80,21 @@ def test_positions_spread_over_the_ring() -> None:
 
 
 # --- pictures ----------------------------------------------------------------------------
+FIGURES = (network_figure, indices_figure, scenario_figure, capability_figure, moves_figure)
+
+
 def test_drawing_does_not_change_the_run() -> None:
     drawn = ClusterModel(scale=0.1, coupling=0.4, rng=5)
     plain = ClusterModel(scale=0.1, coupling=0.4, rng=5)
     for _ in range(6):
         drawn.step()
         plain.step()
-        for draw in (network_figure, indices_figure, scenario_figure):
+        for draw in FIGURES:
             draw(drawn)
     assert drawn.history == plain.history
 
 
-def test_network_figure_draws_every_active_agent_and_tie() -> None:
+def test_network_figure_draws_every_agent_strong_ties_and_all_crossing_ones() -> None:
     model = ClusterModel(scale=0.1, coupling=0.6, rng=2)
     for _ in range(4):
         model.step()
@@ -89,14 +102,26 @@ def test_network_figure_draws_every_active_agent_and_tie() -> None:
     ax = figure.axes[0]
     intra, inter = ax.collections[:2]
     a, b = model.ties.ends
+    weights = model.ties.weights
     crossing = model.population.cluster[a] != model.population.cluster[b]
+    strong = ~crossing & (weights >= NETWORK_MIN_WEIGHT)
     assert len(inter.get_segments()) == crossing.sum() > 0
-    assert len(intra.get_segments()) == (~crossing).sum()
+    assert len(intra.get_segments()) == strong.sum() > 0
+    assert strong.sum() < (~crossing).sum()  # weak ties within are left out
+    # stronger ties are drawn thicker and more opaque, the strongest last (on top)
+    widths = inter.get_linewidths()
+    assert np.all(np.diff(widths) >= 0) and widths[-1] > widths[0]
+    alphas = inter.get_edgecolors()[:, 3]
+    assert np.all(np.diff(alphas) >= 0)
+    np.testing.assert_allclose(sorted(widths), sorted(0.3 + 2.2 * weights[crossing]))
     points = sum(len(c.get_offsets()) for c in ax.collections[2:])
     pop = model.population
     assert points == int(pop.active().sum())
     assert not np.any((pop.kind == AGENCY) & pop.active())  # agencies are never nodes
     assert "2018Q4" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert f"tie across ({int(crossing.sum())})" in legend
+    assert any(f"({int(strong.sum())} of {int((~crossing).sum())})" in t for t in legend)
 
 
 def test_pictures_before_the_first_step() -> None:
@@ -104,6 +129,9 @@ def test_pictures_before_the_first_step() -> None:
     assert model.current_scenario() is None
     assert "no quarter simulated yet" in scenario_figure(model).axes[0].get_title()
     assert all(not ax.lines for ax in indices_figure(model).axes[:1])
+    assert all(not ax.lines for ax in capability_figure(model).axes)
+    assert all(not ax.lines or not len(ax.lines[0].get_xdata())
+               for ax in moves_figure(model).axes)
     assert "before the first quarter" in network_figure(model).axes[0].get_title()
 
 
@@ -123,6 +151,84 @@ def test_indices_figure_plots_one_point_per_quarter() -> None:
     assert list(innovations.get_ydata()) == [r["innovations"] for r in model.history]
 
 
+def test_capability_figure_draws_one_line_per_cluster_from_the_history() -> None:
+    model = ClusterModel(scale=0.1, coupling=0.5, rng=1)
+    for _ in range(6):
+        model.step()
+    stock, coordination, crowded, drained = capability_figure(model).axes
+    assert [line.get_label() for line in stock.lines] == list(CLUSTER_NAMES)
+    for c, (line, name) in enumerate(zip(stock.lines, CLUSTER_NAMES, strict=True)):
+        expected = [r[f"capability_stock_{name.lower()}"] for r in model.history]
+        assert list(line.get_ydata()) == expected
+        np.testing.assert_array_equal(cluster_series(model.history, "capability_stock")[:, c],
+                                      expected)
+    assert list(coordination.lines[0].get_ydata()) == [
+        r["coordination_loss"] for r in model.history]
+    assert list(crowded.lines[0].get_ydata()) == [r["crowded_out"] for r in model.history]
+    assert list(crowded.lines[1].get_ydata()) == [
+        r["crowded_out_home"] for r in model.history]
+    assert list(drained.lines[0].get_ydata()) == [r["talent_drained"] for r in model.history]
+    assert "(off)" not in drained.get_title()
+
+
+def test_capability_figure_marks_costs_switched_off() -> None:
+    model = ClusterModel(scale=0.05, coupling=0.5, rng=1, brain_drain=False,
+                         coordination_cost=False)
+    for _ in range(3):
+        model.step()
+    _, coordination, crowded, drained = capability_figure(model).axes
+    assert coordination.get_title().endswith("(off)")
+    assert drained.get_title().endswith("(off)")
+    assert not crowded.get_title().endswith("(off)")
+    assert set(drained.lines[0].get_ydata()) == {0.0}
+    assert set(coordination.lines[0].get_ydata()) == {0.0}
+
+
+def test_moves_figure_counts_relocations_by_direction_and_entries_and_exits() -> None:
+    # the cooperation programme at full coupling makes relocations frequent
+    model = ClusterModel(scale=0.1, coupling=1.0, rng=2, cooperation_programme=True,
+                         relocation_rate=0.5, until_year=2020)
+    model.run_model()
+    relocations, *panels = moves_figure(model).axes
+    assert len(panels) == len(CLUSTER_NAMES)
+    assert [line.get_label() for line in relocations.lines] == [
+        f"to {name}" for name in CLUSTER_NAMES]
+    arrivals = cluster_series(model.history, "relocations_to")
+    for c, line in enumerate(relocations.lines):
+        np.testing.assert_array_equal(line.get_ydata(), np.cumsum(arrivals[:, c]))
+    assert arrivals.sum() == model.totals["relocations"] > 0
+    for ax, name in zip(panels, CLUSTER_NAMES, strict=True):
+        entries, exits = ax.lines
+        assert entries.get_ydata()[-1] == sum(r[f"entries_{name.lower()}"]
+                                              for r in model.history)
+        assert exits.get_ydata()[-1] == sum(r[f"exits_{name.lower()}"]
+                                            for r in model.history)
+        assert name in ax.get_title()
+
+
+def _smallest_text_px(figure) -> tuple[float, str]:
+    """The smallest font size of any visible text in ``figure`` once drawn at the
+    dashboard's resolution, in pixels, and that text."""
+    figure.savefig(io.BytesIO(), format="png", dpi=RENDER_DPI)  # lays out tick labels
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    # tick labels outside the axes' view are not drawn
+    smallest = min(texts, key=lambda t: t.get_fontsize())
+    return smallest.get_fontsize() * RENDER_DPI / 72, smallest.get_text()
+
+
+@pytest.mark.parametrize("draw", FIGURES, ids=[f.__name__ for f in FIGURES])
+def test_every_text_is_at_least_10_px_at_the_rendered_size(draw) -> None:
+    model = ClusterModel(scale=0.1, coupling=0.4, rng=1, until_year=2019)
+    model.run_model()
+    figure = draw(model)
+    size, text = _smallest_text_px(figure)
+    assert size >= 10, f"{text!r} is {size:.1f} px"
+    ticks = [label for ax in figure.axes for label in
+             (*ax.get_xticklabels(), *ax.get_yticklabels()) if label.get_text()]
+    assert all(label.get_fontsize() * RENDER_DPI / 72 >= 10 for label in ticks)
+    assert figure.get_figwidth() * RENDER_DPI <= 473  # the dashboard's cell: no shrinking
+
+
 # --- inputs ------------------------------------------------------------------------------
 def test_inputs_are_model_parameters_with_valid_ranges() -> None:
     described = Params.describe()
@@ -131,7 +237,12 @@ def test_inputs_are_model_parameters_with_valid_ranges() -> None:
         if spec["type"].startswith("Slider"):
             assert spec["min"] <= spec["value"] <= spec["max"]
     assert {"coupling", "capability_daedeok", "capability_pangyo", "scale", "seed",
-            "shared_vision", "cooperation_programme", "open_innovation"} <= set(MODEL_PARAMS)
+            "shared_vision", "cooperation_programme", "open_innovation",
+            "coordination_cost", "limited_attention", "brain_drain", "lock_in"} <= set(
+        MODEL_PARAMS)
+    for name in COSTS:  # the four costs of coupling: switches, on by default as in Params
+        assert MODEL_PARAMS[name]["type"] == "Checkbox"
+        assert MODEL_PARAMS[name]["value"] is described[name]["default"] is True
     model = initial_model()
     assert model.params.scale == MODEL_PARAMS["scale"]["value"]
     assert model.seed == MODEL_PARAMS["seed"]["value"]
@@ -151,6 +262,15 @@ def test_no_input_can_be_invalid() -> None:
     highest = {n: s["max"] if "max" in s else True for n, s in MODEL_PARAMS.items()}
     for corner in (lowest, highest):
         DashboardModel(**{**corner, "scale": 0.05}).step()
+
+
+@pytest.mark.parametrize("cost", list(COSTS))
+def test_each_cost_switch_reaches_the_model(cost: str) -> None:
+    inputs = {name: spec["value"] for name, spec in MODEL_PARAMS.items()}
+    model = DashboardModel(**{**inputs, cost: False, "scale": 0.05})
+    assert getattr(model.params, cost) is False
+    assert all(getattr(model.params, other) is True for other in COSTS if other != cost)
+    assert model.params.cluster_capability(0) == inputs["capability_daedeok"]
 
 
 def test_dashboard_model_equals_cluster_model_with_that_seed() -> None:
@@ -199,6 +319,9 @@ def _button(rendered, label: str):
     return found.widget
 
 
+VIEWS = ("network-view", "indices-view", "scenario-chart", "capability-view", "moves-view")
+
+
 def test_page_renders_controls_pictures_and_status(page) -> None:
     for label in ("Reset", "Step"):
         _button(page, label)
@@ -206,8 +329,8 @@ def test_page_renders_controls_pictures_and_status(page) -> None:
     assert _text(page, "scenario-label") == "Scenario: not yet known"
     assert _text(page, "run-inputs") == (
         "This run: coupling 0.20; capability Daedeok 0.50, Pangyo 0.50; scale 0.25; "
-        "seed 1; policies: none")
-    for view in ("network-view", "indices-view", "scenario-chart"):
+        "seed 1; policies: none; costs off: none")
+    for view in VIEWS:
         assert _png(page, view).startswith(b"\x89PNG")
 
 
@@ -223,6 +346,20 @@ def test_step_advances_the_model_and_redraws(page) -> None:
     assert _png(page, "network-view") != network_before
 
 
+def test_cost_switches_reach_the_model_on_reset(page) -> None:
+    for name in ("brain_drain", "lock_in"):
+        switch = page.find(v.Checkbox, label=MODEL_PARAMS[name]["label"])
+        switch.assert_single()
+        assert switch.widget.v_model is True
+        switch.widget.v_model = False
+    capability_before = _png(page, "capability-view")
+    _button(page, "Reset").click()
+    assert _text(page, "run-inputs").endswith(
+        "costs off: brain drain to Pangyo, lock-in of old ties")
+    _button(page, "Step").click()
+    assert _png(page, "capability-view") != capability_before
+
+
 def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
     _button(page, "Step").click()
     coupling = page.find(v.Slider, label=MODEL_PARAMS["coupling"]["label"])
@@ -234,7 +371,7 @@ def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
     _button(page, "Reset").click()
     assert _text(page, "step-counter").endswith("step 0 of 52")
     assert _text(page, "run-inputs").startswith("This run: coupling 0.00;")
-    assert _text(page, "run-inputs").endswith("policies: cooperation programme")
+    assert _text(page, "run-inputs").endswith("policies: cooperation programme; costs off: none")
     for _ in range(4):
         _button(page, "Step").click()
     # with coupling 0 nothing crosses: the cooperation index is exactly zero

@@ -4,10 +4,12 @@ Start it with ``make dashboard`` (or ``python -m sim.dashboard``): it serves on
 http://127.0.0.1:8765 with Solara's front-end files from a local cache, so it works
 with no internet. In a notebook, ``dashboard(model)`` shows the same page inline.
 
-The sidebar holds Mesa's controls (Reset, Play/Pause, Step) and the model's inputs;
-Reset builds a new model from them. The main panel shows, each quarter, the run's
-status and scenario, the scenario it is heading for on the 2x2 chart, the
-collaboration network and the indices over time.
+The sidebar holds Mesa's controls (Reset, Play/Pause, Step) and the model's inputs
+(coupling, each cluster's capability, scale, seed, the three policies and the four
+costs of coupling); Reset builds a new model from them. The main panel shows, each
+quarter, the run's status and scenario, the scenario it is heading for on the 2x2
+chart, the collaboration network, the indices over time, each cluster's capability
+stock with what coupling costs, and the moves between and into the clusters.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from sim.dashboard.plots import indices_figure, network_figure, scenario_figure
+from sim.calibration import CLUSTER_NAMES
+from sim.dashboard.plots import (
+    RENDER_DPI,
+    capability_figure,
+    indices_figure,
+    moves_figure,
+    network_figure,
+    scenario_figure,
+)
 from sim.model import ClusterModel
 from sim.params import Params
 
@@ -58,13 +68,25 @@ def _switch(name: str, label: str) -> dict[str, Any]:
     return {"type": "Checkbox", "label": label, "value": _DESCRIBED[name]["default"]}
 
 
-#: The inputs in the sidebar. Ranges and defaults come from :class:`sim.params.Params`.
+#: The three policies (the source paper's strategic directions): parameter, label.
+POLICIES: dict[str, str] = {"shared_vision": "shared vision",
+                            "cooperation_programme": "cooperation programme",
+                            "open_innovation": "open innovation"}
+#: The four costs of coupling, each a submodule that can be switched off: parameter,
+#: label.
+COSTS: dict[str, str] = {"coordination_cost": "coordination over distance",
+                         "limited_attention": "limited attention",
+                         "brain_drain": "brain drain to Pangyo",
+                         "lock_in": "lock-in of old ties"}
+
+#: The inputs in the sidebar. Ranges and defaults come from :class:`sim.params.Params`;
+#: one capability slider per cluster (``capability_daedeok``, ``capability_pangyo``).
 MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "coupling": _slider("coupling", "coupling (inter-cluster tie strength)", 0.05),
-    "capability_daedeok": _slider("capability_daedeok", "capability of Daedeok", 0.05,
-                                  _DESCRIBED["capability"]["default"]),
-    "capability_pangyo": _slider("capability_pangyo", "capability of Pangyo", 0.05,
-                                 _DESCRIBED["capability"]["default"]),
+    **{f"capability_{name.lower()}": _slider(f"capability_{name.lower()}",
+                                             f"capability of {name}", 0.05,
+                                             _DESCRIBED["capability"]["default"])
+       for name in CLUSTER_NAMES},
     "scale": {"type": "SliderFloat", "label": "scale (share of 2018 populations)",
               "value": DEFAULT_SCALE, "min": 0.05, "max": 1.0, "step": 0.05},
     # a slider, not a text field: no input can be invalid (any seed: DashboardModel(seed=...))
@@ -74,6 +96,7 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "cooperation_programme": _switch("cooperation_programme",
                                      "policy 2: wide-area cooperation programme"),
     "open_innovation": _switch("open_innovation", "policy 3: open innovation"),
+    **{name: _switch(name, f"cost: {label}") for name, label in COSTS.items()},
 }
 
 
@@ -112,14 +135,13 @@ def Status(model: ClusterModel) -> None:
 def _inputs_line(model: ClusterModel) -> str:
     """The inputs of the run shown (the sliders show theirs only while dragged)."""
     params = model.params
-    policies = [label for name, label in (("shared_vision", "shared vision"),
-                                          ("cooperation_programme", "cooperation programme"),
-                                          ("open_innovation", "open innovation"))
-                if getattr(params, name)]
-    return (f"This run: coupling {params.coupling:.2f}; capability Daedeok "
-            f"{params.cluster_capability(0):.2f}, Pangyo {params.cluster_capability(1):.2f}; "
+    capability = ", ".join(f"{name} {params.cluster_capability(c):.2f}"
+                           for c, name in enumerate(CLUSTER_NAMES))
+    policies = [label for name, label in POLICIES.items() if getattr(params, name)]
+    costs_off = [label for name, label in COSTS.items() if not getattr(params, name)]
+    return (f"This run: coupling {params.coupling:.2f}; capability {capability}; "
             f"scale {params.scale:.2f}; seed {model.seed}; policies: "
-            f"{', '.join(policies) or 'none'}")
+            f"{', '.join(policies) or 'none'}; costs off: {', '.join(costs_off) or 'none'}")
 
 
 def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:
@@ -131,7 +153,7 @@ def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:
         update_counter.get()
         figure = solara.use_memo(lambda: draw(model), dependencies=[model, model.steps])
         with solara.Div(classes=[css_class]):
-            solara.FigureMatplotlib(figure, format="png", dpi=100,
+            solara.FigureMatplotlib(figure, format="png", dpi=RENDER_DPI,
                                     dependencies=[model, model.steps])
 
     FigureView.__name__ = f"{draw.__name__}_view"
@@ -141,6 +163,8 @@ def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:
 NetworkView = _figure_view(network_figure, "network-view")
 IndicesView = _figure_view(indices_figure, "indices-view")
 ScenarioChart = _figure_view(scenario_figure, "scenario-chart")
+CapabilityView = _figure_view(capability_figure, "capability-view")
+MovesView = _figure_view(moves_figure, "moves-view")
 
 
 @solara.component
@@ -151,7 +175,10 @@ def Overview(model: ClusterModel) -> None:
         ScenarioChart(model)
 
 
-COMPONENTS = [(Overview, 0), (NetworkView, 0), (IndicesView, 0)]
+#: Laid out by SolaraViz two to a row: the overview and the network, the indices and
+#: capability with the costs of coupling, then the moves.
+COMPONENTS = [(Overview, 0), (NetworkView, 0), (IndicesView, 0), (CapabilityView, 0),
+              (MovesView, 0)]
 
 
 def dashboard(model: DashboardModel | None = None) -> Any:

@@ -3,8 +3,9 @@
 A force-directed (spring) layout costs seconds on thousands of nodes and moves every
 node whenever a tie appears, so a picture redrawn each quarter would both stall and
 jump. Here an agent's place is a fixed function of its identity (its row in the
-model's arrays), its cluster and its kind: Daedeok on the left, Pangyo on the right;
-research institutes and universities in each cluster's core, ventures around it. A
+model's arrays), its cluster and its kind: the clusters side by side (Daedeok on
+the left, Pangyo on the right), research institutes and universities in each
+cluster's core, ventures around it. A
 point is drawn uniformly over its region from a hash of the row number (never from the
 model's random stream, which the picture must not disturb), so it never moves while
 the agent lives, and a venture that relocates simply appears in the other cluster.
@@ -15,10 +16,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.calibration import CLUSTER_NAMES
 from sim.population import INSTITUTE, UNIVERSITY, VENTURE, Population
 
-#: Centre of each cluster's disc (Daedeok, Pangyo) in drawing units; radius 1.
-CLUSTER_CENTRES: np.ndarray = np.array([[-1.25, 0.0], [1.25, 0.0]])
+#: Space between the centres of neighbouring clusters' discs, in drawing units (radius 1).
+CLUSTER_SPACING = 2.5
+
+
+def cluster_centres(n: int) -> np.ndarray:
+    """(n, 2) centres of ``n`` clusters' discs, side by side in the order of
+    :data:`sim.calibration.CLUSTER_NAMES`, centred on the origin."""
+    return np.column_stack([CLUSTER_SPACING * (np.arange(n) - (n - 1) / 2), np.zeros(n)])
+
+
+#: Centre of each cluster's disc (Daedeok left, Pangyo right) in drawing units; radius 1.
+CLUSTER_CENTRES: np.ndarray = cluster_centres(len(CLUSTER_NAMES))
 
 # Annulus (inner, outer radius) of each kind, as a share of the cluster's radius:
 # research organisations form the core, ventures the rim.
