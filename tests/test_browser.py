@@ -2,7 +2,8 @@
 
 Starts ``python -m sim.dashboard`` on a free loopback port, opens the page, clicks Step
 three times and checks the step counter, plays the run past 2021 and pauses it, then
-checks the scenario label and that the network and the plots drew. Any browser console
+checks the scenario label, that the network and the plots drew and that each is shown
+large enough for its smallest text to be at least 10 px on screen. Any browser console
 error, any page error, any failed request and any request leaving this machine fails
 the test (the dashboard must work offline). A screenshot is saved (to
 ``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for the README's picture).
@@ -33,6 +34,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from sim.dashboard.plots import SMALLEST_TEXT_PX
 from sim.scenarios import SCENARIOS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -143,7 +145,8 @@ def _watched_page() -> Iterator[tuple[Any, list[str]]]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # tall enough for the screenshot to show every picture of the dashboard
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.on("console", lambda message: problems.append(
                 f"console {message.type}: {message.text}") if message.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -184,20 +187,30 @@ def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path)
             "?.innerText.match(/step (\\d+) of/); return m && Number(m[1]) >= 16; }",
             timeout=UI_TIMEOUT)
         page.get_by_role("button", name="❚❚", exact=True).click()
-        page.wait_for_timeout(1500)  # a quarter already under way may still land
+        # a quarter already under way may still land (a frame takes about a second):
+        # wait until the counter has held for 2 s, then it must hold 3 s more
         paused_at = counter.inner_text()
-        page.wait_for_timeout(2000)
+        for _ in range(5):
+            page.wait_for_timeout(2000)
+            now, paused_at = paused_at, counter.inner_text()
+            if now == paused_at:
+                break
+        page.wait_for_timeout(3000)
         assert counter.inner_text() == paused_at, "the run went on after pause"
 
         label = page.locator(".scenario-label").inner_text()
         assert label.removeprefix("Scenario: ") in SCENARIOS, label
         expect(page.locator(".scenario-chart img")).to_be_visible()
-        for view in (".network-view img", ".indices-view img", ".scenario-chart img"):
+        for view in (".network-view img", ".indices-view img", ".scenario-chart img",
+                     ".capability-view img", ".moves-view img"):
             image = page.locator(view)
             size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
             box = image.bounding_box()
             assert size[0] > 200 and size[1] > 100, f"{view} not drawn: {size}"
             assert box and box["width"] > 200, f"{view} not shown: {box}"
+            # the PNG may be shown smaller than drawn: its smallest text on screen
+            on_screen = SMALLEST_TEXT_PX * box["width"] / size[0]
+            assert on_screen >= 10, f"{view}: smallest text {on_screen:.1f} px on screen"
         assert network.get_attribute("src") != first_network, "network not redrawn"
 
         screenshot = Path(os.environ.get("DASHBOARD_SCREENSHOT") or
