@@ -7,9 +7,10 @@ For each scale (default: the dashboard's 0.25, and full scale 1.0), a model
 
 * **step**: one more ``model.step()`` (the median over ``--repeats`` consecutive quarters);
 * **each picture**: building the figure (``network_figure``, ``indices_figure``,
-  ``scenario_figure``) and encoding it as PNG at 100 dpi, as the dashboard does
-  (``solara.FigureMatplotlib(..., format="png", dpi=100)``); median of ``--repeats``;
-* **frame** = the three pictures: the work the server does after a Step besides the step;
+  ``scenario_figure``, ``capability_figure``, ``moves_figure``) and encoding it as PNG
+  at 100 dpi, as the dashboard does (``solara.FigureMatplotlib(..., format="png",
+  dpi=RENDER_DPI)``); median of ``--repeats``;
+* **frame** = the five pictures: the work the server does after a Step besides the step;
 * **spring layout** for comparison: ``networkx.spring_layout`` (seed 0, its default 50
   iterations) of the same collaboration graph, the layout the dashboard avoids (it runs
   again whenever a tie appears and moves every node); median of 3.
@@ -49,7 +50,14 @@ def bench_scale(scale: float, quarter: int, repeats: int) -> dict[str, Any]:
     import networkx as nx
 
     from sim.dashboard.app import DashboardModel
-    from sim.dashboard.plots import indices_figure, network_figure, scenario_figure
+    from sim.dashboard.plots import (
+        RENDER_DPI,
+        capability_figure,
+        indices_figure,
+        moves_figure,
+        network_figure,
+        scenario_figure,
+    )
 
     model = DashboardModel(seed=0, scale=scale, coupling=0.3)
     for _ in range(quarter):
@@ -59,12 +67,13 @@ def bench_scale(scale: float, quarter: int, repeats: int) -> dict[str, Any]:
     def png(draw: Callable[[Any], Any]) -> Callable[[], bytes]:
         def render() -> bytes:
             buffer = io.BytesIO()
-            draw(model).savefig(buffer, format="png", dpi=100)
+            draw(model).savefig(buffer, format="png", dpi=RENDER_DPI)
             return buffer.getvalue()
         return render
 
     pictures = {draw.__name__: median_seconds(png(draw), repeats)
-                for draw in (network_figure, indices_figure, scenario_figure)}
+                for draw in (network_figure, indices_figure, scenario_figure,
+                             capability_figure, moves_figure)}
     graph = model.collaboration_graph()
     spring = median_seconds(lambda: nx.spring_layout(graph, seed=0), 3)
     step = median_seconds(model.step, repeats)
@@ -84,12 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python {env['python']}, mesa {env['mesa']}, {env['cpu_model']}, "
           f"load average {env['load_average']}")
     print(f"{'scale':>5} {'agents':>6} {'ties':>5} {'step':>8} {'network':>8} "
-          f"{'indices':>8} {'scenario':>8} {'frame':>8} {'spring':>8} {'spring/network':>14}")
+          f"{'indices':>8} {'scenario':>8} {'capab.':>8} {'moves':>8} {'frame':>8} "
+          f"{'spring':>8} {'spring/network':>14}")
     for scale in args.scales:
         r = bench_scale(scale, args.quarter, args.repeats)
         print(f"{r['scale']:5.2f} {r['agents']:6d} {r['ties']:5d} {r['step_s']:7.3f}s "
               f"{r['network_figure_s']:7.3f}s {r['indices_figure_s']:7.3f}s "
-              f"{r['scenario_figure_s']:7.3f}s {r['frame_s']:7.3f}s "
+              f"{r['scenario_figure_s']:7.3f}s {r['capability_figure_s']:7.3f}s "
+              f"{r['moves_figure_s']:7.3f}s {r['frame_s']:7.3f}s "
               f"{r['spring_layout_s']:7.3f}s "
               f"{r['spring_layout_s'] / r['network_figure_s']:13.1f}x")
 
