@@ -1,9 +1,9 @@
 """``python -m sim reproduce``: re-run experiments, redraw, compare with committed data.
 
 The fixture ``tests/data/reproduce`` is a tiny reproduction: one phase-diagram experiment
-of 8 runs (``experiments/tiny.toml``) and the data of its two figures
-(``figures/phase_diagram.csv``, ``figures/threshold_sensitivity.csv``), generated once
-with ``--update`` (see the comment at the top of ``tiny.toml``).
+of 8 runs (``experiments/tiny.toml``) and the data of its figures
+(``figures/phase_diagram.csv`` with its emergence table ``phase_diagram_emergence.csv``,
+``figures/threshold_sensitivity.csv``), generated once with ``--update`` (see the comment at the top of ``tiny.toml``).
 """
 
 from __future__ import annotations
