@@ -185,7 +185,7 @@ def test_dashboard_steps_in_chromium_offline(dashboard_url: str, tmp_path: Path)
         page.wait_for_function(
             "() => { const m = document.querySelector('.step-counter')"
             "?.innerText.match(/step (\\d+) of/); return m && Number(m[1]) >= 16; }",
-            timeout=UI_TIMEOUT)
+            timeout=3 * UI_TIMEOUT)  # 13 or more frames of five pictures each
         page.get_by_role("button", name="❚❚", exact=True).click()
         # a quarter already under way may still land (a frame takes about a second):
         # wait until the counter has held for 2 s, then it must hold 3 s more
