@@ -156,8 +156,9 @@ class ClusterModel(mesa.Model):
         productivity = ResearchInstitute.research_productivity(self)
         brokered = self.agents_by_type[SupportAgency].shuffle().map("step", productivity)
         searched = ClusterAgent.search_partners(self, productivity)
+        tied = self.tie_projects()
         projects, crowded_out = ClusterAgent.allocate_attention(
-            self, JointProjects.concat(self.tie_projects(), *brokered, searched))
+            self, JointProjects.concat(tied, *brokered, searched))
         outcome = ClusterAgent.collaborate(self, projects, productivity)
         trained = University.train(self.population.kind, projects, len(self.population))
         drained = ClusterAgent.accumulate_capability(self, outcome, trained)
