@@ -62,7 +62,6 @@ def bench_scale(scale: float, quarter: int, repeats: int) -> dict[str, Any]:
     model = DashboardModel(seed=0, scale=scale, coupling=0.3)
     for _ in range(quarter):
         model.step()
-    _ = model.capability_threshold  # the cached 2018 baseline, computed once per scale
 
     def png(draw: Callable[[Any], Any]) -> Callable[[], bytes]:
         def render() -> bytes:

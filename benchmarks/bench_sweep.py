@@ -35,12 +35,10 @@ What is measured
 
    **Start-up** (``DaskExecutor.__enter__``: ``LocalCluster`` + ``Client``, until all
    workers are registered), **warm-up** and closing are timed separately (medians over
-   the rounds) and excluded from the throughput. Warm-up: each worker process computes
-   the 2018 capability baseline once per scale (cached per process,
-   :func:`sim.model.baseline_capability_index`) the first time a run is summarised; one
-   task pinned to each worker imports the run code and computes the scale-1 baseline
-   before the round (this process does the same once, before its first in-process
-   round), so rounds measure the steady state. The CPU time of this process tree
+   the rounds) and excluded from the throughput. Warm-up: one task pinned to each
+   worker imports the run code and runs one small model (scale 0.05, to 2018) before
+   the round (this process does the same once, before its first in-process round), so
+   rounds measure the steady state. The CPU time of this process tree
    (scheduler, client, nannies, workers) over each round is reported as cores used.
 
 2. **Phase diagrams end to end.** ``python -m sim sweep experiments/quick/phase_diagram.toml
@@ -138,20 +136,21 @@ def make_workload(directory: Path, runs: int) -> tuple[str, list[Any]]:
 
 
 def warm_worker(scale: float) -> dict[str, float]:
-    """Import the run code and compute the (per-process cached) 2018 baseline at
-    ``scale``. Runs once in every worker process, and in this process for the
-    in-process executor; pickled by value (cloudpickle), so no import of this file."""
+    """Import the run code and run one small model (``scale`` is kept for the call's
+    shape; the warm-up model is always small). Runs once in every worker process, and in
+    this process for the in-process executor; pickled by value (cloudpickle), so no
+    import of this file."""
     import os
     import time
 
     start = time.perf_counter()
     import sim.sweep.tasks  # noqa: F401  (what unpickling run_task would import)
-    from sim.model import baseline_capability_index
+    from sim.runs import run
 
     imported = time.perf_counter()
-    baseline_capability_index(scale)
+    run(0, scale=0.05, until_year=2018)
     done = time.perf_counter()
-    return {"pid": os.getpid(), "import_s": imported - start, "baseline_s": done - imported}
+    return {"pid": os.getpid(), "import_s": imported - start, "warm_run_s": done - imported}
 
 
 # --- CPU accounting (Linux) --------------------------------------------------------------
@@ -385,7 +384,7 @@ def dask_cluster(workers: int, figures: ExecutorFigures):
 @contextlib.contextmanager
 def in_process(figures: ExecutorFigures):
     """The in-process executor; this process is warmed up the first time only (its
-    baseline cache lives as long as the process)."""
+    imports last as long as the process)."""
     from sim.sweep import InProcessExecutor
 
     if not figures.warm:
@@ -540,9 +539,9 @@ def report(env: dict[str, Any], load_after: list[float] | None, runs: int, repea
                  for w in f.rounds]
         return f"  {f.label:<16} " + "  ".join(cells)
 
-    baseline = [w["baseline_s"] for f in figures.values() for w in f.warm]
-    baselines = (f"median {statistics.median(baseline):.2f} [{min(baseline):.2f}-"
-                 f"{max(baseline):.2f}] over {len(baseline)} processes")
+    warm_runs = [w["warm_run_s"] for f in figures.values() for w in f.warm]
+    warm = (f"median {statistics.median(warm_runs):.2f} [{min(warm_runs):.2f}-"
+            f"{max(warm_runs):.2f}] over {len(warm_runs)} processes")
     grid = " x ".join(f"{name} {values}" for name, values in GRID.items())
     lines = [
         "Sweep throughput and parallel efficiency; phase diagrams end to end",
@@ -599,9 +598,9 @@ def report(env: dict[str, Any], load_after: list[float] | None, runs: int, repea
               "just after (an idle cluster still uses CPU, so only the one timed exists). "
               "start-up: DaskExecutor.__enter__ (LocalCluster + Client) until every worker "
               "is registered; warm-up: one task pinned to each worker importing the run "
-              f"code and computing the scale-{SCALE} 2018 baseline (cached per process; "
-              "this process once for in-process); medians over the rounds. The baseline "
-              f"itself took {baselines}. Closing a cluster took "
+              "code and running one small model (this process once for in-process); "
+              f"medians over the rounds. The small model itself took {warm}. Closing a "
+              "cluster took "
               f"{fmt_s(figures[DASK_1].teardown_s)} s (1 worker) and "
               f"{fmt_s(figures[DASK_2].teardown_s)} s (2 workers). None of these is in the "
               "throughput; the end-to-end times include them all."),

@@ -3,7 +3,8 @@
 The fixture ``tests/data/reproduce`` is a tiny reproduction: one phase-diagram experiment
 of 8 runs (``experiments/tiny.toml``) and the data of its figures
 (``figures/phase_diagram.csv`` with its emergence table ``phase_diagram_emergence.csv``,
-``figures/threshold_sensitivity.csv``), generated once with ``--update`` (see the comment at the top of ``tiny.toml``).
+``figures/threshold_sensitivity.csv``), generated once with ``--update`` (see the
+comment at the top of ``tiny.toml``).
 """
 
 from __future__ import annotations
