@@ -217,14 +217,15 @@ def test_figures_from_csv_redraws_them(capsys, tmp_path):
                                      "--experiments", str(TINY / "experiments"),
                                      "--out", str(tmp_path / "out")])
     assert code == 0, err
-    expected = [tmp_path / "out" / f"{name}.{ext}"
-                for name in ("phase_diagram", "threshold_sensitivity")
-                for ext in ("png", "svg", "csv")]
+    out_dir = tmp_path / "out"
+    expected = [out_dir / f"phase_diagram.{ext}" for ext in ("png", "svg", "csv")]
+    expected.append(out_dir / "phase_diagram_emergence.csv")  # the figure's companion
+    expected += [out_dir / f"threshold_sensitivity.{ext}" for ext in ("png", "svg", "csv")]
     assert out.splitlines() == [str(path) for path in expected]
     for path in expected:
         assert path.stat().st_size > 0
-    assert ((tmp_path / "out" / "phase_diagram.csv").read_bytes()
-            == (TINY / "figures" / "phase_diagram.csv").read_bytes())
+    for table in ("phase_diagram.csv", "phase_diagram_emergence.csv"):
+        assert (out_dir / table).read_bytes() == (TINY / "figures" / table).read_bytes()
 
 
 @pytest.mark.parametrize("damage", ["missing", "columns"])
