@@ -19,7 +19,14 @@ def draw_profiles(rng: np.random.Generator, centres: np.ndarray,
     """
     alpha = concentration * np.atleast_2d(np.asarray(centres, dtype=float)) + 1e-3
     draws = rng.standard_gamma(alpha)
-    return draws / draws.sum(axis=1, keepdims=True)
+    totals = draws.sum(axis=1, keepdims=True)
+    empty = totals[:, 0] == 0.0
+    if empty.any():
+        # At tiny concentrations every gamma draw of a row can underflow to 0: give such
+        # a row all its knowledge in its centre's largest domain.
+        draws[empty, np.argmax(alpha[empty], axis=1)] = 1.0
+        totals[empty] = 1.0
+    return draws / totals
 
 
 def cognitive_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

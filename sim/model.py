@@ -21,7 +21,7 @@ from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, Universit
 from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS
 from sim.knowledge import draw_profiles
 from sim.network import TieTable
-from sim.params import QUARTERS_PER_YEAR, START_YEAR, ParameterError, Params
+from sim.params import QUARTERS_PER_YEAR, START_YEAR, ParameterError, Params, check_names
 from sim.policy import Regime
 from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE, Population
 from sim.projects import TIE, JointProjects
@@ -40,16 +40,20 @@ class ClusterModel(mesa.Model):
     """Two innovation clusters with tunable coupling and capability.
 
     All keyword arguments are the fields of :class:`sim.params.Params` (validated on
-    construction), plus ``rng``, the seed (a non-negative integer, or None for a
-    fresh one). The spin-up runs on construction; then run to the horizon with
+    construction), plus ``rng``, the seed: a non-negative integer of any integer type,
+    a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one. An unknown
+    keyword or a bad value raises :class:`~sim.params.ParameterError` naming it. The spin-up runs on construction; then run to the horizon with
     :meth:`run_model` and read :meth:`summary` or
     ``datacollector.get_model_vars_dataframe()``.
     """
 
-    def __init__(self, *, rng: int | None = None, **parameters: Any) -> None:
+    def __init__(self, *, rng: int | np.random.Generator | np.random.SeedSequence | None = None,
+                 **parameters: Any) -> None:
+        check_names(parameters)
         self.params = Params(**parameters)
         super().__init__(rng=_seed(rng))
-        self.seed = None if rng is None else int(rng)
+        #: The integer seed when one was given (JSON-safe in summary()); None otherwise.
+        self.seed = int(rng) if isinstance(rng, numbers.Integral) else None
         params = self.params
         self.population = Population(len(DOMAINS))
         self.ties = TieTable()
@@ -150,7 +154,11 @@ class ClusterModel(mesa.Model):
 
     # --- one quarter --------------------------------------------------------------------------
     def step(self) -> None:
-        """One quarter, in the order of docs/ODD.md section 3."""
+        """One quarter, in the order of docs/ODD.md section 3. Past the horizon it
+        does nothing."""
+        if self.quarter_number > self.params.steps:
+            self.steps -= 1  # Mesa counted a step that does not happen
+            return
         self.regime = Regime.in_quarter(self.params, self.quarter_number)
         self.loosen_ties()
         productivity = ResearchInstitute.research_productivity(self)
@@ -344,11 +352,11 @@ def baseline_capability_indices(scale: float = 1.0,
     return tuple(values)
 
 
-def _seed(rng: Any) -> int | None:
-    """The seed as Mesa takes it: None, or a non-negative integer (numpy integers, as
-    read back from a results table, included)."""
-    if rng is None:
-        return None
+def _seed(rng: Any) -> Any:
+    """The seed as Mesa takes it: None, a numpy Generator or SeedSequence, or a
+    non-negative integer (numpy integers, as read back from a results table, included)."""
+    if rng is None or isinstance(rng, np.random.Generator | np.random.SeedSequence):
+        return rng
     if isinstance(rng, bool | np.bool_) or not isinstance(rng, numbers.Integral) or rng < 0:
         raise ParameterError(f"rng (the seed) must be a non-negative integer or None, "
                              f"got {rng!r}")

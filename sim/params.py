@@ -9,8 +9,10 @@ parameter and its allowed range. docs/ODD.md gives the rationale for every defau
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -327,9 +329,19 @@ class Params:
 def check_value(name: str, value: Any) -> None:
     """Validate one parameter's value on its own (cross-field rules aside)."""
     fields = {f.name: f for f in dataclasses.fields(Params)}
-    if name not in fields:
-        raise ParameterError(f"unknown parameter {name!r}")
+    check_names([name])
     _validate(fields[name], value)
+
+
+def check_names(names: Iterable[str]) -> None:
+    """Refuse a parameter name that is not a field of :class:`Params`, suggesting the
+    closest one."""
+    known = [f.name for f in dataclasses.fields(Params)]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParameterError(f"unknown parameter {name!r}{hint}")
 
 
 def _validate(spec: dataclasses.Field, value: Any) -> None:

@@ -1,10 +1,15 @@
 """ClusterModel as Mesa's tools see it: keyword defaults, horizon, DataCollector, summary."""
 
+import json
+import re
+
 import mesa
+import numpy as np
 import pytest
 
 from sim import ClusterModel
 from sim.model import QUARTERLY_SERIES
+from sim.params import ParameterError
 from sim.scenarios import COUPLING_TYPES, SCENARIOS
 
 SUMMARY_KEYS = {"scenario", "coupling_type", "capability_index", "cooperation_index",
@@ -66,3 +71,53 @@ def test_collaboration_graph_matches_the_ties(small_model):
     assert graph.number_of_edges() == len(small_model.ties)
     node, attributes = next(iter(graph.nodes(data=True)))
     assert attributes["agent"].index == node
+
+
+def test_a_step_past_the_horizon_changes_nothing():
+    model = ClusterModel(rng=1, scale=0.05, until_year=2018)
+    model.run_model()
+    record, steps, quarter = list(model.history), model.steps, model.quarter
+    profile = model.population.profile.copy()
+    model.step()
+    model.step()
+    assert not model.running
+    assert model.history == record and model.steps == steps and model.quarter == quarter
+    assert (model.population.profile == profile).all()
+    assert len(model.datacollector.get_model_vars_dataframe()) == 4
+
+
+@pytest.mark.parametrize("seed", [np.int64(4), np.uint32(4), np.int8(4)])
+def test_numpy_integer_seeds_are_the_same_seed(seed):
+    plain = ClusterModel(rng=4, scale=0.05, until_year=2018)
+    typed = ClusterModel(rng=seed, scale=0.05, until_year=2018)
+    for model in (plain, typed):
+        model.run_model()
+    assert typed.history == plain.history
+    assert typed.summary()["seed"] == 4 and type(typed.summary()["seed"]) is int
+
+
+@pytest.mark.parametrize("rng", [np.random.default_rng(5), np.random.SeedSequence(5), None])
+def test_generators_and_seed_sequences_give_json_safe_summaries(rng):
+    model = ClusterModel(rng=rng, scale=0.05, until_year=2018)
+    model.run_model()
+    summary = model.summary()
+    assert summary["seed"] is None
+    json.loads(json.dumps(summary, allow_nan=False))  # no NaN, nothing unserialisable
+
+
+@pytest.mark.parametrize("arguments, named", [
+    ({"couplng": 0.3}, "'couplng' (did you mean 'coupling'?)"),
+    ({"rng": -1}, "rng"), ({"rng": 1.5}, "rng"), ({"rng": "7"}, "rng"), ({"rng": True}, "rng"),
+    ({"coupling": "high"}, "coupling"),
+])
+def test_every_bad_argument_is_a_parameter_error_naming_it(arguments, named):
+    with pytest.raises(ParameterError, match=re.escape(named)):
+        ClusterModel(scale=0.05, **arguments)
+
+
+def test_profiles_stay_defined_at_the_smallest_concentrations():
+    model = ClusterModel(rng=3, scale=1.0, until_year=2018, profile_concentration=0.001)
+    model.run_model()
+    assert np.isfinite(model.population.profile).all()
+    summary = model.summary()
+    assert all(np.isfinite(v) for v in summary.values() if isinstance(v, float))

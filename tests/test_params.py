@@ -269,7 +269,7 @@ def test_model_rejects_bad_coupling_before_creating_agents(monkeypatch):
 
 
 def test_model_rejects_unknown_keyword():
-    with pytest.raises(TypeError, match="couplin"):
+    with pytest.raises(ParameterError, match="'couplin' \\(did you mean 'coupling'\\?\\)"):
         ClusterModel(couplin=0.3)
 
 
