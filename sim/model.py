@@ -42,9 +42,9 @@ class ClusterModel(mesa.Model):
     All keyword arguments are the fields of :class:`sim.params.Params` (validated on
     construction), plus ``rng``, the seed: a non-negative integer of any integer type,
     a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one. An unknown
-    keyword or a bad value raises :class:`~sim.params.ParameterError` naming it. The spin-up runs on construction; then run to the horizon with
-    :meth:`run_model` and read :meth:`summary` or
-    ``datacollector.get_model_vars_dataframe()``.
+    keyword or a bad value raises :class:`~sim.params.ParameterError` naming it. The
+    spin-up runs on construction; then run to the horizon with :meth:`run_model` and
+    read :meth:`summary` or ``datacollector.get_model_vars_dataframe()``.
     """
 
     def __init__(self, *, rng: int | np.random.Generator | np.random.SeedSequence | None = None,
