@@ -5,7 +5,7 @@
     python -m sim figures RESULTS_DIR [--out DIR]
     python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
-    python -m sim baseline | params
+    python -m sim baseline | params [--json] | --version
 
 User mistakes (a bad option, a value out of range) end with one line on stderr and exit
 code 2, never a traceback.
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sim import __version__
 from sim.params import CAPABILITY_BASELINE_2018, ParameterError, Params
 from sim.runs import baseline, run
 
@@ -63,16 +64,17 @@ def _coerce(name: str, value: str) -> Any:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m sim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run_cmd = commands.add_parser("run", help="one simulation to the horizon, with its "
                                   "summary and emergent scenario")
     run_cmd.add_argument("--coupling", type=float, help="inter-cluster tie strength "
                          "in [0, 1] (default 0.2)")
-    run_cmd.add_argument("--capability", type=float, help="internal capability of both "
+    run_cmd.add_argument("--capability", type=float, help="capability endowment of both "
                          "clusters in [0, 1] (default 0.5)")
-    run_cmd.add_argument("--capability-daedeok", type=float, help="Daedeok's own capability")
-    run_cmd.add_argument("--capability-pangyo", type=float, help="Pangyo's own capability")
+    run_cmd.add_argument("--capability-daedeok", type=float, help="Daedeok's own endowment")
+    run_cmd.add_argument("--capability-pangyo", type=float, help="Pangyo's own endowment")
     run_cmd.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     run_cmd.add_argument("--scale", type=float, help="population multiplier (default 1)")
     run_cmd.add_argument("--until", type=int, dest="until_year", metavar="YEAR",
@@ -92,7 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
     base.add_argument("--scale", type=float, default=1.0)
 
-    commands.add_parser("params", help="list every parameter with default, range, help")
+    params_cmd = commands.add_parser("params", help="list every parameter with default, "
+                                     "range, help")
+    params_cmd.add_argument("--json", action="store_true", help="print one JSON object: "
+                            "each parameter's default, unit, range, type and help")
 
     sweep = commands.add_parser("sweep", help="run an experiment file (resumable)")
     sweep.add_argument("experiment", type=Path, help="experiment TOML file")
@@ -200,7 +205,12 @@ def _baseline(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params() -> int:
+def _params(args: argparse.Namespace) -> int:
+    if args.json:
+        described = {name: {**spec, "kind": spec["kind"].__name__}
+                     for name, spec in Params.describe().items()}
+        print(json.dumps(described, indent=2))
+        return 0
     for name, spec in Params.describe().items():
         low, high = spec["low"], spec["high"]
         opening = "(" if spec["low_open"] else "["
@@ -296,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sim.sweep.design import ExperimentError
 
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "baseline": _baseline, "params": lambda _: _params(),
+    commands = {"run": _run, "baseline": _baseline, "params": _params,
                 "sweep": _sweep, "figures": _figures, "reproduce": _reproduce}
     try:
         return commands[args.command](args)

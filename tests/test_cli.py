@@ -298,3 +298,25 @@ def test_module_entry_point():
     assert data["parameters"]["coupling"] == 0.0
     assert data["parameters"]["scale"] == 0.05
     assert data["innovations_inter"] == 0
+
+
+def test_version_is_the_packages(capsys):
+    import tomllib
+    from importlib.metadata import version
+
+    import sim
+
+    code, out, _ = invoke(capsys, ["--version"])
+    assert code == 0 and out.strip() == f"python -m sim {sim.__version__}"
+    assert version("cluster-coupling-sim") == sim.__version__  # one source
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+
+
+def test_params_as_json_describe_every_field(capsys):
+    code, out, _ = invoke(capsys, ["params", "--json"])
+    assert code == 0
+    described = json.loads(out)
+    assert list(described) == [f.name for f in dataclasses.fields(Params)]
+    assert described["coupling"] == {**Params.describe()["coupling"], "kind": "float"}
+    assert described["coupling_after"]["optional"] is True
