@@ -73,8 +73,6 @@ class ClusterModel(mesa.Model):
             type(self).step(self)
         self.regime = Regime.in_quarter(params, self.quarter_number)
         self.initial_cluster_distance = self.cluster_distance()
-        self.initial_capability_stock = self.capability_stock
-        self.initial_ventures = self.ventures_by_cluster()
 
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in QUARTERLY_SERIES})

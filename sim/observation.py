@@ -22,7 +22,7 @@ from sim.calibration import CLUSTER_NAMES
 from sim.network import TieTable
 from sim.params import QUARTERS_PER_YEAR, Params
 from sim.policy import Regime
-from sim.population import VENTURE, Population
+from sim.population import Population
 from sim.projects import JointProjects, ProjectOutcome
 
 N_CLUSTERS = len(CLUSTER_NAMES)
@@ -41,6 +41,8 @@ class ObservedModel(Protocol):
 
     @property
     def capability_stock(self) -> np.ndarray: ...
+
+    def ventures_by_cluster(self) -> np.ndarray: ...
 
     def cluster_distance(self) -> float: ...
 
@@ -93,11 +95,6 @@ class Series:
 
 def _active(q: Quarter) -> np.ndarray:
     return q.model.population.active()
-
-
-def _ventures(q: Quarter) -> np.ndarray:
-    pop = q.model.population
-    return q.per_cluster(np.flatnonzero(pop.alive & (pop.kind == VENTURE)))
 
 
 def _arrivals(q: Quarter) -> np.ndarray:
@@ -173,7 +170,8 @@ SCHEMA: tuple[Series, ...] = (
     Series("active_agents", "collaborating agents alive", lambda q: int(_active(q).sum())),
     Series("agents", "collaborating agents alive in each cluster",
            lambda q: q.per_cluster(np.flatnonzero(_active(q))), per_cluster=True),
-    Series("ventures", "ventures alive", _ventures, per_cluster=True),
+    Series("ventures", "ventures alive", lambda q: q.model.ventures_by_cluster(),
+           per_cluster=True),
     Series("births", "spin-offs founded", lambda q: q.per_cluster(q.events.spin_offs),
            per_cluster=True),
     Series("entries", "start-ups founded from outside the modelled agents",

@@ -20,7 +20,7 @@ from sim.knowledge import cognitive_distance, normalise, reach, success_probabil
 from sim.network import TieTable
 from sim.params import Params
 from sim.policy import Regime
-from sim.population import AGENCY, KIND_NAMES, Population
+from sim.population import KIND_NAMES, Population
 from sim.projects import BROKERED, SEARCH, JointProjects, ProjectOutcome, credit_by_cluster
 
 
@@ -39,6 +39,8 @@ class ClusterWorld(Protocol):
 
     @property
     def capability_stock(self) -> np.ndarray: ...
+
+    def ventures_by_cluster(self) -> np.ndarray: ...
 
 
 class ClusterAgent(mesa.Agent):
@@ -290,9 +292,9 @@ class ClusterAgent(mesa.Agent):
         universities (``trained``) and public investment, each closing a share of the
         gap to 1, and an agent that ran no project this quarter loses
         ``capability_depreciation`` of it (absorptive capacity depreciates without
-        use). Under brain drain,
-        each inter-cluster project moves ``talent_drain`` of the Daedeok partner's stock
-        to its Pangyo partner. All changes use the stock at the start of the stage.
+        use). Under brain drain, each inter-cluster project moves ``talent_drain`` of
+        the Daedeok partner's stock to its Pangyo partner. All changes use the stock at
+        the start of the stage.
 
         Returns the stock that moved to Pangyo this quarter (0 without brain drain)."""
         pop, params = model.population, model.params
@@ -316,8 +318,8 @@ class ClusterAgent(mesa.Agent):
             change += (np.bincount(sink, weights=flow, minlength=n)
                        - np.bincount(source, weights=flow, minlength=n))
             drained = float(flow.sum())
-        alive = pop.alive & (pop.kind != AGENCY)
-        pop.absorptive[alive] = np.clip(stock[alive] + change[alive], 0.0, 1.0)
+        active = pop.active()
+        pop.absorptive[active] = np.clip(stock[active] + change[active], 0.0, 1.0)
         return drained
 
     @staticmethod

@@ -109,11 +109,9 @@ class Venture(ClusterAgent):
         stock)``; their profiles drawn around the cluster's domain mix, their stock
         around the cluster's. Capable clusters attract more founders. Returns the new
         rows."""
-        pop, params, rng = model.population, model.params, model.rng
-        ventures = np.bincount(pop.cluster[pop.alive & (pop.kind == VENTURE)],
-                               minlength=len(CLUSTER_NAMES))
+        params, rng = model.params, model.rng
         stock = model.capability_stock
-        counts = rng.poisson(params.entry_rate * ventures * (0.5 + stock))
+        counts = rng.poisson(params.entry_rate * model.ventures_by_cluster() * (0.5 + stock))
         if counts.sum() == 0:
             return np.empty(0, dtype=np.int64)
         cluster = np.repeat(np.arange(len(CLUSTER_NAMES), dtype=np.int8), counts)
