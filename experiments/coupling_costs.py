@@ -17,8 +17,8 @@ import itertools
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from scipy import stats
 
+from sim.emergence import t_interval
 from sim.runs import run
 
 COSTS = ("coordination_cost", "limited_attention", "brain_drain", "lock_in")
@@ -38,12 +38,6 @@ def innovations(task: tuple[str, float, int, float, float]) -> tuple[str, float,
                 until_year=max(HORIZONS), **CONFIGURATIONS[configuration])
     by_quarter = {r["quarter"]: r["innovations_cumulative"] for r in model.history}
     return configuration, coupling, seed, [by_quarter[f"{year}Q4"] for year in HORIZONS]
-
-
-def interval(values: np.ndarray) -> tuple[float, float]:
-    """Mean and half-width of the 95% t-interval."""
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return float(values.mean()), float(half)
 
 
 def main() -> None:
@@ -68,7 +62,8 @@ def main() -> None:
             synergy = np.array([results[config, coupling, s][h]
                                 / results[config, 0.0, s][h] - 1
                                 for s in range(args.seeds)])
-            mean, half = interval(synergy)
+            mean, low, high = t_interval(synergy)
+            half = (high - low) / 2
             cells.append(f"{100 * mean:+7.1f}±{100 * half:4.1f}%  ")
         print(f"{config:<26}" + "".join(cells))
 
