@@ -120,6 +120,12 @@ class ResultStore:
                              stored=len(runs))
         return runs
 
+    def mark_interrupted(self) -> None:
+        """Store what is buffered and record that the sweep was stopped before the end."""
+        self.flush()
+        stored = len(set(self._stored_runs()["run_id"])) if self._has_runs() else 0
+        self._write_manifest(status="interrupted", stored=stored)
+
     # --- reading --------------------------------------------------------------------------
     def _files(self, kind: str) -> list[Path]:
         final = self.directory / (RUNS if kind == "runs" else SERIES)

@@ -1,0 +1,87 @@
+"""Code identity: which model code made a result.
+
+A results directory must never mix runs made by different code, and a Dask worker that
+runs different code from the process that submits to it must be refused. Both need a
+fingerprint of the code itself, not of whatever repository happens to enclose it:
+
+* ``source_sha256``: SHA-256 over the installed ``sim`` package's Python files (their
+  paths relative to the package and their bytes, in sorted order). It changes with any
+  edit to the model and with nothing else.
+* ``version``: the package version (``sim.__version__``).
+* ``git``: the commit and whether the work tree is dirty, only when the package's parent
+  folder is itself the top of a git checkout (a development install); never read from a
+  repository that merely contains an installed copy.
+
+Two codes are the same when their ``source_sha256`` match; the rest is for people.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import sim
+
+_PACKAGE = Path(sim.__file__).resolve().parent
+
+
+@functools.cache
+def source_sha256() -> str:
+    """SHA-256 of the ``sim`` package's source files (computed once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        relative = path.relative_to(_PACKAGE).as_posix()
+        if "__pycache__" in relative:
+            continue
+        digest.update(relative.encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@functools.cache
+def git_state() -> dict[str, Any] | None:
+    """Commit and dirtiness of the checkout the package lives in, or None.
+
+    Only a checkout whose top level is the package's parent folder counts: a copy of
+    ``sim`` vendored inside another repository reports None, not that repository.
+    """
+    root = _PACKAGE.parent
+    try:
+        top = _git(root, "rev-parse", "--show-toplevel")
+        if Path(top).resolve() != root:
+            return None
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": dirty}
+
+
+def code_identity() -> dict[str, Any]:
+    """The fingerprint recorded in manifests and compared across processes."""
+    return {"version": sim.__version__, "source_sha256": source_sha256(),
+            "git": git_state()}
+
+
+def code_version() -> str:
+    """A short human label: ``VERSION+gCOMMIT[-dirty]`` in a checkout, else ``VERSION``."""
+    state = git_state()
+    if state is None:
+        return sim.__version__
+    return f"{sim.__version__}+g{state['commit'][:12]}" + ("-dirty" if state["dirty"] else "")
+
+
+def short(identity: dict[str, Any]) -> str:
+    """One-line description of an identity, for error messages."""
+    git = identity.get("git")
+    where = f", commit {git['commit'][:12]}{' (dirty)' if git['dirty'] else ''}" if git else ""
+    return (f"version {identity.get('version')}, source "
+            f"{str(identity.get('source_sha256'))[:12]}{where}")
+
+
+def _git(root: Path, *arguments: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *arguments], capture_output=True,
+                          text=True, timeout=10, check=True).stdout.strip()
