@@ -1,7 +1,8 @@
 """Command line of the cluster model.
 
     python -m sim run [--coupling C] [--capability K] [--seed S] [--json] ...
-    python -m sim sweep EXPERIMENT.toml [--out DIR] [--workers N] [--scheduler ADDR]
+    python -m sim sweep EXPERIMENT.toml [--out DIR] [--max-runs N] [--workers N]
+                        [--scheduler ADDR]
     python -m sim figures RESULTS_DIR [--out DIR]
     python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
@@ -103,7 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("experiment", type=Path, help="experiment TOML file")
     sweep.add_argument("--out", type=Path, help="results directory (default "
                        "results/<experiment name>)")
+    sweep.add_argument("--max-runs", type=int, metavar="N", help="allow a design of up "
+                       "to N runs (points x replicates), instead of the file's max_runs "
+                       "or the default 1,000,000")
     _executor_options(sweep)
+    _storage_options(sweep)
 
     figures = commands.add_parser("figures", help="draw the figures of a results directory, "
                                   "or redraw figures from their data (--from-csv)")
@@ -129,7 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--update", action="store_true", help="write the regenerated "
                            "figures into --figures instead of comparing")
     _executor_options(reproduce)
+    _storage_options(reproduce)
     return parser
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-code-change", action="store_true",
+                        help="add runs to a results directory whose stored runs were made "
+                        "by other code (refused otherwise; the manifest lists each code "
+                        "and its runs)")
 
 
 def _executor_options(parser: argparse.ArgumentParser) -> None:
@@ -234,14 +247,20 @@ def _executor(args: argparse.Namespace):
 
 def _sweep(args: argparse.Namespace) -> int:
     from sim.sweep import ResultStore, load, run_sweep
+    from sim.sweep.estimate import estimate
 
-    experiment = load(args.experiment)  # everything is checked before any run
+    # everything is checked before any run, the design's size first
+    experiment = load(args.experiment, max_runs=args.max_runs)
     out = args.out or Path("results") / experiment.name
     executor = _executor(args)
-    ResultStore(out, experiment).open()  # refuses a directory of another experiment
-    print(f"sweep {experiment.name}: {len(experiment.runs())} runs on "
-          f"{executor.describe()}, results in {out}", file=sys.stderr)
-    runs = run_sweep(experiment, out, executor, progress=not args.quiet)
+    cost = estimate(experiment).line(None if args.scheduler else args.workers)
+    # Checked and locked before Dask starts: a directory of another experiment or code,
+    # or one another sweep is writing, is refused at once; the lock is kept to the end.
+    with ResultStore(out, experiment, allow_code_change=args.allow_code_change):
+        print(f"sweep {experiment.name}: {experiment.run_count:,} runs on "
+              f"{executor.describe()}, results in {out}; {cost}", file=sys.stderr)
+        runs = run_sweep(experiment, out, executor, progress=not args.quiet,
+                         allow_code_change=args.allow_code_change)
     print(f"{len(runs)} runs stored in {out / 'runs.parquet'}")
     return 0
 
@@ -287,9 +306,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     failed = 0
     for experiment in experiments:
         out = args.results / experiment.name
-        print(f"reproduce {experiment.name}: {len(experiment.runs())} runs, results in "
+        print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results in "
               f"{out}", file=sys.stderr)
-        run_sweep(experiment, out, _executor(args), progress=not args.quiet)
+        run_sweep(experiment, out, _executor(args), progress=not args.quiet,
+                  allow_code_change=args.allow_code_change)
         drawn = draw(out, out / "figures")
         if args.update:
             publish(drawn, args.figures)

@@ -27,14 +27,16 @@ FLUSH_EVERY_SECONDS = 5.0
 
 def run_sweep(experiment: Experiment, out: str | Path,
               executor: InProcessExecutor | DaskExecutor,
-              progress: bool = True) -> pd.DataFrame:
+              progress: bool = True, *, allow_code_change: bool = False) -> pd.DataFrame:
     """Run every run of ``experiment`` not yet stored in ``out``; return the runs table.
 
     Results are written as they arrive (in batches of at most ``FLUSH_EVERY_RUNS`` runs
     or ``FLUSH_EVERY_SECONDS`` seconds); an interrupted sweep loses at most the batch
-    in hand and resumes where it stopped when called again.
+    in hand and resumes where it stopped when called again. No other process may write
+    ``out`` meanwhile (its lock is held until the end), and runs stored by other code
+    are refused unless ``allow_code_change``.
     """
-    store = ResultStore(out, experiment)
+    store = ResultStore(out, experiment, allow_code_change=allow_code_change)
     done = store.open()
     specs = experiment.runs()
     todo = [spec for spec in specs if spec.run_id not in done]
@@ -51,9 +53,15 @@ def run_sweep(experiment: Experiment, out: str | Path,
                     last_flush = now
                 if meter is not None:
                     meter.update()
+    except BaseException:
+        store.close()  # writes what is buffered and gives the directory's lock up
+        raise
     finally:
         store.flush()
         if meter is not None:
             meter.close()
-    return store.finalize(len(specs))
+    try:
+        return store.finalize(len(specs))
+    finally:
+        store.close()
 

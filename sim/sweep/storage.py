@@ -2,15 +2,27 @@
 
 Layout::
 
-    DIR/manifest.json     experiment identity, code and package versions, seeds, status
+    DIR/.lock             held (flock) by the one sweep writing the directory
+    DIR/manifest.json     experiment identity, code identities, package versions, seeds,
+                          status
     DIR/experiment.toml   the experiment file as run
     DIR/parts/*.parquet   batches of finished runs (each written atomically)
     DIR/runs.parquet      one row per run, sorted by design point and replicate
     DIR/series.parquet    per-quarter series (when the experiment asks for them)
+    DIR/quarantine/       stored files found damaged, moved aside (never deleted)
 
-Every file appears by an atomic rename, so a sweep killed at any moment leaves only
-complete files. Starting again reads which runs are stored and runs only the rest;
-duplicates (a run stored twice) are dropped when the tables are consolidated.
+One sweep at a time writes a directory (:mod:`sim.sweep.lock`). Every file appears by an
+atomic rename, so a sweep killed at any moment leaves only complete files. Starting again
+reads which runs are stored and runs only the rest; duplicates (a run stored twice) are
+dropped when the tables are consolidated.
+
+Every Parquet file records the code that made its runs (key ``sim.code``, and
+``sim.code_history`` where runs of several codes were consolidated). Runs of other code
+are not added to a directory unless asked (``allow_code_change``).
+
+What is stored is checked whenever a directory is opened: a part that cannot be read,
+has the wrong columns, holds runs of another design or lacks its series is moved to
+``quarantine/`` with a warning on stderr, and its runs are run again.
 """
 
 from __future__ import annotations
@@ -20,52 +32,172 @@ import importlib.metadata
 import json
 import os
 import platform
-import subprocess
+import sys
+import tomllib
 import uuid
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from sim.sweep.design import Experiment, ExperimentError, replicate_seeds
+from sim.params import Params
+from sim.sweep import identity, lock
+from sim.sweep.design import Experiment, ExperimentError, parse, replicate_seeds
 from sim.sweep.tasks import RunResult
 
 MANIFEST = "manifest.json"
 RUNS = "runs.parquet"
 SERIES = "series.parquet"
+QUARANTINE = "quarantine"
+CODE_KEY = b"sim.code"
+"""Parquet key-value metadata: the identity of the code that made every run of a file."""
+HISTORY_KEY = b"sim.code_history"
+"""Parquet key-value metadata: each code that made runs of a file, with their count (and
+their run ids when there are several codes)."""
+
 _PACKAGES = ("mesa", "numpy", "networkx", "pandas", "pyarrow", "dask", "distributed",
              "scipy", "matplotlib")
+_KEYS = ("run_id", "point", "replicate", "seed")
+_MANIFEST_FIELDS = {"status": str, "runs_total": int, "runs_stored": int}
+# Reading a damaged Parquet file raises ArrowInvalid (a ValueError) or an OSError.
+_UNREADABLE = (pa.ArrowException, OSError, ValueError)
+
+#: Identity of a code (:func:`sim.sweep.identity.code_identity`), None when not recorded.
+Code = dict[str, Any] | None
+
+
+@dataclass
+class _Batch:
+    """Runs stored together: a runs file and, with series, the file of their series."""
+
+    runs: Path
+    series: Path | None
+    consolidated: bool
+    run_ids: list[str]
+    codes: dict[str, Code]
+    """Code of each run of the batch."""
+    columns: frozenset[str]
+    series_columns: frozenset[str] | None = None
+    lacking: set[str] = field(default_factory=set)
+    """Runs whose series are missing or incomplete."""
+    runs_table: pd.DataFrame | None = None
+    series_table: pd.DataFrame | None = None
+
+
+@dataclass
+class _Survey:
+    """What a results directory holds: usable batches, and files to set aside."""
+
+    batches: list[_Batch]
+    damaged: list[tuple[list[Path], str]]
+    """Files to move to quarantine (a runs file with its series file) and why."""
+    splits: list[_Batch]
+    """Consolidated tables of which only some runs have their series."""
+
+    def done(self) -> dict[str, Code]:
+        """Each stored run (the first copy of it) and the code that made it."""
+        codes: dict[str, Code] = {}
+        for batch in self.batches:
+            for run_id in batch.run_ids:
+                if run_id not in batch.lacking and run_id not in codes:
+                    codes[run_id] = batch.codes[run_id]
+        return codes
 
 
 class ResultStore:
-    """The results directory of one experiment."""
+    """The results directory of one experiment.
 
-    def __init__(self, directory: str | Path, experiment: Experiment) -> None:
+    ``open()`` takes the directory's lock (see :mod:`sim.sweep.lock`) and keeps it until
+    ``close()``; as a context manager the store is opened on entry and closed on exit. A
+    store that is dropped without ``close()`` gives its lock up when it is collected.
+
+    Args:
+        directory: the results directory (created if missing).
+        experiment: the experiment whose runs it holds.
+        allow_code_change: accept a directory whose stored runs were made by other code
+            (runs of several codes then sit in one table; the manifest lists each code).
+    """
+
+    def __init__(self, directory: str | Path, experiment: Experiment, *,
+                 allow_code_change: bool = False) -> None:
         self.directory = Path(directory)
         self.parts = self.directory / "parts"
         self.experiment = experiment
+        self.allow_code_change = allow_code_change
+        self.code = identity.code_identity()
         self._rows: list[dict[str, Any]] = []
         self._series: list[pd.DataFrame] = []
+        self._lock: lock.DirectoryLock | None = None
+        # columns of the parts this store wrote: what the running code makes
+        self._made: dict[str, frozenset[str]] = {}
+        self._release: weakref.finalize | None = None
+        self._specs = {spec.run_id: spec for spec in experiment.runs()}
+        steps_of_point: dict[int, int] = {}
+        for spec in self._specs.values():
+            if spec.point not in steps_of_point:
+                steps_of_point[spec.point] = Params(**spec.parameters).steps
+        self._steps = {run_id: steps_of_point[spec.point]
+                       for run_id, spec in self._specs.items()}
 
     # --- opening -------------------------------------------------------------------------
+    def __enter__(self) -> ResultStore:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def open(self) -> set[str]:
-        """Create the directory, or check that it belongs to this experiment. Returns
-        the ids of the runs already stored."""
-        manifest_path = self.directory / MANIFEST
-        if manifest_path.exists():
-            manifest = json.loads(manifest_path.read_text())
-            if manifest["experiment"]["fingerprint"] != self.experiment.fingerprint:
-                raise ExperimentError(
-                    f"{self.directory} holds results of a different experiment "
-                    f"({manifest['experiment']['name']!r}); refusing to mix them: choose "
-                    "another --out directory")
-        elif self.directory.exists() and any(self.directory.iterdir()):
-            raise ExperimentError(f"{self.directory} is not empty and is not a results "
-                                  "directory; choose another --out directory")
-        else:
-            # the manifest comes first: a directory is claimed by one atomic write
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._write_manifest(status="running", stored=0)
+        """Take the directory's lock, create the directory or check that it belongs to
+        this experiment and this code, set damaged files aside. Returns the ids of the
+        runs already stored."""
+        self._acquire()
+        try:
+            return self._open_locked()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Write what is buffered and give up the directory's lock."""
+        try:
+            if self._release is not None:
+                self.flush()
+        finally:
+            if self._release is not None:
+                self._release()
+                self._release = None
+
+    def _acquire(self) -> None:
+        if self._lock is not None and self._lock.held:
+            return
+        try:
+            self._ownership()
+        except ExperimentError:
+            # Refused before touching anything; but if a sweep holds the directory,
+            # that is the news (its manifest may be about to change).
+            holder = lock.holder(self.directory)
+            if holder is not None:
+                raise ExperimentError(lock.in_use_message(self.directory, holder)) from None
+            raise
+        self.directory.mkdir(parents=True, exist_ok=True)
+        directory_lock = lock.DirectoryLock(self.directory, self.experiment.name)
+        directory_lock.acquire()
+        self._lock = directory_lock
+        self._release = weakref.finalize(self, directory_lock.release)
+
+    def _open_locked(self) -> set[str]:
+        state, manifest = self._ownership()  # again: the directory may have changed
+        if state == "new":
+            # the manifest comes first: with it the directory is this experiment's
+            self._write_manifest(status="running", stored=0, history=[])
+            manifest = _manifest_or_none(self.directory / MANIFEST)
         experiment_copy = self.directory / "experiment.toml"
         if not experiment_copy.exists():
             _atomic_write_text(experiment_copy, self.experiment.source)
@@ -73,7 +205,94 @@ class ResultStore:
         for folder in (self.directory, self.parts):
             for stray in folder.glob(".tmp-*"):  # a write cut short by a kill
                 stray.unlink()
-        return set(self._stored_runs()["run_id"]) if self._has_runs() else set()
+        survey = self._survey()
+        done = survey.done()
+        recorded = manifest.get("code") if manifest else None
+        first_meeting = (not isinstance(recorded, dict)
+                         or recorded.get("source_sha256") != self.code["source_sha256"])
+        self._check_code(manifest, done, warn=first_meeting)
+        repaired = self._repair(survey)
+        if repaired:
+            done = self._survey().done()
+        if state == "rebuild":
+            print(f"warning: {self.directory} had no {MANIFEST}; rebuilt it from "
+                  f"experiment.toml and the {len(done)} stored runs", file=sys.stderr)
+        if state == "rebuild" or repaired or first_meeting:
+            self._write_manifest(status="running", stored=len(done),
+                                 history=_history(done), rebuilt=state == "rebuild")
+        return set(done)
+
+    def _ownership(self) -> tuple[str, dict[str, Any] | None]:
+        """Whether the directory is new, this experiment's (with its manifest) or this
+        experiment's without a manifest ('rebuild'). Reads only; raises
+        :class:`ExperimentError` for a directory that is not this experiment's."""
+        directory = self.directory
+        if (directory / MANIFEST).exists():
+            manifest = read_manifest(directory, advice=self._manifest_advice())
+            if manifest["experiment"]["fingerprint"] != self.experiment.fingerprint:
+                raise ExperimentError(
+                    f"{directory} holds results of a different experiment "
+                    f"({manifest['experiment']['name']!r}); refusing to mix them: choose "
+                    "another --out directory")
+            return "resume", manifest
+        if not directory.exists():
+            return "new", None
+        if not directory.is_dir():
+            raise ExperimentError(f"{directory} is not a directory; choose another --out "
+                                  "directory")
+        copy = directory / "experiment.toml"
+        if copy.exists():
+            stored = _stored_experiment(copy)
+            if stored is None:
+                raise ExperimentError(
+                    f"{directory} has no {MANIFEST} and its experiment.toml is not a valid "
+                    "experiment; choose another --out directory")
+            if stored.fingerprint != self.experiment.fingerprint:
+                raise ExperimentError(
+                    f"{directory} holds results of a different experiment "
+                    f"({stored.name!r}, by its experiment.toml); refusing to mix them: "
+                    "choose another --out directory")
+            return "rebuild", None
+        # a claim cut short leaves only the lock file or a temporary file
+        if any(entry.name != lock.LOCK_FILE and not entry.name.startswith(".tmp-")
+               for entry in directory.iterdir()):
+            raise ExperimentError(f"{directory} is not empty and is not a results "
+                                  "directory; choose another --out directory")
+        return "new", None
+
+    def _manifest_advice(self) -> str:
+        stored = _stored_experiment(self.directory / "experiment.toml")
+        if stored is not None and stored.fingerprint == self.experiment.fingerprint:
+            return ("move it aside (e.g. to manifest.json.damaged) and run again to rebuild "
+                    "it from experiment.toml and the stored runs, or choose another --out "
+                    "directory")
+        return ("its experiment.toml is missing or not this experiment's, so it cannot be "
+                "rebuilt: choose another --out directory")
+
+    def _check_code(self, manifest: dict[str, Any] | None, done: dict[str, Code], *,
+                    warn: bool) -> None:
+        """Refuse to add runs of this code to runs of other code, unless allowed (then
+        say so once, if ``warn``)."""
+        running = self.code["source_sha256"]
+        others: dict[str | None, str] = {}
+        recorded = [manifest.get("code")] if manifest is not None else []
+        for code in [*recorded, *done.values()]:
+            sha = code.get("source_sha256") if isinstance(code, dict) else None
+            if sha != running and sha not in others:
+                others[sha] = _describe(code, manifest)
+        if not others:
+            return
+        stored = "; ".join(others.values())
+        if not self.allow_code_change:
+            raise ExperimentError(
+                f"{self.directory} holds runs made by other code ({stored}) than the code "
+                f"running now ({identity.short(self.code)}); run again with "
+                "--allow-code-change to add runs of this code to them (the manifest lists "
+                "each code and its runs), or choose another --out directory")
+        if warn:
+            print(f"warning: {self.directory} holds runs made by other code ({stored}); "
+                  f"adding runs of {identity.short(self.code)} (--allow-code-change)",
+                  file=sys.stderr)
 
     # --- writing ------------------------------------------------------------------------
     def add(self, result: RunResult) -> None:
@@ -84,108 +303,478 @@ class ResultStore:
 
     @property
     def buffered(self) -> int:
+        """Number of finished runs not yet written."""
         return len(self._rows)
 
     def flush(self) -> None:
         """Write the buffered runs as one new part, atomically."""
         if not self._rows:
             return
-        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        name = _part_name()
+        runs = pd.DataFrame(self._rows)
+        codes = [(self.code, list(runs["run_id"]))]
+        self._made["columns"] = frozenset(runs.columns)
         if self._series:
+            series = pd.concat(self._series, ignore_index=True)
+            self._made["series_columns"] = frozenset(series.columns)
             # series first: a part of runs is only ever visible with its series
-            _atomic_parquet(pd.concat(self._series, ignore_index=True),
-                            self.parts / f"series-{name}.parquet")
-        _atomic_parquet(pd.DataFrame(self._rows), self.parts / f"runs-{name}.parquet")
+            _write_parquet(series, self.parts / f"series-{name}.parquet", "series", codes)
+        _write_parquet(runs, self.parts / f"runs-{name}.parquet", "runs", codes)
         self._rows, self._series = [], []
 
     def finalize(self, total: int) -> pd.DataFrame:
-        """Consolidate every part into the final tables and mark the sweep complete."""
+        """Consolidate every part into the final tables and check them against the
+        design: the manifest says 'complete' only when every run of the design is stored
+        once (with its series, when asked), else 'incomplete' and why."""
         self.flush()
-        runs = self._stored_runs()
-        runs = runs.drop_duplicates("run_id").sort_values(["point", "replicate"])
-        runs = runs.reset_index(drop=True)
-        _atomic_parquet(runs, self.directory / RUNS)
-        series_parts = self._files("series")
-        if series_parts:
-            series = pd.concat([pd.read_parquet(p) for p in series_parts], ignore_index=True)
+        self._repair(self._survey())
+        # read in full this time: a file damaged since the sweep opened is set aside too
+        survey = self._survey(tables=True)
+        if self._repair(survey):
+            survey = self._survey(tables=True)
+        done = survey.done()
+        self._check_code(None, done, warn=False)  # never consolidate several codes unasked
+
+        runs_frames, series_frames, seen = [], [], set()
+        for batch in survey.batches:
+            keep = [r for r in dict.fromkeys(batch.run_ids)
+                    if r not in seen and r not in batch.lacking]
+            seen.update(keep)
+            if not keep:
+                continue
+            runs_table = batch.runs_table.drop_duplicates("run_id")
+            runs_frames.append(runs_table[runs_table["run_id"].isin(keep)])
+            if batch.series_table is not None:
+                series_table = batch.series_table
+                series_frames.append(series_table[series_table["run_id"].isin(keep)])
+        runs = (pd.concat(runs_frames, ignore_index=True) if runs_frames
+                else pd.DataFrame(columns=list(_KEYS)))
+        runs = runs.sort_values(["point", "replicate"]).reset_index(drop=True)
+        codes = _codes_of_runs(runs["run_id"], done)
+        series = None
+        if series_frames:
+            series = pd.concat(series_frames, ignore_index=True)
             order = {run_id: i for i, run_id in enumerate(runs["run_id"])}
             series = series.drop_duplicates(["run_id", "quarter"])
             series = series.assign(_order=series["run_id"].map(order))
             series = series.sort_values(["_order", "quarter"]).drop(columns="_order")
-            _atomic_parquet(series.reset_index(drop=True), self.directory / SERIES)
+            series = series.reset_index(drop=True)
+
+        reasons = self._shortfalls(runs, series, total, survey)
+        # series first, runs second, parts last: a kill in between leaves duplicates,
+        # which the next consolidation drops, never a run without its series
+        if series is not None:
+            _write_parquet(series, self.directory / SERIES, "series", codes)
+        _write_parquet(runs, self.directory / RUNS, "runs", codes)
         for part in list(self.parts.glob("*.parquet")):
-            if part.name not in (RUNS, SERIES):
-                part.unlink()
-        self._write_manifest(status="complete" if len(runs) == total else "incomplete",
-                             stored=len(runs))
+            part.unlink()
+        self._write_manifest(status="incomplete" if reasons else "complete",
+                             stored=len(runs), history=_history(done),
+                             reason="; ".join(reasons) or None)
         return runs
+
+    def _shortfalls(self, runs: pd.DataFrame, series: pd.DataFrame | None, total: int,
+                    survey: _Survey) -> list[str]:
+        """Why the consolidated tables are not the whole design (empty when they are)."""
+        reasons = []
+        stray = set(runs["run_id"]) - set(self._specs)
+        if stray:
+            reasons.append(f"{len(stray)} stored runs are not in the design")
+        if len(runs) != total:
+            reasons.append(f"{len(runs)} runs stored of {total} in the design")
+        if len({batch.columns for batch in survey.batches}) > 1:
+            reasons.append("runs of different code have different columns")
+        if self.experiment.series:
+            expected = sum(self._steps.get(run_id, 0) for run_id in runs["run_id"])
+            rows = 0 if series is None else len(series)
+            if rows != expected:
+                reasons.append(f"{rows} series rows for {expected} expected "
+                               f"({len(runs)} runs x their quarters)")
+        return reasons
 
     def mark_interrupted(self) -> None:
         """Store what is buffered and record that the sweep was stopped before the end."""
         self.flush()
-        stored = len(set(self._stored_runs()["run_id"])) if self._has_runs() else 0
-        self._write_manifest(status="interrupted", stored=stored)
+        stored: set[str] = set()
+        for path in self._runs_files():
+            try:
+                stored.update(pq.read_table(path, columns=["run_id"]).column(0).to_pylist())
+            except _UNREADABLE:  # set aside when the sweep is resumed
+                continue
+        self._write_manifest(status="interrupted", stored=len(stored & set(self._specs)))
 
-    # --- reading --------------------------------------------------------------------------
-    def _files(self, kind: str) -> list[Path]:
-        final = self.directory / (RUNS if kind == "runs" else SERIES)
-        parts = sorted(self.parts.glob(f"{kind}-*.parquet"))
-        return ([final] if final.exists() else []) + parts
-
-    def _has_runs(self) -> bool:
-        return bool(self._files("runs"))
-
-    def _stored_runs(self) -> pd.DataFrame:
-        frames = [pd.read_parquet(p) for p in self._files("runs")]
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-    def _write_manifest(self, *, status: str, stored: int) -> None:
+    def _write_manifest(self, *, status: str, stored: int,
+                        history: list[dict[str, Any]] | None = None,
+                        reason: str | None = None, rebuilt: bool = False) -> None:
         path = self.directory / MANIFEST
-        previous = json.loads(path.read_text()) if path.exists() else {}
+        previous = _manifest_or_none(path)
         experiment = self.experiment
         manifest = {
             "experiment": {"name": experiment.name, "fingerprint": experiment.fingerprint,
                            "analysis": experiment.analysis, "file": "experiment.toml"},
             "master_seed": experiment.master_seed,
             "replicate_seeds": replicate_seeds(experiment.master_seed, experiment.replicates),
-            "runs_total": len(experiment.runs()),
+            "runs_total": len(self._specs),
             "runs_stored": stored,
             "status": status,
-            "code_version": code_version(),
+            "code_version": identity.code_version(),
+            "code": self.code,
+            "code_history": history if history is not None else previous.get(
+                "code_history", []),
             "python": platform.python_version(),
             "packages": {name: _version(name) for name in _PACKAGES},
             "created": previous.get("created", _now()),
             "updated": _now(),
         }
+        if reason:
+            manifest["incomplete_reason"] = reason
+        if rebuilt or "rebuilt" in previous:
+            manifest["rebuilt"] = _now() if rebuilt else previous["rebuilt"]
         _atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
 
+    # --- checking what is stored ----------------------------------------------------------
+    def _runs_files(self) -> list[Path]:
+        final = self.directory / RUNS
+        return ([final] if final.exists() else []) + sorted(self.parts.glob("runs-*.parquet"))
 
+    def _survey(self, *, tables: bool = False) -> _Survey:
+        """Read every stored runs file (and series file) and sort them into usable
+        batches and files to set aside. Writes nothing."""
+        damaged: list[tuple[list[Path], str]] = []
+        batches: list[_Batch] = []
+        for path in self._runs_files():
+            consolidated = path.parent == self.directory
+            series = (self.directory / SERIES if consolidated
+                      else path.with_name("series-" + path.name.removeprefix("runs-")))
+            pair = [path, series] if series.exists() else [path]
+            try:
+                table = pq.read_table(path)
+            except _UNREADABLE as error:
+                damaged.append((pair, f"cannot be read ({_reason(error)})"))
+                continue
+            problem = self._runs_problem(table)
+            if problem:
+                damaged.append((pair, problem))
+                continue
+            run_ids = table.column("run_id").to_pylist()
+            batches.append(_Batch(
+                runs=path, series=series if self.experiment.series else None,
+                consolidated=consolidated, run_ids=run_ids,
+                codes=_codes_of_file(table.schema.metadata, run_ids),
+                columns=frozenset(table.schema.names),
+                runs_table=table.to_pandas() if tables else None))
+        batches = self._agreeing(batches, "columns", damaged, "runs")
+        splits: list[_Batch] = []
+        if self.experiment.series:
+            batches = self._with_series(batches, damaged, splits, tables)
+        return _Survey(batches, damaged, splits)
+
+    def _runs_problem(self, table: pa.Table) -> str | None:
+        """Why a readable runs file cannot be used, or None."""
+        names = table.schema.names
+        expected = [*_KEYS, *self.experiment.fixed, *self.experiment.varied]
+        missing = [name for name in expected if name not in names]
+        if missing:
+            return f"has the wrong columns (no {missing[0]!r})"
+        if not (pa.types.is_string(table.schema.field("run_id").type)
+                or pa.types.is_large_string(table.schema.field("run_id").type)):
+            return "has the wrong columns (run_id is not text)"
+        if not all(pa.types.is_integer(table.schema.field(name).type) for name in _KEYS[1:]):
+            return "has the wrong columns (point, replicate and seed must be integers)"
+        keys = table.select(list(_KEYS)).to_pylist()
+        for row in keys:
+            spec = self._specs.get(row["run_id"])
+            if spec is None or (spec.point, spec.replicate, spec.seed) != (
+                    row["point"], row["replicate"], row["seed"]):
+                return "holds runs that are not in this experiment's design"
+        return None
+
+    def _agreeing(self, batches: list[_Batch], attribute: str,
+                  damaged: list[tuple[list[Path], str]], what: str) -> list[_Batch]:
+        """Batches whose columns are those of most files of the same code; the others
+        are set aside (a code change may change the columns, one code may not)."""
+        def code_key(batch: _Batch) -> frozenset[str | None]:
+            return frozenset(code.get("source_sha256") if isinstance(code, dict) else None
+                             for code in batch.codes.values())
+
+        common: dict[frozenset[str | None], frozenset[str]] = {}
+        for key in {code_key(batch) for batch in batches}:
+            votes: Counter[frozenset[str]] = Counter()
+            for batch in batches:  # by runs, ties to the oldest file
+                if code_key(batch) == key:
+                    votes[getattr(batch, attribute)] += len(set(batch.run_ids))
+            common[key] = votes.most_common(1)[0][0]
+        if attribute in self._made:  # what the running code made this time decides
+            common[frozenset({self.code["source_sha256"]})] = self._made[attribute]
+        kept = []
+        for batch in batches:
+            columns = getattr(batch, attribute)
+            usual = common[code_key(batch)]
+            if columns == usual:
+                kept.append(batch)
+                continue
+            pair = [path for path in (batch.runs, batch.series)
+                    if path is not None and path.exists()]
+            odd = sorted(columns ^ usual)
+            damaged.append((pair, f"has {what} columns unlike the other files of its code "
+                                  f"({odd[0]!r} {'extra' if odd[0] in columns else 'missing'})"))
+        return kept
+
+    def _with_series(self, batches: list[_Batch], damaged: list[tuple[list[Path], str]],
+                     splits: list[_Batch], tables: bool) -> list[_Batch]:
+        """Check that every run of every batch has its whole series."""
+        kept = []
+        for batch in batches:
+            series = batch.series
+            where = SERIES if batch.consolidated else series.name
+            if not series.exists():
+                problem = f"has no series ({where} is missing)"
+            else:
+                try:
+                    names = pq.read_schema(series).names
+                    if "run_id" not in names or "quarter" not in names:
+                        raise ValueError(f"no {'run_id' if 'run_id' not in names else 'quarter'}"
+                                         " column")
+                    table = pq.read_table(series) if tables else pq.read_table(
+                        series, columns=["run_id", "quarter"])
+                    problem = None
+                except _UNREADABLE as error:
+                    problem = f"has unreadable series ({where}: {_reason(error)})"
+            if problem is None:
+                quarters = (table.select(["run_id", "quarter"]).to_pandas()
+                            .drop_duplicates().groupby("run_id").size())
+                batch.lacking = {run_id for run_id in batch.run_ids
+                                 if quarters.get(run_id, 0) != self._steps[run_id]}
+                batch.series_columns = frozenset(names)
+                if tables:
+                    batch.series_table = table.to_pandas()
+                if not batch.lacking:
+                    kept.append(batch)
+                    continue
+                if batch.consolidated and len(batch.lacking) < len(set(batch.run_ids)):
+                    splits.append(batch)
+                    kept.append(batch)
+                    continue
+                problem = (f"has runs without their whole series ({len(batch.lacking)} "
+                           f"of {len(set(batch.run_ids))} in {where})")
+            damaged.append(([p for p in (batch.runs, series) if p.exists()], problem))
+        return self._agreeing(kept, "series_columns", damaged, "series")
+
+    def _repair(self, survey: _Survey) -> bool:
+        """Move damaged files to quarantine and cut consolidated tables back to their
+        complete runs, saying so on stderr. Returns whether anything was moved."""
+        for paths, problem in survey.damaged:
+            moved = [self._quarantine(path) for path in paths]
+            others = "" if len(moved) == 1 else f" (with {paths[1].name})"
+            print(f"warning: {paths[0]} {problem}; moved to {moved[0].parent}{others}, its "
+                  "runs will be run again", file=sys.stderr)
+        for batch in survey.splits:
+            runs = pq.read_table(batch.runs)
+            series = pq.read_table(batch.series)
+            complete = [run_id for run_id in dict.fromkeys(batch.run_ids)
+                        if run_id not in batch.lacking]
+            keep_runs = runs.filter(pc.is_in(runs.column("run_id"),
+                                                     pa.array(complete)))
+            keep_series = series.filter(pc.is_in(series.column("run_id"),
+                                                         pa.array(complete)))
+            codes = _codes_of_runs(complete, batch.codes)
+            name = _part_name()
+            # the complete runs are stored again as a part before the tables move away
+            _write_parquet(keep_series.to_pandas(), self.parts / f"series-{name}.parquet",
+                           "series", codes)
+            _write_parquet(keep_runs.to_pandas(), self.parts / f"runs-{name}.parquet",
+                           "runs", codes)
+            moved = [self._quarantine(path) for path in (batch.runs, batch.series)]
+            print(f"warning: {batch.runs}: {len(batch.lacking)} of its "
+                  f"{len(set(batch.run_ids))} runs have no whole series in {batch.series}; "
+                  f"moved both to {moved[0].parent}, kept the {len(complete)} complete runs, "
+                  f"the {len(batch.lacking)} others will be run again", file=sys.stderr)
+        return bool(survey.damaged or survey.splits)
+
+    def _quarantine(self, path: Path) -> Path:
+        folder = self.directory / QUARANTINE
+        folder.mkdir(exist_ok=True)
+        target = folder / path.name
+        if target.exists():
+            target = folder / f"{path.stem}-{_part_name()}{path.suffix}"
+        os.replace(path, target)
+        return target
+
+
+# --- reading finished results ---------------------------------------------------------------
 def read_results(directory: str | Path) -> tuple[dict[str, Any], pd.DataFrame,
                                                  pd.DataFrame | None]:
-    """Manifest, runs table and (if present) series of a finished results directory."""
+    """Manifest, runs table and (if present) series of a finished results directory.
+
+    A missing, damaged or unreadable file is one :class:`ExperimentError` line.
+    """
     directory = Path(directory)
-    manifest_path = directory / MANIFEST
-    if not manifest_path.exists() or not (directory / RUNS).exists():
+    if not (directory / MANIFEST).exists() or not (directory / RUNS).exists():
         raise ExperimentError(f"{directory} is not a finished results directory "
                               f"(no {MANIFEST} and {RUNS})")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = read_manifest(directory, advice="move it aside and run the sweep again to "
+                             "rebuild it from experiment.toml and the stored runs")
+    advice = "run the sweep again to set it aside and run its runs again"
+    runs = _read_final(directory / RUNS, ("run_id",), advice)
     series_path = directory / SERIES
-    series = pd.read_parquet(series_path) if series_path.exists() else None
-    return manifest, pd.read_parquet(directory / RUNS), series
+    series = (_read_final(series_path, ("run_id", "quarter"), advice)
+              if series_path.exists() else None)
+    return manifest, runs, series
 
 
-def code_version() -> str:
-    """``git describe`` of the code when run from a checkout, else the package version."""
-    from sim import __version__
-
-    root = Path(__file__).resolve().parents[2]
+def read_manifest(directory: Path, advice: str) -> dict[str, Any]:
+    """The manifest of ``directory``, checked; one :class:`ExperimentError` line, ending
+    with ``advice``, when it is damaged."""
+    path = directory / MANIFEST
     try:
-        described = subprocess.run(
-            ["git", "-C", str(root), "describe", "--always", "--dirty", "--tags"],
-            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        return f"{__version__}+{described}" if described else __version__
-    except (OSError, subprocess.SubprocessError):
-        return __version__
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror or error}"
+    else:
+        problem = _manifest_problem(text)
+    if problem is None:
+        return json.loads(text)
+    raise ExperimentError(f"{MANIFEST} in {directory} is damaged ({problem}); {advice}")
+
+
+def _manifest_problem(text: str) -> str | None:
+    if not text.strip():
+        return "empty"
+    try:
+        manifest = json.loads(text)
+    except ValueError as error:
+        return f"not valid JSON: {error}"
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    experiment = manifest.get("experiment")
+    if not isinstance(experiment, dict):
+        return "no 'experiment' object"
+    for key in ("name", "fingerprint"):
+        if not isinstance(experiment.get(key), str):
+            return f"no experiment {key!r}"
+    for key, kind in _MANIFEST_FIELDS.items():
+        if key not in manifest:
+            return f"no {key!r}"
+        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
+            return f"{key!r} is not {kind.__name__}"
+    return None
+
+
+def _read_final(path: Path, columns: tuple[str, ...], advice: str) -> pd.DataFrame:
+    try:
+        table = pq.read_table(path)
+    except _UNREADABLE as error:
+        raise ExperimentError(f"{path} cannot be read ({_reason(error)}); {advice}") from None
+    missing = [name for name in columns if name not in table.schema.names]
+    if missing:
+        raise ExperimentError(f"{path} has the wrong columns (no {missing[0]!r}); {advice}")
+    return table.to_pandas()
+
+
+# --- code identities ------------------------------------------------------------------------
+def _codes_of_file(metadata: dict[bytes, bytes] | None, run_ids: list[str]) -> dict[str, Code]:
+    """Code of each run of a file, from its metadata (None where not recorded)."""
+    metadata = metadata or {}
+    try:
+        if HISTORY_KEY in metadata:
+            history = json.loads(metadata[HISTORY_KEY])
+            if len(history) == 1:
+                return dict.fromkeys(run_ids, history[0]["code"])
+            codes: dict[str, Code] = dict.fromkeys(run_ids)
+            for entry in history:
+                for run_id in entry.get("run_ids", []):
+                    if run_id in codes:
+                        codes[run_id] = entry["code"]
+            return codes
+        if CODE_KEY in metadata:
+            return dict.fromkeys(run_ids, json.loads(metadata[CODE_KEY]))
+    except (ValueError, TypeError, KeyError, IndexError):  # metadata written by hand
+        pass
+    return dict.fromkeys(run_ids)
+
+
+def _codes_of_runs(run_ids: Any, codes: dict[str, Code]) -> list[tuple[Code, list[str]]]:
+    """The runs of a table grouped by the code that made them, codes in order of first
+    appearance."""
+    groups: dict[str | None, tuple[Code, list[str]]] = {}
+    for run_id in run_ids:
+        code = codes.get(run_id)
+        sha = code.get("source_sha256") if isinstance(code, dict) else None
+        groups.setdefault(sha, (code, []))[1].append(run_id)
+    return list(groups.values())
+
+
+def _history(done: dict[str, Code]) -> list[dict[str, Any]]:
+    """Each code that made stored runs, with how many (for the manifest)."""
+    return [{"code": code, "runs": len(run_ids)}
+            for code, run_ids in _codes_of_runs(list(done), done)]
+
+
+def _describe(code: Code, manifest: dict[str, Any] | None) -> str:
+    if isinstance(code, dict):
+        return identity.short(code)
+    label = (manifest or {}).get("code_version")
+    return "code not recorded" + (f", labelled {label}" if label else "")
+
+
+# --- files ------------------------------------------------------------------------------------
+def _write_parquet(frame: pd.DataFrame, path: Path, kind: str,
+                   identity: list[tuple[Code, list[str]]]) -> None:
+    """Write one table atomically, with its column descriptions and the identity of the
+    code that made its runs (``kind`` is 'runs' or 'series')."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if _annotate is not None:
+        table = _annotate(table, kind)
+    metadata = dict(table.schema.metadata or {})
+    if len(identity) == 1:
+        code, run_ids = identity[0]
+        if code is not None:
+            metadata[CODE_KEY] = json.dumps(code).encode()
+        history = [{"code": code, "runs": len(run_ids)}]
+    else:  # several codes: which run is whose, so that a later split keeps it
+        history = [{"code": code, "runs": len(run_ids), "run_ids": run_ids}
+                   for code, run_ids in identity]
+    metadata[HISTORY_KEY] = json.dumps(history).encode()
+    table = table.replace_schema_metadata(metadata)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    pq.write_table(table, tmp)
+    _fsync_replace(tmp, path)
+
+
+try:  # column descriptions, when the module that holds them is present
+    from sim.sweep.columns import annotate as _annotate
+except ImportError:
+    _annotate = None
+
+
+def _stored_experiment(path: Path) -> Experiment | None:
+    """The experiment of a stored experiment.toml, or None if it is missing or invalid."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return parse(tomllib.loads(text), text, str(path))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ExperimentError):
+        return None
+
+
+def _manifest_or_none(path: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    # pyarrow names the file again; the message names it already
+    text = text.split("': ", 1)[-1] if "Could not open Parquet input source" in text else text
+    return text[:160]
+
+
+def _part_name() -> str:
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
 def _version(name: str) -> str | None:
@@ -197,12 +786,6 @@ def _version(name: str) -> str | None:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    frame.to_parquet(tmp, index=False)
-    _fsync_replace(tmp, path)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
