@@ -131,10 +131,12 @@ class ClusterModel(mesa.Model):
         collaborating agents (0 for a cluster without any)."""
         pop = self.population
         active = pop.active()
-        n = len(CLUSTER_NAMES)
-        count = np.bincount(pop.cluster[active], minlength=n)
-        total = np.bincount(pop.cluster[active], weights=pop.absorptive[active], minlength=n)
-        return np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        cluster = pop.cluster[active]
+        count = np.bincount(cluster, minlength=len(CLUSTER_NAMES)).tolist()
+        total = np.bincount(cluster, weights=pop.absorptive[active],
+                            minlength=len(CLUSTER_NAMES)).tolist()
+        # two numbers: plain floats cost less than array operations
+        return np.array([t / c if c > 0 else 0.0 for t, c in zip(total, count, strict=True)])
 
     def ventures_by_cluster(self) -> np.ndarray:
         """Living ventures in each cluster."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-_KEY = np.int64(1) << 31
+_SHIFT = 31
+_KEY = np.int64(1) << _SHIFT  # keys are non-negative, so shift and mask split them
 
 
 def pair_keys(i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -35,7 +36,7 @@ class TieTable:
     @property
     def ends(self) -> tuple[np.ndarray, np.ndarray]:
         """The two agent indices of every tie (``a < b``)."""
-        return self.keys // _KEY, self.keys % _KEY
+        return self.keys >> _SHIFT, self.keys & (_KEY - 1)
 
     def weight(self, i: int, j: int) -> float:
         """Weight of the tie between ``i`` and ``j`` (0 when there is none)."""

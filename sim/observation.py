@@ -11,6 +11,7 @@ drift apart.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -68,6 +69,11 @@ class Quarter:
     model: ObservedModel
     events: QuarterEvents
 
+    @functools.cached_property
+    def active(self) -> np.ndarray:
+        """Mask of the living collaborating agents (read by several series)."""
+        return self.model.population.active()
+
     def per_cluster(self, rows: np.ndarray) -> np.ndarray:
         """How many of ``rows`` sit in each cluster (now)."""
         return np.bincount(self.model.population.cluster[rows], minlength=N_CLUSTERS)
@@ -93,16 +99,12 @@ class Series:
         return tuple(f"{self.name}_{c.lower()}" for c in CLUSTER_NAMES)
 
 
-def _active(q: Quarter) -> np.ndarray:
-    return q.model.population.active()
-
-
 def _arrivals(q: Quarter) -> np.ndarray:
     return q.per_cluster(q.events.relocated)  # the cluster after the move
 
 
 def _density(q: Quarter) -> float:
-    n = int(_active(q).sum())
+    n = int(q.active.sum())
     return 2 * len(q.model.ties) / (n * (n - 1)) if n > 1 else 0.0
 
 
@@ -167,9 +169,9 @@ SCHEMA: tuple[Series, ...] = (
     Series("capability_stock", "mean capability stock (absorptive capacity) of the "
            "cluster's collaborating agents", lambda q: q.model.capability_stock,
            per_cluster=True),
-    Series("active_agents", "collaborating agents alive", lambda q: int(_active(q).sum())),
+    Series("active_agents", "collaborating agents alive", lambda q: int(q.active.sum())),
     Series("agents", "collaborating agents alive in each cluster",
-           lambda q: q.per_cluster(np.flatnonzero(_active(q))), per_cluster=True),
+           lambda q: q.per_cluster(np.flatnonzero(q.active)), per_cluster=True),
     Series("ventures", "ventures alive", lambda q: q.model.ventures_by_cluster(),
            per_cluster=True),
     Series("births", "spin-offs founded", lambda q: q.per_cluster(q.events.spin_offs),

@@ -34,9 +34,8 @@ class JointProjects:
         """Projects of one origin; scalars are broadcast."""
         n = len(i)
         return cls(np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64),
-                   np.broadcast_to(np.asarray(strength, dtype=float), (n,)).copy(),
-                   np.full(n, origin, dtype=np.int8),
-                   np.broadcast_to(np.asarray(tie_age, dtype=np.int64), (n,)).copy())
+                   _column(strength, n, float), np.full(n, origin, dtype=np.int8),
+                   _column(tie_age, n, np.int64))
 
     @classmethod
     def concat(cls, *groups: JointProjects) -> JointProjects:
@@ -86,6 +85,13 @@ class ProjectOutcome:
         """Successful inter-cluster projects."""
         return int((self.success & self.inter).sum())
 
+
+
+def _column(value: np.ndarray | float | int, n: int, dtype: type) -> np.ndarray:
+    """``value`` as a fresh array of ``n`` entries (a scalar repeated)."""
+    if np.ndim(value) == 0:
+        return np.full(n, value, dtype=dtype)
+    return np.array(value, dtype=dtype)
 
 
 def credit_by_cluster(projects: JointProjects, success: np.ndarray, cluster: np.ndarray,

@@ -180,8 +180,10 @@ class ClusterAgent(mesa.Agent):
         load = np.where(inter, model.params.cross_attention_cost, 1.0)
         priority = projects.origin + model.rng.random(n)
         ends = np.concatenate([projects.i, projects.j])
-        rank = np.tile(np.argsort(np.argsort(priority, kind="stable"), kind="stable"), 2)
-        order = np.lexsort((rank, ends))  # by agent, then by priority
+        rank = np.empty(n, dtype=np.int64)
+        rank[np.argsort(priority, kind="stable")] = np.arange(n)
+        # by agent, then by priority: one key per (agent, project), all distinct
+        order = np.argsort(ends * n + np.tile(rank, 2), kind="stable")
         sorted_ends = ends[order]
         used = np.cumsum(np.tile(load, 2)[order])
         group_start = np.r_[0, np.flatnonzero(np.diff(sorted_ends)) + 1]
