@@ -68,9 +68,20 @@ def verdicts(drawn: list[Path], committed_dir: Path) -> list[Verdict]:
         if not committed.exists():
             results.append(Verdict(path.stem, False, f"no committed data {committed}"))
             continue
-        difference = compare_tables(pd.read_csv(path), pd.read_csv(committed))
+        try:
+            old = pd.read_csv(committed)
+        except (ValueError, OSError) as error:  # empty, not text, not a table, unreadable
+            results.append(Verdict(path.stem, False, f"committed data {committed} is not a "
+                                   f"readable CSV table ({_one_line(error)})"))
+            continue
+        difference = compare_tables(pd.read_csv(path), old)
         results.append(Verdict(path.stem, difference is None, difference or ""))
     return results
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line (a parser's may span several)."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def publish(drawn: list[Path], figures_dir: Path) -> None:

@@ -2,8 +2,17 @@
 
 An experiment file says which parameters vary (a grid or a sample), which are fixed,
 how many replicates each point gets and the master seed. Every problem (missing or
-malformed file, unknown key, wrong type, value out of range) is found here, before any
-run, and reported as one :class:`ExperimentError` line.
+malformed file, unknown key, wrong type, value out of range, a name that is not a plain
+name, a design too large to run, a design its analysis cannot use) is found here, before
+any run, and reported as one :class:`ExperimentError` line.
+
+Size: a design makes points x replicates runs, counted from the file before any list is
+expanded, and is refused above :data:`DEFAULT_MAX_RUNS` unless the file raises the limit
+(``[experiment] max_runs = N``) or the caller does (``load(path, max_runs=N)``, the
+command line's ``--max-runs N``, which wins over the file).
+
+Analyses: what each analysis needs of its design is listed once, in
+:data:`REQUIREMENTS`; the validator checks it, and docs/OUTPUTS.md lists it.
 
 Seeds: replicate ``r`` of every point gets the same seed, derived from the master seed
 and ``r`` alone (numpy ``SeedSequence``). Runs that differ only in coupling are thus
@@ -16,7 +25,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
+import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +37,22 @@ import numpy as np
 
 from sim.params import START_YEAR, ParameterError, Params, check_value
 
-ANALYSES = ("phase_diagram", "coupling_response", "trajectories", "hysteresis", "none")
-_EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series"}
+DEFAULT_MAX_RUNS = 1_000_000
+"""Most runs (points x replicates) a design may make unless its file or the caller
+allows more. A million runs is days of one core at full scale, and about the most
+whose run list and tables the sweep engine holds in memory comfortably (a few GB)."""
+
+MAX_FILE_BYTES = 10_000_000
+"""Largest experiment file read: a design is a few lines, even a long list of values."""
+
+MAX_NAME_LENGTH = 100
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+#: Above this many design points the cross-field rules are checked on the extreme values
+#: of each pair of varied parameters instead of on every point (see _check_combinations).
+_POINTS_CHECKED_ONE_BY_ONE = 2_000
+
+_EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
+                    "max_runs"}
 _TOP_KEYS = {"experiment", "fixed", "grid", "sample"}
 _SAMPLE_KEYS = {"method", "n", "ranges"}
 _SAMPLE_METHODS = ("latin_hypercube", "uniform")
@@ -63,11 +89,24 @@ class Experiment:
     grid: dict[str, list[float]]
     sample: dict[str, Any]
     source: str
+    max_runs: int = DEFAULT_MAX_RUNS  # a guard on the size, not part of the identity
 
     @property
     def varied(self) -> list[str]:
         """Names of the parameters the design varies, in file order."""
         return list(self.grid) if self.grid else list(self.sample["ranges"])
+
+    @property
+    def point_count(self) -> int:
+        """Number of design points, counted without building them."""
+        if self.grid:
+            return math.prod(len(values) for values in self.grid.values())
+        return self.sample["n"]
+
+    @property
+    def run_count(self) -> int:
+        """Number of runs (points x replicates), counted without building them."""
+        return self.point_count * self.replicates
 
     @property
     def fingerprint(self) -> str:
@@ -111,29 +150,142 @@ def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
 
 
-def load(path: str | Path) -> Experiment:
-    """Read and validate an experiment file."""
+# --- what each analysis needs of its design -----------------------------------------------
+@dataclass(frozen=True)
+class Requirement:
+    """One thing an analysis needs of its design, checked before any run.
+
+    ``needs`` says it in words (docs/OUTPUTS.md lists it); ``check`` returns None when
+    the experiment meets it, else the rest of a one-line error that starts with "the
+    ANALYSIS analysis ". The checks of one analysis run in order and stop at the first
+    unmet one, so a check may assume the ones before it are met.
+    """
+
+    needs: str
+    check: Callable[[Experiment], str | None]
+
+
+def _coupling_zero(experiment: Experiment) -> str | None:
+    why = ("needs runs at coupling 0 (each run's synergy is relative to its paired run "
+           "at coupling 0)")
+    if "coupling" in experiment.grid:
+        if 0.0 in experiment.grid["coupling"]:
+            return None
+        levels = ", ".join(f"{v:g}" for v in experiment.grid["coupling"])
+        return f"{why}, but the coupling grid is {levels}: add 0 to it"
+    if experiment.sample and "coupling" in experiment.sample["ranges"]:
+        return (f"{why}, but a [sample] never draws coupling 0 exactly: vary coupling in "
+                "a [grid] with 0")
+    coupling = experiment.fixed.get("coupling", Params().coupling)
+    if coupling == 0.0:
+        return None
+    return f"{why}, but coupling is {coupling:g} in every run: vary it in a [grid] with 0"
+
+
+def _series(experiment: Experiment) -> str | None:
+    if experiment.series:
+        return None
+    return ("draws per-quarter series and needs series = true in the [experiment] table "
+            "(got series = false)")
+
+
+def _hysteresis_grid(experiment: Experiment) -> str | None:
+    if not experiment.grid:
+        return "needs a [grid] (paths are paired across grid points), not a [sample]"
+    missing = [name for name in ("coupling", "coupling_after") if name not in experiment.grid]
+    if missing:
+        return (f"needs {' and '.join(missing)} in the [grid] (the coupling before and "
+                "from switch_year on)")
+    return None
+
+
+def _hysteresis_levels(experiment: Experiment) -> str | None:
+    before, after = experiment.grid["coupling"], experiment.grid["coupling_after"]
+    unmatched = [value for value in after if value not in before]
+    if unmatched:
+        return (f"compares each path with the constant one, but coupling_after "
+                f"{unmatched[0]:g} is not in the coupling grid")
+    if len(set(before) | set(after)) < 2:
+        return "needs at least two coupling levels, so that some path switches"
+    return None
+
+
+def _hysteresis_switch(experiment: Experiment) -> str | None:
+    if "switch_year" in experiment.grid:
+        return "compares paths switched in one year: fix switch_year instead of varying it"
+    defaults = Params()
+    switch = experiment.fixed.get("switch_year", defaults.switch_year)
+    until = experiment.fixed.get("until_year", defaults.until_year)
+    if not START_YEAR < switch <= until:
+        return (f"needs the switch inside the simulated years: switch_year {switch} must "
+                f"be in ({START_YEAR}, {until}] (until_year {until})")
+    return None
+
+
+def _paired_replicates(experiment: Experiment) -> str | None:
+    if experiment.replicates >= 2:
+        return None
+    return f"needs replicates >= 2 for its paired t-intervals, got {experiment.replicates}"
+
+
+REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
+    "phase_diagram": (),
+    "coupling_response": (
+        Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or fixed "
+                    "at 0)", _coupling_zero),),
+    "trajectories": (Requirement("series = true in [experiment]", _series),),
+    "hysteresis": (
+        Requirement("a [grid] with both coupling and coupling_after", _hysteresis_grid),
+        Requirement("every coupling_after level among the coupling levels, and at least "
+                    "two levels", _hysteresis_levels),
+        Requirement("one fixed switch_year inside the simulated years (after 2018, at "
+                    "most until_year)", _hysteresis_switch),
+        Requirement("replicates >= 2", _paired_replicates)),
+    "none": (),
+}
+"""What each analysis (``[experiment] analysis``) needs of its design, in the order
+checked. The one list of them: the validator checks it and docs/OUTPUTS.md shows it."""
+
+ANALYSES: tuple[str, ...] = tuple(REQUIREMENTS)
+
+
+def load(path: str | Path, max_runs: int | None = None) -> Experiment:
+    """Read and validate an experiment file.
+
+    ``max_runs``, when given, replaces the file's ``max_runs`` (and the default
+    :data:`DEFAULT_MAX_RUNS`) as the most runs the design may make.
+    """
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"experiment file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ExperimentError(f"{path}: {size:,} bytes is too large for an experiment "
+                              f"file (at most {MAX_FILE_BYTES:,})")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ExperimentError(f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} on "
+                              f"line {line}); save the file as UTF-8") from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(f"{path}: not valid TOML: {error}") from None
-    return parse(document, text, str(path))
+    return parse(document, text, str(path), max_runs=max_runs)
 
 
-def parse(document: dict[str, Any], source: str = "", where: str = "experiment") -> Experiment:
-    """Validate a parsed experiment document."""
+def parse(document: dict[str, Any], source: str = "", where: str = "experiment", *,
+          max_runs: int | None = None) -> Experiment:
+    """Validate a parsed experiment document (``max_runs``: see :func:`load`)."""
     _no_unknown(document, _TOP_KEYS, where)
     head = document.get("experiment")
     if not isinstance(head, dict):
         raise ExperimentError(f"{where}: missing [experiment] table")
     _no_unknown(head, _EXPERIMENT_KEYS, f"{where}: [experiment]")
     name = _typed(head, "name", str, where, required=True)
-    if not name.strip():
-        raise ExperimentError(f"{where}: [experiment] name must not be empty")
+    check_name(name, where)
     analysis = _typed(head, "analysis", str, where, default="none")
     if analysis not in ANALYSES:
         raise ExperimentError(f"{where}: [experiment] analysis must be one of "
@@ -142,9 +294,14 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment")
     if master_seed < 0:
         raise ExperimentError(f"{where}: master_seed must be >= 0, got {master_seed}")
     replicates = _typed(head, "replicates", int, where, default=1)
-    if not 1 <= replicates <= 100_000:
-        raise ExperimentError(f"{where}: replicates must be in [1, 100000], got {replicates}")
+    if replicates < 1:
+        raise ExperimentError(f"{where}: replicates must be >= 1, got {replicates}")
     series = _typed(head, "series", bool, where, default=False)
+    file_limit = _typed(head, "max_runs", int, where, default=None)
+    if file_limit is not None and file_limit < 1:
+        raise ExperimentError(f"{where}: max_runs must be >= 1, got {file_limit}")
+    if max_runs is not None and max_runs < 1:
+        raise ExperimentError(f"--max-runs must be >= 1, got {max_runs}")
 
     fixed = document.get("fixed", {})
     if not isinstance(fixed, dict):
@@ -155,8 +312,29 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment")
     has_grid, has_sample = "grid" in document, "sample" in document
     if has_grid == has_sample:
         raise ExperimentError(f"{where}: give exactly one of [grid] or [sample]")
+    if has_sample:
+        sample = _sample(document["sample"], where)
+        points, shape = sample["n"], f"{sample['n']:,} sampled points"
+    else:
+        sample = {}
+        lengths = _grid_lengths(document["grid"], where)
+        points = math.prod(lengths.values())
+        shape = f"{' x '.join(f'{n:,}' for n in lengths.values())} grid points"
+    # counted, not built: refusing a huge design must cost nothing
+    if max_runs is not None:
+        limit, source_of_limit = max_runs, "--max-runs"
+    elif file_limit is not None:
+        limit, source_of_limit = file_limit, "[experiment] max_runs"
+    else:
+        limit, source_of_limit = DEFAULT_MAX_RUNS, "the default limit"
+    runs = points * replicates
+    if runs > limit:
+        raise ExperimentError(
+            f"{where}: the design makes {runs:,} runs ({shape} x {replicates:,} "
+            f"replicate{'s' if replicates > 1 else ''}), more than {source_of_limit} of "
+            f"{limit:,}; shrink it, or allow "
+            "it with [experiment] max_runs = N or --max-runs N")
     grid = _grid(document["grid"], where) if has_grid else {}
-    sample = _sample(document["sample"], where) if has_sample else {}
     varied = list(grid) if grid else list(sample["ranges"])
     overlap = sorted(set(varied) & set(fixed))
     if overlap:
@@ -166,72 +344,94 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment")
                                                           default=""),
                             analysis=analysis, master_seed=master_seed, replicates=replicates,
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
-                            source=source)
-    # every combination must be a valid model input (cross-field rules included)
-    for point in experiment.points():
-        try:
-            Params(**{**fixed, **point})
-        except ParameterError as error:
-            raise ExperimentError(f"{where}: {error}") from None
-    if analysis == "hysteresis":
-        _check_hysteresis(experiment, where)
+                            source=source, max_runs=limit)
+    _check_combinations(experiment, where)
+    for requirement in REQUIREMENTS[analysis]:
+        problem = requirement.check(experiment)
+        if problem is not None:
+            raise ExperimentError(f"{where}: the {analysis} analysis {problem}")
     return experiment
 
 
-def _check_hysteresis(experiment: Experiment, where: str) -> None:
-    """The hysteresis analysis compares, at each final coupling, the paths that reached
-    it from elsewhere with the constant path, run by run: it needs both couplings in a
-    grid, every final coupling among the starting ones, one switch year inside the
-    horizon and replicates to pair."""
-    what = f"{where}: the hysteresis analysis"
-    if not experiment.grid:
-        raise ExperimentError(f"{what} needs a [grid] (paths are paired across grid "
-                              "points), not a [sample]")
-    missing = [name for name in ("coupling", "coupling_after") if name not in experiment.grid]
-    if missing:
-        raise ExperimentError(f"{what} needs {' and '.join(missing)} in the [grid] (the "
-                              "coupling before and from switch_year on)")
-    before, after = experiment.grid["coupling"], experiment.grid["coupling_after"]
-    unmatched = [value for value in after if value not in before]
-    if unmatched:
-        raise ExperimentError(f"{what} compares each path with the constant one, but "
-                              f"coupling_after {unmatched[0]:g} is not in the coupling grid")
-    if len(set(before) | set(after)) < 2:
-        raise ExperimentError(f"{what} needs at least two coupling levels, so that some "
-                              "path switches")
-    if "switch_year" in experiment.grid:
-        raise ExperimentError(f"{what} compares paths switched in one year: fix "
-                              "switch_year instead of varying it")
-    defaults = Params()
-    switch = experiment.fixed.get("switch_year", defaults.switch_year)
-    until = experiment.fixed.get("until_year", defaults.until_year)
-    if not START_YEAR < switch <= until:
-        raise ExperimentError(f"{what} needs the switch inside the simulated years: "
-                              f"switch_year {switch} must be in ({START_YEAR}, {until}] "
-                              f"(until_year {until})")
-    if experiment.replicates < 2:
-        raise ExperimentError(f"{what} needs replicates >= 2 for its paired "
-                              f"t-intervals, got {experiment.replicates}")
+def check_name(name: str, where: str = "experiment") -> None:
+    """Refuse an experiment name that is not a plain name.
+
+    The name becomes a folder (``results/NAME``), so it may hold only ASCII letters,
+    digits, '-', '_' and '.', must start with a letter or digit, must not contain '..'
+    and is at most :data:`MAX_NAME_LENGTH` characters: no path separator, parent
+    folder, absolute path or control character can take a sweep outside ``results/``.
+    """
+    plain = (len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name) is not None
+             and ".." not in name)
+    if not plain:
+        raise ExperimentError(
+            f"{where}: [experiment] name must be a plain name (ASCII letters, digits, "
+            f"'-', '_', '.', starting with a letter or digit, no '..', at most "
+            f"{MAX_NAME_LENGTH} characters), got {name[:MAX_NAME_LENGTH + 20]!r}")
 
 
-def _grid(table: Any, where: str) -> dict[str, list[float]]:
+def _check_combinations(experiment: Experiment, where: str) -> None:
+    """Every design point must be a valid model input, cross-field rules included.
+
+    Each value was checked on its own already. A small design is checked point by point.
+    Building a million points one by one would take minutes, so a larger one is checked
+    on every combination of the lowest and highest values of each pair of varied
+    parameters: the cross-field rules of :class:`Params` order two parameters
+    (``tie_floor < tie_initial``), so they hold at every point if they hold there.
+    """
+    if experiment.point_count <= _POINTS_CHECKED_ONE_BY_ONE:
+        points = experiment.points()
+    else:
+        extremes = {name: (min(values), max(values)) for name, values in
+                    (experiment.grid or experiment.sample["ranges"]).items()}
+        lowest = {name: low for name, (low, _) in extremes.items()}
+        points = [lowest]
+        for first, second in itertools.combinations(extremes, 2):
+            for a, b in itertools.product(extremes[first], extremes[second]):
+                points.append({**lowest, first: a, second: b})
+        if len(extremes) == 1:
+            (name, (low, high)), = extremes.items()
+            points.append({name: high})
+    for point in points:
+        try:
+            Params(**{**experiment.fixed, **point})
+        except ParameterError as error:
+            raise ExperimentError(f"{where}: {error}") from None
+
+
+def _grid_lengths(table: Any, where: str) -> dict[str, int]:
+    """How many values each grid parameter takes, checking the grid's shape (not yet
+    its values): a ``{from, to, num}`` range is counted, not expanded."""
     if not isinstance(table, dict) or not table:
         raise ExperimentError(f"{where}: [grid] must name at least one parameter")
-    grid = {}
+    lengths = {}
     for key, spec in table.items():
         if isinstance(spec, dict):
             _no_unknown(spec, {"from", "to", "num"}, f"{where}: [grid] {key}")
-            start = _typed(spec, "from", float, f"{where}: [grid] {key}", required=True)
-            stop = _typed(spec, "to", float, f"{where}: [grid] {key}", required=True)
+            _typed(spec, "from", float, f"{where}: [grid] {key}", required=True)
+            _typed(spec, "to", float, f"{where}: [grid] {key}", required=True)
             num = _typed(spec, "num", int, f"{where}: [grid] {key}", required=True)
             if num < 1:
                 raise ExperimentError(f"{where}: [grid] {key}.num must be >= 1, got {num}")
-            values = [round(float(v), 10) for v in np.linspace(start, stop, num)]
+            lengths[key] = num
         elif isinstance(spec, list) and spec:
-            values = spec
+            lengths[key] = len(spec)
         else:
             raise ExperimentError(f"{where}: [grid] {key} must be a non-empty list of "
-                                  "values or {{from, to, num}}")
+                                  "values or {from, to, num}")
+    return lengths
+
+
+def _grid(table: dict[str, Any], where: str) -> dict[str, list[float]]:
+    """The grid's values, checked; its shape was checked by :func:`_grid_lengths`."""
+    grid = {}
+    for key, spec in table.items():
+        if isinstance(spec, dict):
+            values = [round(float(v), 10)
+                      for v in np.linspace(float(spec["from"]), float(spec["to"]),
+                                           spec["num"])]
+        else:
+            values = spec
         kind = _parameter_kind(key, f"{where}: [grid]")
         for value in values:  # check first: converting "a" or 2019.5 must not pass
             _parameter_value(key, value, f"{where}: [grid]")
@@ -252,8 +452,8 @@ def _sample(table: Any, where: str) -> dict[str, Any]:
         raise ExperimentError(f"{where}: [sample] method must be one of "
                               f"{', '.join(_SAMPLE_METHODS)}, got {method!r}")
     n = _typed(table, "n", int, f"{where}: [sample]", required=True)
-    if not 1 <= n <= 1_000_000:
-        raise ExperimentError(f"{where}: [sample] n must be in [1, 1000000], got {n}")
+    if n < 1:  # no upper bound of its own: the design's size is capped as a whole
+        raise ExperimentError(f"{where}: [sample] n must be >= 1, got {n}")
     ranges = table.get("ranges")
     if not isinstance(ranges, dict) or not ranges:
         raise ExperimentError(f"{where}: [sample.ranges] must name at least one parameter")
