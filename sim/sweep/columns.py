@@ -1,0 +1,311 @@
+"""What every stored column and manifest field means: the one source of docs/OUTPUTS.md.
+
+A results directory (:mod:`sim.sweep.storage`) holds two Parquet tables:
+
+* ``runs.parquet``: one row per run, its identity (:data:`RUN_KEYS`), the parameters
+  its experiment fixes or varies (meaning and unit from :meth:`sim.params.Params.describe`)
+  and the run's summary at the horizon (:data:`SUMMARY`, the fields of
+  :meth:`sim.model.ClusterModel.summary`);
+* ``series.parquet``: one row per run and recorded quarter (:data:`SERIES_KEYS`), one
+  column per series of :data:`sim.observation.SCHEMA` (meaning from the schema, unit and
+  type from :data:`SERIES_UNITS`).
+
+:func:`annotate` attaches each column's description and unit to a table as Parquet
+field metadata (keys ``description`` and ``unit``), so that a table read without these
+docs still says what it holds. :data:`MANIFEST` describes ``manifest.json`` and
+:data:`FILES` the files of a results directory. :func:`markdown` writes all of it, with
+what each analysis needs of its design (:data:`sim.sweep.design.REQUIREMENTS`), as
+docs/OUTPUTS.md::
+
+    python -m sim.sweep.columns > docs/OUTPUTS.md
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from sim.calibration import CLUSTER_NAMES
+from sim.observation import SCHEMA
+from sim.params import Params
+from sim.scenarios import COUPLING_TYPES, SCENARIOS
+
+KINDS = ("runs", "series")
+"""The two tables of a results directory, as :func:`annotate` names them."""
+
+TYPES = ("string", "int64", "float64", "bool")
+"""Column types, as Arrow names them (``float64`` is Arrow's ``double``)."""
+
+DESCRIPTION_KEY = b"description"
+UNIT_KEY = b"unit"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One stored column: what it holds, its unit ('' for a share, label or pure number)
+    and its type (one of :data:`TYPES`)."""
+
+    name: str
+    description: str
+    unit: str
+    type: str
+
+
+# --- runs.parquet ---------------------------------------------------------------------------
+RUN_KEYS: tuple[Column, ...] = (
+    Column("run_id", "identity of the run: the first 16 hex digits of the SHA-256 of its "
+           "parameters, replicate and seed", "", "string"),
+    Column("point", "design point, counted from 0 in design order (the grid's product "
+           "in file order, or the sample's order)", "", "int64"),
+    Column("replicate", "replicate at its point, counted from 0; replicate r of every "
+           "point has the same seed", "", "int64"),
+    Column("seed", "random seed of the run, spawned from the master seed and the "
+           "replicate alone (numpy SeedSequence)", "", "int64"),
+)
+
+_PARAMETER_TYPES = {float: "float64", int: "int64", bool: "bool"}
+
+
+def parameter_columns() -> dict[str, Column]:
+    """A column for every model parameter (a runs table holds those its experiment
+    fixes or varies): the parameter's help text and unit."""
+    return {name: Column(name, spec["help"], spec["unit"], _PARAMETER_TYPES[spec["kind"]])
+            for name, spec in Params.describe().items()}
+
+
+# Units and types of the series (the schema gives their meaning). A per-cluster series is
+# keyed NAME_<cluster>: it may differ in type from the series of the same name summed
+# over the clusters (innovations credited to a cluster come in halves).
+SERIES_UNITS: dict[str, tuple[str, str]] = {
+    "coupling_now": ("", "float64"),
+    "collaborations": ("projects/quarter", "int64"),
+    "collaborations_inter": ("projects/quarter", "int64"),
+    "innovations": ("innovations/quarter", "int64"),
+    "innovations_inter": ("innovations/quarter", "int64"),
+    "innovations_<cluster>": ("innovations/quarter", "float64"),
+    "innovations_cumulative": ("innovations", "int64"),
+    "knowledge_flow": ("profile distance/quarter", "float64"),
+    "knowledge_flow_inter": ("profile distance/quarter", "float64"),
+    "coordination_loss": ("innovations/quarter", "float64"),
+    "crowded_out": ("projects/quarter", "int64"),
+    "crowded_out_home": ("projects/quarter", "int64"),
+    "talent_drained": ("absorptive capacity/quarter", "float64"),
+    "tie_age_mean": ("quarters", "float64"),
+    "capability_stock_<cluster>": ("", "float64"),
+    "active_agents": ("agents", "int64"),
+    "agents_<cluster>": ("agents", "int64"),
+    "ventures_<cluster>": ("ventures", "int64"),
+    "births_<cluster>": ("ventures/quarter", "int64"),
+    "entries_<cluster>": ("ventures/quarter", "int64"),
+    "exits_<cluster>": ("ventures/quarter", "int64"),
+    "scale_ups_<cluster>": ("ventures/quarter", "int64"),
+    "relocations_to_<cluster>": ("ventures/quarter", "int64"),
+    "ties": ("ties", "int64"),
+    "inter_cluster_ties": ("ties", "int64"),
+    "density": ("", "float64"),
+    "distinctiveness": ("", "float64"),
+    "capability_index": ("1/agent/year", "float64"),
+    "capability_index_<cluster>": ("1/agent/year", "float64"),
+    "cooperation_index": ("", "float64"),
+    "knowledge_flow_inter_share": ("", "float64"),
+}
+
+SERIES_KEYS: tuple[Column, ...] = (
+    Column("run_id", "the run (a run_id of runs.parquet)", "", "string"),
+    Column("quarter", "recorded quarter, 2018Q1 to the fourth quarter of until_year",
+           "", "string"),
+)
+
+
+def series_columns() -> dict[str, Column]:
+    """A column for every recorded series: its meaning from
+    :data:`sim.observation.SCHEMA`, its unit and type from :data:`SERIES_UNITS`.
+    Raises ``KeyError`` for a series without a unit there."""
+    columns = {}
+    for series in SCHEMA:
+        unit, kind = SERIES_UNITS[_unit_key(series.name, series.per_cluster)]
+        meaning = series.description + (", over the last four quarters" if series.annual
+                                        else "")
+        if series.per_cluster:
+            for name, cluster in zip(series.columns, CLUSTER_NAMES, strict=True):
+                columns[name] = Column(name, f"{cluster}: {meaning}", unit, kind)
+        else:
+            columns[series.name] = Column(series.name, meaning, unit, kind)
+    return columns
+
+
+def _unit_key(name: str, per_cluster: bool) -> str:
+    return f"{name}_<cluster>" if per_cluster else name
+
+
+def _at_horizon(name: str) -> tuple[str, str, str]:
+    column = series_columns()[name]
+    return (f"{column.description}, at the horizon (the last recorded quarter)",
+            column.unit, column.type)
+
+
+def _since_2018(name: str) -> tuple[str, str, str]:
+    """A per-cluster quarterly count, summed over the clusters and the quarters."""
+    series = next(s for s in SCHEMA if s.name == name and s.per_cluster)
+    unit, kind = SERIES_UNITS[_unit_key(name, True)]
+    return (f"{series.description}, 2018Q1 to the horizon, both clusters",
+            unit.removesuffix("/quarter"), kind)
+
+
+def _summary() -> dict[str, tuple[str, str, str]]:
+    """Description, unit and type of each field of ClusterModel.summary() stored in the
+    runs table, taken from the series it reads where there is one."""
+    clusters = [c.lower() for c in CLUSTER_NAMES]
+    threshold = Params.describe()["capability_threshold"]
+    fields = {
+        "scenario": (
+            "emergent scenario of the last four quarters, one of "
+            f"{', '.join(SCENARIOS)}: capability high when capability_index >= "
+            "capability_threshold, cooperation high when cooperation_index >= "
+            "cooperation_threshold", "", "string"),
+        "coupling_type": (
+            f"Orton & Weick coupling type, one of {', '.join(COUPLING_TYPES)}: responsive "
+            "when cooperation_index >= cooperation_threshold, distinctive when "
+            "distinctiveness >= distinctiveness_threshold", "", "string"),
+        "capability_index": _at_horizon("capability_index"),
+        **{f"capability_index_{c}": _at_horizon(f"capability_index_{c}") for c in clusters},
+        "cooperation_index": _at_horizon("cooperation_index"),
+        "knowledge_flow_inter_share": _at_horizon("knowledge_flow_inter_share"),
+        "distinctiveness": _at_horizon("distinctiveness"),
+        "innovations_total": _at_horizon("innovations_cumulative"),
+        "innovations_inter": ("successful inter-cluster projects, 2018Q1 to the horizon",
+                              "innovations", "int64"),
+        "ventures_alive": ("ventures alive at the horizon, both clusters", "ventures",
+                           "int64"),
+        **{f"ventures_{c}": _at_horizon(f"ventures_{c}") for c in clusters},
+        "births": _since_2018("births"),
+        "exits": _since_2018("exits"),
+        "scale_ups": _since_2018("scale_ups"),
+        "relocations": _since_2018("relocations_to"),
+        "entries": _since_2018("entries"),
+        **{f"capability_stock_{c}": _at_horizon(f"capability_stock_{c}") for c in clusters},
+        "ties": _at_horizon("ties"),
+        "inter_cluster_ties": _at_horizon("inter_cluster_ties"),
+        "density": _at_horizon("density"),
+        "modularity": ("modularity of the collaboration network at the horizon, "
+                       "partitioned by cluster and weighted by tie strength (0 without "
+                       "ties)", "", "float64"),
+        "capability_threshold": (f"{threshold['help']} (stored for every run, fixed, "
+                                 "varied or left at its default)", threshold["unit"],
+                                 "float64"),
+    }
+    return fields
+
+
+SUMMARY: dict[str, Column] = {name: Column(name, *meaning)
+                              for name, meaning in _summary().items()}
+"""The summary fields of a run stored in the runs table (``seed`` is a run key; the
+summary's ``quarter``, the horizon, is the same for every run and not stored)."""
+
+
+def columns(kind: str) -> dict[str, Column]:
+    """Every column a table of ``kind`` ('runs' or 'series') may hold, by name."""
+    return dict(_columns(kind))
+
+
+@functools.cache  # annotate() asks for every table written
+def _columns(kind: str) -> dict[str, Column]:
+    if kind == "runs":
+        # summary after parameters: capability_threshold is both, and always stored
+        return {**{c.name: c for c in RUN_KEYS}, **parameter_columns(), **SUMMARY}
+    if kind == "series":
+        return {**{c.name: c for c in SERIES_KEYS}, **series_columns()}
+    raise ValueError(f"unknown table kind {kind!r} (expected one of {', '.join(KINDS)})")
+
+
+def undescribed(kind: str, names: list[str]) -> list[str]:
+    """The names among ``names`` that have no entry for a table of ``kind``."""
+    known = columns(kind)
+    return [name for name in names if name not in known]
+
+
+def annotate(table: pa.Table, kind: str) -> pa.Table:
+    """``table`` with each column's description and unit as field metadata.
+
+    Columns without an entry keep their field as it is: a table is never refused for a
+    column these docs do not know (tests/test_outputs_doc.py fails instead). The
+    table's own metadata (pandas', the code identity) is kept.
+    """
+    known = columns(kind)
+    fields = []
+    for field in table.schema:
+        column = known.get(field.name)
+        if column is not None:
+            field = field.with_metadata({**(field.metadata or {}),
+                                         DESCRIPTION_KEY: column.description.encode(),
+                                         UNIT_KEY: column.unit.encode()})
+        fields.append(field)
+    schema = pa.schema(fields, metadata=table.schema.metadata)
+    return pa.Table.from_arrays(table.columns, schema=schema)
+
+
+# --- manifest.json and the results directory -------------------------------------------------
+MANIFEST: dict[str, str] = {
+    "experiment.name": "the experiment's name (its [experiment] name)",
+    "experiment.fingerprint": "SHA-256 of the validated experiment (comments, layout and "
+                              "max_runs do not count): a directory holds one experiment",
+    "experiment.analysis": "the analysis `python -m sim figures` draws",
+    "experiment.file": "the copy of the experiment file in the directory (experiment.toml)",
+    "master_seed": "the experiment's master seed",
+    "replicate_seeds": "the seed of each replicate, in replicate order",
+    "runs_total": "runs in the design (points x replicates)",
+    "runs_stored": "distinct runs stored so far",
+    "status": "'running' while a sweep writes the directory (or after one was killed "
+              "without notice), 'interrupted' when it was stopped (Ctrl-C), 'complete' "
+              "when every run of the design is stored once (with its series if asked), "
+              "'incomplete' when the consolidated tables fall short (see "
+              "incomplete_reason)",
+    "incomplete_reason": "why the tables are not the whole design (only when status is "
+                         "'incomplete')",
+    "code_version": "a label of the code for people: VERSION+gCOMMIT[-dirty] from a "
+                    "checkout, else VERSION",
+    "code.version": "package version of the code that wrote the manifest",
+    "code.source_sha256": "SHA-256 of the sim package's source files: two codes are the "
+                          "same when these match (workers with another one are refused)",
+    "code.git.commit": "commit of the checkout the code ran from (code.git is null outside "
+                       "a checkout)",
+    "code.git.dirty": "whether that checkout had uncommitted changes",
+    "code_history": "each code that made stored runs, as {code, runs}: one entry unless "
+                    "runs of several codes were allowed together (--allow-code-change)",
+    "python": "Python version",
+    "packages": "versions of the main packages (mesa, numpy, networkx, pandas, pyarrow, "
+                "dask, distributed, scipy, matplotlib; null when absent)",
+    "created": "when the directory was claimed (UTC, ISO 8601)",
+    "updated": "when the manifest was last written (UTC, ISO 8601)",
+    "rebuilt": "when the manifest was rebuilt from experiment.toml and the stored runs "
+               "(only if it was ever missing)",
+}
+"""Each field of ``manifest.json`` (nested fields joined by '.')."""
+
+FILES: dict[str, str] = {
+    "manifest.json": "what the directory holds and how it was made (below); written "
+                     "first, rewritten by each sweep",
+    "experiment.toml": "the experiment file as run",
+    "runs.parquet": "one row per run, sorted by point and replicate (below)",
+    "series.parquet": "one row per run and quarter, when the experiment sets series = "
+                      "true (below)",
+    "parts/": "batches of finished runs (runs-*.parquet, series-*.parquet) while a sweep "
+              "is under way; merged into the two tables at its end",
+    "quarantine/": "stored files found damaged, moved aside (never deleted); their runs "
+                   "are run again",
+    ".lock": "held (flock) by the one sweep writing the directory; names its holder",
+    "figures/": "what `python -m sim figures DIR` draws (by default)",
+}
+"""The entries of a results directory."""
+
+PARQUET_METADATA: dict[str, str] = {
+    "description": "field metadata of each column: what it holds (the tables below)",
+    "unit": "field metadata of each column: its unit (empty for a share, a label, an "
+            "index or a pure number)",
+    "sim.code": "file metadata: the identity of the code that made every run of the "
+                "file, as in manifest.json's code",
+    "sim.code_history": "file metadata: each code that made runs of the file, with their "
+                        "count (and run ids when there are several)",
+}
