@@ -275,7 +275,7 @@ def test_interrupted_store_with_stray_temporary_files_resumes(
     with pytest.raises(KeyboardInterrupt):
         run_sweep(experiment, out, _Interrupted(after=7), progress=False)
     assert not (out / "runs.parquet").exists()
-    assert manifest(out)["status"] == "running"
+    assert manifest(out)["status"] == "interrupted"
     parts = part_files(out)
     assert len(parts) == 3  # 3 + 3 + the 1 flushed on the way out
     assert len(stored_in_parts(out)) == 7

@@ -13,13 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 from sim.sweep.design import Experiment, ExperimentError, load
-from sim.sweep.execute import DaskExecutor, InProcessExecutor
+from sim.sweep.execute import DaskExecutor, ExecutorError, InProcessExecutor
 from sim.sweep.progress import Progress
 from sim.sweep.storage import ResultStore, read_results
 from sim.sweep.tasks import run_task
 
-__all__ = ["DaskExecutor", "Experiment", "ExperimentError", "InProcessExecutor",
-           "ResultStore", "load", "read_results", "run_sweep"]
+__all__ = ["DaskExecutor", "Experiment", "ExperimentError", "ExecutorError",
+           "InProcessExecutor", "ResultStore", "load", "read_results", "run_sweep"]
 
 FLUSH_EVERY_RUNS = 50
 FLUSH_EVERY_SECONDS = 5.0
@@ -31,30 +31,40 @@ def run_sweep(experiment: Experiment, out: str | Path,
     """Run every run of ``experiment`` not yet stored in ``out``; return the runs table.
 
     Results are written as they arrive (in batches of at most ``FLUSH_EVERY_RUNS`` runs
-    or ``FLUSH_EVERY_SECONDS`` seconds); an interrupted sweep loses at most the batch
-    in hand and resumes where it stopped when called again. No other process may write
-    ``out`` meanwhile (its lock is held until the end), and runs stored by other code
-    are refused unless ``allow_code_change``.
+    or ``FLUSH_EVERY_SECONDS`` seconds). A sweep stopped by an exception (Ctrl-C,
+    SIGTERM in the command line, an :class:`~sim.sweep.execute.ExecutorError`) stores
+    what finished and marks its manifest ``interrupted``; one killed outright loses at
+    most the batch in hand. Either resumes where it stopped when called again. No other
+    process may write ``out`` meanwhile (its lock is held until the end), and runs
+    stored by other code are refused unless ``allow_code_change``.
     """
     store = ResultStore(out, experiment, allow_code_change=allow_code_change)
     done = store.open()
     specs = experiment.runs()
     todo = [spec for spec in specs if spec.run_id not in done]
     meter = Progress(len(specs), len(specs) - len(todo), experiment.name) if progress else None
+    if meter is not None and hasattr(executor, "on_status"):
+        executor.on_status = meter.waiting  # a cluster reports even when no run finishes
     last_flush = time.monotonic()
     try:
         with executor if todo else contextlib.nullcontext():
-            for result in executor.map_unordered(run_task, todo) if todo else ():
-                store.add(result)
-                now = time.monotonic()
-                if (store.buffered >= FLUSH_EVERY_RUNS
-                        or now - last_flush >= FLUSH_EVERY_SECONDS):
-                    store.flush()
-                    last_flush = now
-                if meter is not None:
-                    meter.update()
+            try:
+                for result in executor.map_unordered(run_task, todo) if todo else ():
+                    store.add(result)
+                    now = time.monotonic()
+                    if (store.buffered >= FLUSH_EVERY_RUNS
+                            or now - last_flush >= FLUSH_EVERY_SECONDS):
+                        store.flush()
+                        last_flush = now
+                    if meter is not None:
+                        meter.update()
+            finally:
+                store.flush()  # before a cluster shuts down, which can take seconds
     except BaseException:
-        store.close()  # writes what is buffered and gives the directory's lock up
+        try:
+            store.mark_interrupted()  # the manifest says so; resuming clears it
+        finally:
+            store.close()  # writes what is buffered and gives the directory's lock up
         raise
     finally:
         store.flush()
