@@ -2,23 +2,38 @@
 
     python -m sim run [--coupling C] [--capability K] [--seed S] [--json] ...
     python -m sim sweep EXPERIMENT.toml [--out DIR] [--max-runs N] [--workers N]
-                        [--scheduler ADDR]
+                        [--scheduler ADDR] [--no-worker-timeout SECONDS]
     python -m sim figures RESULTS_DIR [--out DIR]
     python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
     python -m sim baseline | params [--json] | --version
 
 User mistakes (a bad option, a value out of range) end with one line on stderr and exit
-code 2, never a traceback.
+code 2, never a traceback. ``sweep`` and ``reproduce`` exit with
+
+    0    done
+    1    reproduce only: a regenerated figure differs from the committed one
+    2    a user mistake, including a scheduler address (``--scheduler`` or
+         ``$DASK_SCHEDULER_ADDRESS``) that is malformed or where no Dask scheduler answers
+    3    the cluster stopped the sweep: no worker for ``--no-worker-timeout`` seconds, the
+         scheduler lost, or a worker running other code (refused before it runs anything)
+    130  Ctrl-C (SIGINT)
+    143  SIGTERM, handled like Ctrl-C
+
+and on 3, 130 and 143 the runs finished so far are stored, the manifest says
+``interrupted``, and the same command resumes the sweep.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -27,6 +42,14 @@ from sim.params import CAPABILITY_BASELINE_2018, ParameterError, Params
 from sim.runs import baseline, run
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+_RESUMABLE = ("sweep", "reproduce")
+_RESUME = "finished runs are stored, run the same command again to resume"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so a command stops as on Ctrl-C."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,9 +172,13 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes of the embedded Dask cluster; 1 runs "
                         "in-process (default: the machine's cores)")
-    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
-                        help="address of an existing Dask scheduler, tcp://HOST:PORT "
-                        "(default: $DASK_SCHEDULER_ADDRESS, else an embedded cluster)")
+    parser.add_argument("--scheduler",
+                        help="address of an existing Dask scheduler, tcp://HOST:PORT or "
+                        "HOST:PORT (default: $DASK_SCHEDULER_ADDRESS, else an embedded "
+                        "cluster)")
+    parser.add_argument("--no-worker-timeout", type=float, metavar="SECONDS",
+                        help="stop (exit 3, finished runs stored) after this long with no "
+                        "Dask worker or no answer from the scheduler (default 120)")
     parser.add_argument("--dashboard", action="store_true",
                         help="serve the embedded cluster's Dask dashboard")
     parser.add_argument("--quiet", action="store_true", help="no progress report")
@@ -234,15 +261,36 @@ def _params(args: argparse.Namespace) -> int:
 
 
 def _executor(args: argparse.Namespace):
-    from sim.sweep import DaskExecutor, InProcessExecutor
+    """The executor the options ask for; a scheduler's address is checked (its syntax,
+    then that a Dask scheduler answers there) before anything is written."""
+    from sim.sweep.execute import (
+        NO_WORKER_TIMEOUT,
+        DaskExecutor,
+        InProcessExecutor,
+        parse_scheduler_address,
+    )
 
     if args.workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {args.workers}")
+    timeout = args.no_worker_timeout
+    if timeout is None:
+        timeout = NO_WORKER_TIMEOUT
+    elif not 0 < timeout < float("inf"):
+        raise ParameterError(f"--no-worker-timeout must be a positive number of seconds, "
+                             f"got {args.no_worker_timeout}")
+    if args.scheduler is not None:
+        args.scheduler = parse_scheduler_address(args.scheduler, "--scheduler")
+    elif os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip():
+        args.scheduler = parse_scheduler_address(os.environ["DASK_SCHEDULER_ADDRESS"],
+                                                 "$DASK_SCHEDULER_ADDRESS")
     if args.scheduler:
-        return DaskExecutor(scheduler=args.scheduler)
+        executor = DaskExecutor(scheduler=args.scheduler, no_worker_timeout=timeout)
+        executor.probe()
+        return executor
     if args.workers == 1:
         return InProcessExecutor()
-    return DaskExecutor(workers=args.workers, dashboard=args.dashboard)
+    return DaskExecutor(workers=args.workers, dashboard=args.dashboard,
+                        no_worker_timeout=timeout)
 
 
 def _sweep(args: argparse.Namespace) -> int:
@@ -303,12 +351,13 @@ def _reproduce(args: argparse.Namespace) -> int:
     if not files:
         raise ParameterError(f"no experiment files (*.toml) in {args.experiments}")
     experiments = [load(path) for path in files]  # all checked before any run
+    executor = _executor(args)
     failed = 0
     for experiment in experiments:
         out = args.results / experiment.name
         print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results in "
               f"{out}", file=sys.stderr)
-        run_sweep(experiment, out, _executor(args), progress=not args.quiet,
+        run_sweep(experiment, out, executor, progress=not args.quiet,
                   allow_code_change=args.allow_code_change)
         drawn = draw(out, out / "figures")
         if args.update:
@@ -322,21 +371,50 @@ def _reproduce(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt),
+    so it stops as on Ctrl-C: what finished is stored, the cluster is shut down. A second
+    SIGTERM ends the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sim.sweep.design import ExperimentError
+    from sim.sweep.execute import EXIT_CLUSTER, ExecutorError
 
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "baseline": _baseline, "params": _params,
                 "sweep": _sweep, "figures": _figures, "reproduce": _reproduce}
+    prefix = f"python -m sim {args.command}"
     try:
-        return commands[args.command](args)
+        with _sigterm_as_interrupt():
+            return commands[args.command](args)
     except (ParameterError, ExperimentError) as error:
-        print(f"python -m sim {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"python -m sim {args.command}: interrupted; finished runs are stored, "
-              "run the same command again to resume", file=sys.stderr)
-        return 130
+    except ExecutorError as error:
+        resume = (f"; {_RESUME}" if error.exit_code == EXIT_CLUSTER
+                  and args.command in _RESUMABLE else "")
+        print(f"{prefix}: error: {error}{resume}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt as stop:
+        how = " by SIGTERM" if isinstance(stop, Terminated) else ""
+        resume = f"; {_RESUME}" if args.command in _RESUMABLE else ""
+        print(f"{prefix}: interrupted{how}{resume}", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except OSError as error:  # e.g. an unreachable scheduler or unwritable --out
         print(f"python -m sim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
