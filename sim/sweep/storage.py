@@ -194,10 +194,16 @@ class ResultStore:
 
     def _open_locked(self) -> set[str]:
         state, manifest = self._ownership()  # again: the directory may have changed
+        survey = self._survey()
+        done = survey.done()
+        recorded = manifest.get("code") if manifest else None
+        first_meeting = (not isinstance(recorded, dict)
+                         or recorded.get("source_sha256") != self.code["source_sha256"])
+        self._check_code(manifest, done, warn=first_meeting)
+        # checked: from here on the directory is written
         if state == "new":
             # the manifest comes first: with it the directory is this experiment's
             self._write_manifest(status="running", stored=0, history=[])
-            manifest = _manifest_or_none(self.directory / MANIFEST)
         experiment_copy = self.directory / "experiment.toml"
         if not experiment_copy.exists():
             _atomic_write_text(experiment_copy, self.experiment.source)
@@ -205,19 +211,13 @@ class ResultStore:
         for folder in (self.directory, self.parts):
             for stray in folder.glob(".tmp-*"):  # a write cut short by a kill
                 stray.unlink()
-        survey = self._survey()
-        done = survey.done()
-        recorded = manifest.get("code") if manifest else None
-        first_meeting = (not isinstance(recorded, dict)
-                         or recorded.get("source_sha256") != self.code["source_sha256"])
-        self._check_code(manifest, done, warn=first_meeting)
         repaired = self._repair(survey)
         if repaired:
             done = self._survey().done()
         if state == "rebuild":
             print(f"warning: {self.directory} had no {MANIFEST}; rebuilt it from "
                   f"experiment.toml and the {len(done)} stored runs", file=sys.stderr)
-        if state == "rebuild" or repaired or first_meeting:
+        if state != "new" and (state == "rebuild" or repaired or first_meeting):
             self._write_manifest(status="running", stored=len(done),
                                  history=_history(done), rebuilt=state == "rebuild")
         return set(done)
