@@ -6,6 +6,7 @@
     python -m sim figures RESULTS_DIR [--out DIR]
     python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
+    python -m sim calibrate CALIBRATION.toml [--out DIR] [--screen] [--workers N] ...
     python -m sim baseline | params [--json] | --version
 
 User mistakes (a bad option, a value out of range) end with one line on stderr and exit
@@ -44,7 +45,7 @@ from sim.runs import baseline, run
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-_RESUMABLE = ("sweep", "reproduce")
+_RESUMABLE = ("sweep", "reproduce", "calibrate")
 _RESUME = "finished runs are stored, run the same command again to resume"
 
 
@@ -158,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "figures into --figures instead of comparing")
     _executor_options(reproduce)
     _storage_options(reproduce)
+
+    calibrate = commands.add_parser("calibrate", help="calibrate the model against the "
+                                    "observed targets (ABC-SMC; resumable)")
+    calibrate.add_argument("calibration", type=Path, help="calibration TOML file")
+    calibrate.add_argument("--out", type=Path, help="results directory (default "
+                           "results/<calibration name>)")
+    calibrate.add_argument("--screen", action="store_true", help="run only the file's "
+                           "[screening]: a Morris screening of the candidate parameters, "
+                           "written to OUT/screening.csv")
+    _executor_options(calibrate)
     return parser
 
 
@@ -313,6 +324,28 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.inference.problem import load
+    from sim.inference.run import calibrate, screen_into
+
+    calibration = load(args.calibration)  # everything is checked before any run
+    out = args.out or Path("results") / calibration.name
+    executor = _executor(args)
+    if args.screen:
+        if calibration.screening is None:
+            raise ParameterError(f"{args.calibration} has no [screening] table")
+        print(f"screening {len(calibration.screening.ranges)} parameters of "
+              f"{calibration.name} on {executor.describe()}", file=sys.stderr)
+        print(screen_into(calibration, out, executor))
+        return 0
+    print(f"calibrate {calibration.name}: {len(calibration.priors)} parameters, "
+          f"population {calibration.population_size}, {calibration.generations} "
+          f"generations on {executor.describe()}, results in {out}", file=sys.stderr)
+    calibrate(calibration, out, executor, progress=not args.quiet)
+    print(out)
+    return 0
+
+
 def _figures(args: argparse.Namespace) -> int:
     from sim.figures import draw, redraw
 
@@ -397,7 +430,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "baseline": _baseline, "params": _params,
-                "sweep": _sweep, "figures": _figures, "reproduce": _reproduce}
+                "sweep": _sweep, "figures": _figures, "reproduce": _reproduce,
+                "calibrate": _calibrate}
     prefix = f"python -m sim {args.command}"
     try:
         with _sigterm_as_interrupt():
