@@ -35,7 +35,8 @@ QUICK = 5.0  # seconds: refusing must not depend on the design's size (loosely, 
 
 def experiment_text(*, name: str = "case", head: str = "", fixed: str = "",
                     design: str = "[grid]\ncoupling = [0.0, 0.5]\n") -> str:
-    return (f"[experiment]\nname = {json.dumps(name, ensure_ascii=False)}\nmaster_seed = 1\n{head}\n"
+    quoted = json.dumps(name, ensure_ascii=False)  # a TOML basic string
+    return (f"[experiment]\nname = {quoted}\nmaster_seed = 1\n{head}\n"
             f"[fixed]\nscale = 0.05\nuntil_year = 2018\n{fixed}\n{design}")
 
 
@@ -401,3 +402,23 @@ def test_reproduce_with_a_damaged_committed_csv(tmp_path: Path) -> None:
         assert line.startswith(f"FAIL {name}: committed data {committed / name}.csv "
                                "is not a readable CSV table"), line
     assert "PASS phase_diagram_emergence" in done.stdout
+
+
+# --- the run list: built once, with unchanged run ids ------------------------------------
+def test_run_ids_keep_their_definition(tmp_path: Path) -> None:
+    """Each run id is the SHA-256 of its parameters, replicate and seed as sorted JSON,
+    however the run list is built (results directories are resumed by these ids)."""
+    import hashlib
+
+    experiment = design.parse({
+        "experiment": {"name": "ids", "master_seed": 9, "replicates": 3},
+        "fixed": {"scale": 0.05, "until_year": 2019, "lock_in": False, "vision_stages": 3},
+        "sample": {"n": 40, "ranges": {"coupling": [0.0, 1.0], "tie_decay": [0.01, 0.3]}}})
+    runs = experiment.runs()
+    assert len(runs) == 120
+    for spec in runs:
+        text = json.dumps({"parameters": spec.parameters, "replicate": spec.replicate,
+                           "seed": spec.seed}, sort_keys=True)
+        assert spec.run_id == hashlib.sha256(text.encode()).hexdigest()[:16]
+    again = experiment.runs()
+    assert again == runs and again is not runs  # built once, handed out as a new list

@@ -22,6 +22,7 @@ runs are made or finish.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from sim.params import START_YEAR, ParameterError, Params, check_value
+from sim.profile import load_profile
 
 DEFAULT_MAX_RUNS = 1_000_000
 """Most runs (points x replicates) a design may make unless its file or the caller
@@ -51,8 +53,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: of each pair of varied parameters instead of on every point (see _check_combinations).
 _POINTS_CHECKED_ONE_BY_ONE = 2_000
 
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
 _EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
-                    "max_runs"}
+                    "max_runs", "profile"}
 _TOP_KEYS = {"experiment", "fixed", "grid", "sample"}
 _SAMPLE_KEYS = {"method", "n", "ranges"}
 _SAMPLE_METHODS = ("latin_hypercube", "uniform")
@@ -130,18 +133,25 @@ class Experiment:
         return _sample_points(self.sample, self.master_seed)
 
     def runs(self) -> list[RunSpec]:
-        """Every run of the experiment, in design order."""
+        """Every run of the experiment, in design order (built on the first call: the
+        storage, the executor and the command line all ask for them)."""
+        return list(self._runs)
+
+    @functools.cached_property
+    def _runs(self) -> tuple[RunSpec, ...]:
         seeds = replicate_seeds(self.master_seed, self.replicates)
         specs = []
         for point, values in enumerate(self.points()):
             parameters = {**self.fixed, **values}
+            # the text json.dumps({"parameters": ..., "replicate": r, "seed": s},
+            # sort_keys=True) gives, with the parameters encoded once per point
+            head = '{"parameters": ' + _SORTED_JSON.encode(parameters) + ', "replicate": '
             for replicate, seed in enumerate(seeds):
-                identity = json.dumps({"parameters": parameters, "replicate": replicate,
-                                       "seed": seed}, sort_keys=True)
+                identity = f'{head}{replicate}, "seed": {seed}}}'
                 run_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
                 specs.append(RunSpec(run_id, point, replicate, seed, parameters,
                                      self.series))
-        return specs
+        return tuple(specs)
 
 
 def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
@@ -339,6 +349,14 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     overlap = sorted(set(varied) & set(fixed))
     if overlap:
         raise ExperimentError(f"{where}: {overlap[0]} is both fixed and varied")
+    profile = _typed(head, "profile", str, where, default=None)
+    if profile is not None:
+        try:
+            values = load_profile(profile)
+        except ParameterError as error:
+            raise ExperimentError(f"{where}: [experiment] {error}") from None
+        # the profile replaces the defaults; [fixed] and the varied parameters win
+        fixed = {**{k: v for k, v in values.items() if k not in varied}, **fixed}
 
     experiment = Experiment(name=name, description=_typed(head, "description", str, where,
                                                           default=""),
@@ -487,8 +505,10 @@ def _sample_points(sample: dict[str, Any], master_seed: int) -> list[dict[str, A
     low = np.array([sample["ranges"][n][0] for n in names])
     high = np.array([sample["ranges"][n][1] for n in names])
     values = qmc.scale(unit, low, high) if len(names) else unit
-    return [{name: round(float(v), 12) for name, v in zip(names, row, strict=True)}
-            for row in values]
+    # tolist(): Python floats, rounded exactly as before (numpy's rounding differs in
+    # the last digit, and a point's values make its runs' ids)
+    return [{name: round(v, 12) for name, v in zip(names, row, strict=True)}
+            for row in values.tolist()]
 
 
 def _no_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
