@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="policy 2: wide-area cooperation programme")
     run_cmd.add_argument("--open-innovation", action="store_true", default=None,
                          help="policy 3: open-innovation venture ecosystem")
+    run_cmd.add_argument("--profile", help="start from a named parameter profile "
+                         "(e.g. calibrated) instead of the defaults")
     run_cmd.add_argument("--set", type=_assignment, action="append", default=[],
                          metavar="NAME=VALUE", help="any other parameter (repeatable)")
     run_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -200,6 +202,10 @@ def _run(args: argparse.Namespace) -> int:
         "coupling", "capability", "capability_daedeok", "capability_pangyo", "scale",
         "until_year", "shared_vision", "cooperation_programme", "open_innovation")
         if getattr(args, name) is not None}
+    if args.profile is not None:
+        from sim.profile import load_profile
+
+        parameters = {**load_profile(args.profile), **parameters}
     for name, value in args.set:
         parameters[name] = _coerce(name, value)
     params = Params(**parameters)  # validate before any work
@@ -326,11 +332,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     from sim.inference.problem import load
-    from sim.inference.run import calibrate, screen_into
+    from sim.inference.run import calibrate, check_directory, screen_into
 
     calibration = load(args.calibration)  # everything is checked before any run
     out = args.out or Path("results") / calibration.name
     executor = _executor(args)
+    check_directory(calibration, out)
     if args.screen:
         if calibration.screening is None:
             raise ParameterError(f"{args.calibration} has no [screening] table")

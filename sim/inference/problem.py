@@ -211,6 +211,9 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
         targets = tuple(load_targets(targets_file))
     except TargetsError as error:
         raise ExperimentError(str(error)) from None
+    except OSError as error:
+        raise ExperimentError(f"{where}: cannot read the targets file {targets_file}: "
+                              f"{error.strerror or error}") from None
     horizon = fixed.get("until_year", Params().until_year)
     usable = tuple(t for t in targets if t.role in ("calibrate", "validate")
                    and t.model_output and t.year <= horizon)

@@ -122,7 +122,25 @@ def screen_into(calibration: Calibration, out: str | Path, executor: Any) -> Pat
 
 
 # --- the results directory --------------------------------------------------------------
+def check_directory(calibration: Calibration, out: str | Path) -> None:
+    """Refuse, before anything starts, a directory that holds another calibration, one
+    made by other code, or anything else; an absent or empty one is fine."""
+    out = Path(out)
+    if out.is_dir():
+        _check(calibration, out)
+
+
 def _open(calibration: Calibration, out: Path) -> dict[str, Any]:
+    manifest = _check(calibration, out)
+    if manifest is not None:
+        return manifest
+    _atomic_text(out / "calibration.toml", calibration.source)
+    manifest = {"created": _now()}
+    _write_manifest(out, calibration, manifest, status="running")
+    return _read_manifest(out)
+
+
+def _check(calibration: Calibration, out: Path) -> dict[str, Any] | None:
     path = out / MANIFEST
     if path.exists():
         manifest = _read_manifest(out)
@@ -139,10 +157,7 @@ def _open(calibration: Calibration, out: Path) -> dict[str, Any]:
     if any(p.name not in (".lock", SCREENING) for p in out.iterdir()):
         raise ExperimentError(f"{out} is not empty and is not a calibration directory; "
                               "choose another --out directory")
-    _atomic_text(out / "calibration.toml", calibration.source)
-    manifest = {"created": _now()}
-    _write_manifest(out, calibration, manifest, status="running")
-    return _read_manifest(out)
+    return None
 
 
 def _read_manifest(out: Path) -> dict[str, Any]:
