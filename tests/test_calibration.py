@@ -53,7 +53,7 @@ startup_cash = {{ low = 1.0, high = 8.0 }}
     return path
 
 
-# --- the file ---------------------------------------------------------------------------------
+# --- the file ----------
 @pytest.mark.parametrize(("change", "message"), [
     ("[calibration]\nname = 'x'\n", "needs master_seed"),
     ("[priors]\nentry_rte = { low = 0.0, high = 0.1 }\n", "did you mean 'entry_rate'"),
@@ -108,7 +108,7 @@ def test_fitted_and_held_out_targets_follow_their_roles(tmp_path: Path) -> None:
     assert all(t.year <= 2020 for t in calibration.targets)
 
 
-# --- the distance -------------------------------------------------------------------------------
+# --- the distance ----------
 def test_distance_is_the_rms_of_errors_in_half_ranges() -> None:
     targets = [t for t in load_targets(TARGETS) if t.role == "calibrate"][:2]
     distance = TargetDistance(tuple(targets))
@@ -121,7 +121,7 @@ def test_distance_is_the_rms_of_errors_in_half_ranges() -> None:
     assert distance({targets[0].id: 1.0}, observed) == math.inf  # a target not produced
 
 
-# --- the sampler ----------------------------------------------------------------------------------
+# --- the sampler ----------
 def test_candidate_seeds_depend_on_master_generation_and_index_only() -> None:
     assert candidate_seed(1, 0, 5) == candidate_seed(1, 0, 5)
     seeds = {candidate_seed(1, t, k) for t in (-1, 0, 1) for k in range(50)}
@@ -154,7 +154,7 @@ def test_the_posterior_does_not_depend_on_order_or_batch_size() -> None:
     assert evaluations == shuffled_evaluations
 
 
-# --- running and resuming ---------------------------------------------------------------------------
+# --- running and resuming ----------
 OUTPUTS = ("posterior.csv", "generations.csv", "predictive.csv")
 
 
@@ -211,7 +211,7 @@ def test_a_directory_of_another_calibration_is_refused(tmp_path: Path, capsys) -
     assert code == 2 and err.count("\n") == 1 and "another calibration" in err
 
 
-# --- recovering known parameters -------------------------------------------------------------------
+# --- recovering known parameters ----------
 @pytest.mark.slow
 def test_the_pipeline_recovers_known_parameters_from_synthetic_targets(tmp_path: Path) -> None:
     """Simulate at known values, turn the outputs into targets, calibrate on them: the
