@@ -369,8 +369,10 @@ def test_every_stored_table_records_its_code(partial: tuple[Path, Path],
                                              reference: tuple[Path, Path]) -> None:
     code = identity.code_identity()
     for path in part_files(partial[1]) + part_files(partial[1], "series"):
-        metadata = pq.read_schema(path).metadata
-        assert json.loads(metadata[CODE_KEY]) == code
+        schema = pq.read_schema(path)
+        assert json.loads(schema.metadata[CODE_KEY]) == code
+        # and what each column holds (sim.sweep.columns)
+        assert schema.field("run_id").metadata[b"description"]
     meta = manifest(reference[1])
     assert meta["code"] == code and meta["code_version"] == identity.code_version()
     assert meta["code_history"] == [{"code": code, "runs": RUNS}]

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.params import Params
+from sim.sweep import columns as column_docs
 from sim.sweep import identity, lock
 from sim.sweep.design import Experiment, ExperimentError, parse, replicate_seeds
 from sim.sweep.tasks import RunResult
@@ -242,7 +243,7 @@ class ResultStore:
                                   "directory")
         copy = directory / "experiment.toml"
         if copy.exists():
-            stored = _stored_experiment(copy)
+            stored = self._stored_experiment()
             if stored is None:
                 raise ExperimentError(
                     f"{directory} has no {MANIFEST} and its experiment.toml is not a valid "
@@ -260,8 +261,21 @@ class ResultStore:
                                   "directory; choose another --out directory")
         return "new", None
 
+    def _stored_experiment(self) -> Experiment | None:
+        """The experiment of the directory's experiment.toml, or None if it is missing or
+        not a valid experiment."""
+        path = self.directory / "experiment.toml"
+        try:
+            text = path.read_text(encoding="utf-8")
+            if text == self.experiment.source:  # the same file: nothing to parse
+                return self.experiment
+            return parse(tomllib.loads(text), text, str(path),
+                         max_runs=self.experiment.max_runs)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ExperimentError):
+            return None
+
     def _manifest_advice(self) -> str:
-        stored = _stored_experiment(self.directory / "experiment.toml")
+        stored = self._stored_experiment()
         if stored is not None and stored.fingerprint == self.experiment.fingerprint:
             return ("move it aside (e.g. to manifest.json.damaged) and run again to rebuild "
                     "it from experiment.toml and the stored runs, or choose another --out "
@@ -508,16 +522,16 @@ class ResultStore:
             common[frozenset({self.code["source_sha256"]})] = self._made[attribute]
         kept = []
         for batch in batches:
-            columns = getattr(batch, attribute)
+            names = getattr(batch, attribute)
             usual = common[code_key(batch)]
-            if columns == usual:
+            if names == usual:
                 kept.append(batch)
                 continue
             pair = [path for path in (batch.runs, batch.series)
                     if path is not None and path.exists()]
-            odd = sorted(columns ^ usual)
+            odd = sorted(names ^ usual)
             damaged.append((pair, f"has {what} columns unlike the other files of its code "
-                                  f"({odd[0]!r} {'extra' if odd[0] in columns else 'missing'})"))
+                                  f"({odd[0]!r} {'extra' if odd[0] in names else 'missing'})"))
         return kept
 
     def _with_series(self, batches: list[_Batch], damaged: list[tuple[list[Path], str]],
@@ -662,12 +676,12 @@ def _manifest_problem(text: str) -> str | None:
     return None
 
 
-def _read_final(path: Path, columns: tuple[str, ...], advice: str) -> pd.DataFrame:
+def _read_final(path: Path, required: tuple[str, ...], advice: str) -> pd.DataFrame:
     try:
         table = pq.read_table(path)
     except _UNREADABLE as error:
         raise ExperimentError(f"{path} cannot be read ({_reason(error)}); {advice}") from None
-    missing = [name for name in columns if name not in table.schema.names]
+    missing = [name for name in required if name not in table.schema.names]
     if missing:
         raise ExperimentError(f"{path} has the wrong columns (no {missing[0]!r}); {advice}")
     return table.to_pandas()
@@ -724,9 +738,7 @@ def _write_parquet(frame: pd.DataFrame, path: Path, kind: str,
                    identity: list[tuple[Code, list[str]]]) -> None:
     """Write one table atomically, with its column descriptions and the identity of the
     code that made its runs (``kind`` is 'runs' or 'series')."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    if _annotate is not None:
-        table = _annotate(table, kind)
+    table = column_docs.annotate(pa.Table.from_pandas(frame, preserve_index=False), kind)
     metadata = dict(table.schema.metadata or {})
     if len(identity) == 1:
         code, run_ids = identity[0]
@@ -741,21 +753,6 @@ def _write_parquet(frame: pd.DataFrame, path: Path, kind: str,
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     pq.write_table(table, tmp)
     _fsync_replace(tmp, path)
-
-
-try:  # column descriptions, when the module that holds them is present
-    from sim.sweep.columns import annotate as _annotate
-except ImportError:
-    _annotate = None
-
-
-def _stored_experiment(path: Path) -> Experiment | None:
-    """The experiment of a stored experiment.toml, or None if it is missing or invalid."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        return parse(tomllib.loads(text), text, str(path))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ExperimentError):
-        return None
 
 
 def _manifest_or_none(path: Path) -> dict[str, Any]:
