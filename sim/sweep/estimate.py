@@ -3,11 +3,13 @@
 ``python -m sim sweep`` prints :meth:`Estimate.line` when it starts, so that a design
 that would take a month or more memory than the machine has is seen before it is left
 running. The numbers are rough (a factor of two either way): a run's time is modelled as
-its quarters (spin-up included) times a cost per quarter that grows with the number of
-agents (about 2,300 at scale 1), with constants measured on a quiet 2-core machine
-(``benchmarks/bench_model.py``; a run inside a Dask worker takes 10-20 % longer); memory
-as the sweeping process's baseline plus, per run and per series row, what the run list
-and the consolidated tables hold.
+a fixed cost plus its quarters (spin-up included) times a cost per quarter that grows
+with the number of agents (about 2,300 at scale 1). The constants were fitted to runs at
+scale 0.05 and 1, to 2018 and to 2030, and scaled to the full-scale run of
+``benchmarks/bench_model.py`` on a quiet 2-core machine (0.35 s); a run inside a Dask
+worker takes 10-20 % longer. Memory is the sweeping process's baseline plus, per run
+and per series row, what the run list and the consolidated tables hold (measured with
+``memory_usage(deep=True)`` and the process's resident size).
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from sim.sweep.design import Experiment
 
 #: Collaborating agents of a run at scale 1 (2018Q1, after the spin-up).
 AGENTS_AT_SCALE_1 = 2_300
-#: Seconds per simulated quarter: a fixed part and a part per agent.
-SECONDS_PER_QUARTER = 0.00175
-SECONDS_PER_AGENT_QUARTER = 1.46e-6
+#: Seconds per run (building the model), and per simulated quarter: a fixed part and a
+#: part per agent.
+SECONDS_PER_RUN = 0.01
+SECONDS_PER_QUARTER = 0.0012
+SECONDS_PER_AGENT_QUARTER = 1.7e-6
+#: A run in a Dask worker process takes 10-20 % longer than in a plain process.
+DASK_SLOWDOWN = 1.15
 #: Memory of the sweeping process before any run (interpreter, numpy, pandas, Dask).
 BASE_BYTES = 250_000_000
 #: Memory per run: its spec in the run list and its row of the runs table, both held
@@ -53,7 +59,8 @@ class Estimate:
         text = (f"estimate: ~{_duration(self.core_seconds)} of one core "
                 f"(~{_duration(self.seconds_per_run)} a run)")
         if workers is not None and workers > 1:
-            text += f", ~{_duration(self.core_seconds / workers)} on {workers} workers"
+            wall = self.core_seconds * DASK_SLOWDOWN / workers
+            text += f", ~{_duration(wall)} on {workers} workers"
         text += f", peak memory ~{_size(self.memory_bytes)}"
         if self.series_rows:
             text += f", {self.series_rows:,} series rows"
@@ -72,7 +79,8 @@ def estimate(experiment: Experiment) -> Estimate:
     recorded = (until_year - START_YEAR + 1) * QUARTERS_PER_YEAR
     quarters = recorded + spin_up_years * QUARTERS_PER_YEAR
     agents = max(AGENTS_AT_SCALE_1 * scale, 1.0)
-    seconds = quarters * (SECONDS_PER_QUARTER + SECONDS_PER_AGENT_QUARTER * agents)
+    seconds = SECONDS_PER_RUN + quarters * (SECONDS_PER_QUARTER
+                                            + SECONDS_PER_AGENT_QUARTER * agents)
     runs = experiment.run_count
     series_rows = math.ceil(runs * recorded) if experiment.series else 0
     memory = BASE_BYTES + runs * RUN_BYTES + series_rows * SERIES_ROW_BYTES * SERIES_COPIES
