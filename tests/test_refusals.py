@@ -5,6 +5,7 @@ UTF-8, designs their analysis cannot use; a damaged committed CSV is a FAIL verd
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -16,12 +17,12 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
+from sim.analyses import registry
+from sim.analyses.registry import Requirement
 from sim.sweep import design
 from sim.sweep.design import (
     DEFAULT_MAX_RUNS,
-    REQUIREMENTS,
     ExperimentError,
-    Requirement,
     RunSpec,
     load,
 )
@@ -317,9 +318,7 @@ def test_design_meeting_its_analysis_needs_is_accepted(head: str, fixed: str, gr
 
 
 def test_every_analysis_has_one_entry_in_the_registry() -> None:
-    from sim import figures
-
-    assert set(REQUIREMENTS) == set(figures.ANALYSES) == set(design.ANALYSES)
+    assert design.ANALYSES == tuple(registry.REGISTRY) == tuple(registry.ANALYSES)
 
 
 def test_the_validator_reads_the_registry(tmp_path: Path,
@@ -328,7 +327,8 @@ def test_the_validator_reads_the_registry(tmp_path: Path,
     path = write(tmp_path, experiment_text(head='analysis = "phase_diagram"'))
     load(path)
     extra = Requirement("a blue moon", lambda experiment: "needs a blue moon, got none")
-    monkeypatch.setitem(REQUIREMENTS, "phase_diagram", (extra,))
+    entry = dataclasses.replace(registry.REGISTRY["phase_diagram"], requirements=(extra,))
+    monkeypatch.setitem(registry.REGISTRY, "phase_diagram", entry)
     with pytest.raises(ExperimentError, match="the phase_diagram analysis needs a blue "
                                               "moon, got none"):
         load(path)
@@ -337,7 +337,7 @@ def test_the_validator_reads_the_registry(tmp_path: Path,
 def test_the_figures_fail_where_the_validator_refuses() -> None:
     """What the registry asks for is what drawing needs: the refused designs' runs make
     the figures' tables fail, the accepted ones' do not."""
-    from sim import figures
+    from sim import analyses
 
     def runs(couplings: list[float], series: bool
              ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -349,12 +349,12 @@ def test_the_figures_fail_where_the_validator_refuses() -> None:
 
     without_zero, _ = runs([0.5, 1.0], series=False)
     with pytest.raises(ValueError, match="coupling 0"):
-        figures.coupling_response_table(without_zero)
+        analyses.coupling_response_table(without_zero)
     with pytest.raises(ValueError, match="series = true"):
-        figures.trajectories_table(without_zero, None)
+        analyses.trajectories_table(without_zero, None)
     with_zero, series = runs([0.0, 0.5], series=True)
-    assert len(figures.coupling_response_table(with_zero)) == 2
-    assert len(figures.trajectories_table(with_zero, series)) > 0
+    assert len(analyses.coupling_response_table(with_zero)) == 2
+    assert len(analyses.trajectories_table(with_zero, series)) > 0
 
 
 # --- 5. reproduce: a damaged committed CSV is a FAIL verdict naming it ------------------------

@@ -14,7 +14,7 @@ A results directory (:mod:`sim.sweep.storage`) holds two Parquet tables:
 field metadata (keys ``description`` and ``unit``), so that a table read without these
 docs still says what it holds. :data:`MANIFEST` describes ``manifest.json`` and
 :data:`FILES` the files of a results directory. :func:`markdown` writes all of it, with
-what each analysis needs of its design (:data:`sim.sweep.design.REQUIREMENTS`), as
+what each analysis needs of its design (:data:`sim.analyses.registry.REGISTRY`), as
 docs/OUTPUTS.md::
 
     python -m sim.sweep.columns > docs/OUTPUTS.md

@@ -11,8 +11,9 @@ expanded, and is refused above :data:`DEFAULT_MAX_RUNS` unless the file raises t
 (``[experiment] max_runs = N``) or the caller does (``load(path, max_runs=N)``, the
 command line's ``--max-runs N``, which wins over the file).
 
-Analyses: what each analysis needs of its design is listed once, in
-:data:`REQUIREMENTS`; the validator checks it, and docs/OUTPUTS.md lists it.
+Analyses: the analyses an experiment may name, and what each needs of its design, are
+declared once, in :mod:`sim.analyses.registry`; the validator checks those needs, and
+docs/OUTPUTS.md lists them.
 
 Seeds: replicate ``r`` of every point gets the same seed, derived from the master seed
 and ``r`` alone (numpy ``SeedSequence``). Runs that differ only in coupling are thus
@@ -29,14 +30,14 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.params import START_YEAR, ParameterError, Params, check_value
+from sim.analyses import registry
+from sim.params import ParameterError, Params, check_value
 from sim.profile import load_profile
 
 DEFAULT_MAX_RUNS = 1_000_000
@@ -160,103 +161,9 @@ def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
     return [int(child.generate_state(1, dtype=np.uint32)[0]) for child in children]
 
 
-# --- what each analysis needs of its design -----------------------------------------------
-@dataclass(frozen=True)
-class Requirement:
-    """One thing an analysis needs of its design, checked before any run.
-
-    ``needs`` says it in words (docs/OUTPUTS.md lists it); ``check`` returns None when
-    the experiment meets it, else the rest of a one-line error that starts with "the
-    ANALYSIS analysis ". The checks of one analysis run in order and stop at the first
-    unmet one, so a check may assume the ones before it are met.
-    """
-
-    needs: str
-    check: Callable[[Experiment], str | None]
-
-
-def _coupling_zero(experiment: Experiment) -> str | None:
-    why = ("needs runs at coupling 0 (each run's synergy is relative to its paired run "
-           "at coupling 0)")
-    if "coupling" in experiment.grid:
-        if 0.0 in experiment.grid["coupling"]:
-            return None
-        levels = ", ".join(f"{v:g}" for v in experiment.grid["coupling"])
-        return f"{why}, but the coupling grid is {levels}: add 0 to it"
-    if experiment.sample and "coupling" in experiment.sample["ranges"]:
-        return (f"{why}, but a [sample] never draws coupling 0 exactly: vary coupling in "
-                "a [grid] with 0")
-    coupling = experiment.fixed.get("coupling", Params().coupling)
-    if coupling == 0.0:
-        return None
-    return f"{why}, but coupling is {coupling:g} in every run: vary it in a [grid] with 0"
-
-
-def _series(experiment: Experiment) -> str | None:
-    if experiment.series:
-        return None
-    return ("draws per-quarter series and needs series = true in the [experiment] table "
-            "(got series = false)")
-
-
-def _hysteresis_grid(experiment: Experiment) -> str | None:
-    if not experiment.grid:
-        return "needs a [grid] (paths are paired across grid points), not a [sample]"
-    missing = [name for name in ("coupling", "coupling_after") if name not in experiment.grid]
-    if missing:
-        return (f"needs {' and '.join(missing)} in the [grid] (the coupling before and "
-                "from switch_year on)")
-    return None
-
-
-def _hysteresis_levels(experiment: Experiment) -> str | None:
-    before, after = experiment.grid["coupling"], experiment.grid["coupling_after"]
-    unmatched = [value for value in after if value not in before]
-    if unmatched:
-        return (f"compares each path with the constant one, but coupling_after "
-                f"{unmatched[0]:g} is not in the coupling grid")
-    if len(set(before) | set(after)) < 2:
-        return "needs at least two coupling levels, so that some path switches"
-    return None
-
-
-def _hysteresis_switch(experiment: Experiment) -> str | None:
-    if "switch_year" in experiment.grid:
-        return "compares paths switched in one year: fix switch_year instead of varying it"
-    defaults = Params()
-    switch = experiment.fixed.get("switch_year", defaults.switch_year)
-    until = experiment.fixed.get("until_year", defaults.until_year)
-    if not START_YEAR < switch <= until:
-        return (f"needs the switch inside the simulated years: switch_year {switch} must "
-                f"be in ({START_YEAR}, {until}] (until_year {until})")
-    return None
-
-
-def _paired_replicates(experiment: Experiment) -> str | None:
-    if experiment.replicates >= 2:
-        return None
-    return f"needs replicates >= 2 for its paired t-intervals, got {experiment.replicates}"
-
-
-REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
-    "phase_diagram": (),
-    "coupling_response": (
-        Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or fixed "
-                    "at 0)", _coupling_zero),),
-    "trajectories": (Requirement("series = true in [experiment]", _series),),
-    "hysteresis": (
-        Requirement("a [grid] with both coupling and coupling_after", _hysteresis_grid),
-        Requirement("every coupling_after level among the coupling levels, and at least "
-                    "two levels", _hysteresis_levels),
-        Requirement("one fixed switch_year inside the simulated years (after 2018, at "
-                    "most until_year)", _hysteresis_switch),
-        Requirement("replicates >= 2", _paired_replicates)),
-    "none": (),
-}
-"""What each analysis (``[experiment] analysis``) needs of its design, in the order
-checked. The one list of them: the validator checks it and docs/OUTPUTS.md shows it."""
-
-ANALYSES: tuple[str, ...] = tuple(REQUIREMENTS)
+ANALYSES: tuple[str, ...] = tuple(registry.REGISTRY)
+"""The analyses an experiment may name (``[experiment] analysis``), from
+:data:`sim.analyses.registry.REGISTRY`."""
 
 
 def load(path: str | Path, max_runs: int | None = None) -> Experiment:
@@ -364,7 +271,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
                             source=source, max_runs=limit)
     _check_combinations(experiment, where)
-    for requirement in REQUIREMENTS[analysis]:
+    for requirement in registry.analysis(analysis).requirements:
         problem = requirement.check(experiment)
         if problem is not None:
             raise ExperimentError(f"{where}: the {analysis} analysis {problem}")

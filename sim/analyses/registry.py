@@ -1,0 +1,247 @@
+"""Every analysis, declared once: its figures, where they are computed and drawn, and what
+it needs of its design.
+
+An experiment file names one analysis (``[experiment] analysis``). Its entry here says
+
+* which figures it draws, in order, and each figure's companion tables (tables of
+  another shape drawn into the figure and written next to it);
+* which module of :mod:`sim.analyses` computes those tables and draws those figures
+  (imported only when a table or figure is asked for, so reading this registry costs
+  neither matplotlib nor pandas);
+* what it needs of its design, as :class:`Requirement` checks run by
+  :func:`sim.sweep.design.parse` before any run (docs/OUTPUTS.md lists them).
+
+The design validator, ``python -m sim figures`` (from results or from CSV files) and
+``python -m sim reproduce`` all read this registry. A new analysis is a new module of
+:mod:`sim.analyses` (its ``TABLES`` and ``DRAWERS``) and one :class:`Analysis` entry in
+:data:`REGISTRY`.
+
+The requirement checks see the experiment only through the attributes of
+:class:`Design`, so this module does not import :mod:`sim.sweep`, which imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Protocol
+
+from sim.params import START_YEAR, Params
+
+__all__ = ["ANALYSES", "COMPANIONS", "REGISTRY", "Analysis", "Design", "Figure",
+           "Requirement", "analysis", "drawer", "figure_names", "owner", "table",
+           "table_names"]
+
+
+class Design(Protocol):
+    """What a requirement check reads of an experiment
+    (:class:`sim.sweep.design.Experiment` has it all)."""
+
+    replicates: int
+    series: bool
+    fixed: Mapping[str, Any]
+    grid: Mapping[str, Sequence[Any]]
+    sample: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One thing an analysis needs of its design, checked before any run.
+
+    ``needs`` says it in words (docs/OUTPUTS.md lists it); ``check`` returns None when
+    the design meets it, else the rest of a one-line error that starts with "the
+    ANALYSIS analysis ". The checks of one analysis run in order and stop at the first
+    unmet one, so a check may assume the ones before it are met.
+    """
+
+    needs: str
+    check: Callable[[Design], str | None]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure an analysis draws, and the companion tables drawn into it."""
+
+    name: str
+    companions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One analysis: its name (as experiment files spell it), the module that computes
+    and draws its figures (None when it draws none), its figures in drawing order and
+    what it needs of its design, in the order checked."""
+
+    name: str
+    module: str | None
+    figures: tuple[Figure, ...] = ()
+    requirements: tuple[Requirement, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.figures and self.module is None:
+            raise ValueError(f"the {self.name} analysis draws figures but names no module")
+
+    @property
+    def figure_names(self) -> tuple[str, ...]:
+        """The names of the figures drawn, in order."""
+        return tuple(figure.name for figure in self.figures)
+
+
+# --- what the analyses need of their designs ------------------------------------------------
+def _coupling_zero(design: Design) -> str | None:
+    why = ("needs runs at coupling 0 (each run's synergy is relative to its paired run "
+           "at coupling 0)")
+    if "coupling" in design.grid:
+        if 0.0 in design.grid["coupling"]:
+            return None
+        levels = ", ".join(f"{v:g}" for v in design.grid["coupling"])
+        return f"{why}, but the coupling grid is {levels}: add 0 to it"
+    if design.sample and "coupling" in design.sample["ranges"]:
+        return (f"{why}, but a [sample] never draws coupling 0 exactly: vary coupling in "
+                "a [grid] with 0")
+    coupling = design.fixed.get("coupling", Params().coupling)
+    if coupling == 0.0:
+        return None
+    return f"{why}, but coupling is {coupling:g} in every run: vary it in a [grid] with 0"
+
+
+def _series(design: Design) -> str | None:
+    if design.series:
+        return None
+    return ("draws per-quarter series and needs series = true in the [experiment] table "
+            "(got series = false)")
+
+
+def _hysteresis_grid(design: Design) -> str | None:
+    if not design.grid:
+        return "needs a [grid] (paths are paired across grid points), not a [sample]"
+    missing = [name for name in ("coupling", "coupling_after") if name not in design.grid]
+    if missing:
+        return (f"needs {' and '.join(missing)} in the [grid] (the coupling before and "
+                "from switch_year on)")
+    return None
+
+
+def _hysteresis_levels(design: Design) -> str | None:
+    before, after = design.grid["coupling"], design.grid["coupling_after"]
+    unmatched = [value for value in after if value not in before]
+    if unmatched:
+        return (f"compares each path with the constant one, but coupling_after "
+                f"{unmatched[0]:g} is not in the coupling grid")
+    if len(set(before) | set(after)) < 2:
+        return "needs at least two coupling levels, so that some path switches"
+    return None
+
+
+def _hysteresis_switch(design: Design) -> str | None:
+    if "switch_year" in design.grid:
+        return "compares paths switched in one year: fix switch_year instead of varying it"
+    defaults = Params()
+    switch = design.fixed.get("switch_year", defaults.switch_year)
+    until = design.fixed.get("until_year", defaults.until_year)
+    if not START_YEAR < switch <= until:
+        return (f"needs the switch inside the simulated years: switch_year {switch} must "
+                f"be in ({START_YEAR}, {until}] (until_year {until})")
+    return None
+
+
+def _paired_replicates(design: Design) -> str | None:
+    if design.replicates >= 2:
+        return None
+    return f"needs replicates >= 2 for its paired t-intervals, got {design.replicates}"
+
+
+# --- the analyses -----------------------------------------------------------------------------
+REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
+    Analysis(
+        "phase_diagram", "sim.analyses.phase_diagram",
+        figures=(Figure("phase_diagram", companions=("phase_diagram_emergence",)),
+                 Figure("threshold_sensitivity"))),
+    Analysis(
+        "coupling_response", "sim.analyses.coupling_response",
+        figures=(Figure("coupling_response"),),
+        requirements=(
+            Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or "
+                        "fixed at 0)", _coupling_zero),)),
+    Analysis(
+        "trajectories", "sim.analyses.trajectories",
+        figures=(Figure("trajectories"),),
+        requirements=(Requirement("series = true in [experiment]", _series),)),
+    Analysis(
+        "hysteresis", "sim.analyses.hysteresis",
+        figures=(Figure("hysteresis"),),
+        requirements=(
+            Requirement("a [grid] with both coupling and coupling_after", _hysteresis_grid),
+            Requirement("every coupling_after level among the coupling levels, and at "
+                        "least two levels", _hysteresis_levels),
+            Requirement("one fixed switch_year inside the simulated years (after 2018, at "
+                        "most until_year)", _hysteresis_switch),
+            Requirement("replicates >= 2", _paired_replicates))),
+    Analysis("none", None),
+)}
+"""The analyses, by name, in the order listed to users."""
+
+#: The figures each analysis draws, in the order they are drawn (read from
+#: :data:`REGISTRY`).
+ANALYSES: dict[str, tuple[str, ...]] = {name: entry.figure_names
+                                        for name, entry in REGISTRY.items()}
+#: Tables a figure draws besides its own, written next to it as ``NAME.csv`` (read from
+#: :data:`REGISTRY`).
+COMPANIONS: dict[str, tuple[str, ...]] = {figure.name: figure.companions
+                                          for entry in REGISTRY.values()
+                                          for figure in entry.figures if figure.companions}
+
+
+def analysis(name: str) -> Analysis:
+    """The entry of one analysis. Raises ``ValueError`` for an unknown name."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown analysis {name!r} (expected one of "
+                         f"{', '.join(REGISTRY)})")
+    return REGISTRY[name]
+
+
+def figure_names() -> list[str]:
+    """Every figure of every analysis, in registry order."""
+    return [figure.name for entry in REGISTRY.values() for figure in entry.figures]
+
+
+def table_names() -> list[str]:
+    """Every table the analyses write: each figure's own, then the companion tables."""
+    figures = [figure for entry in REGISTRY.values() for figure in entry.figures]
+    return [figure.name for figure in figures] + [
+        extra for figure in figures for extra in figure.companions]
+
+
+def owner(name: str) -> tuple[Analysis, Figure]:
+    """The analysis and figure a table belongs to: the figure of that name, or the
+    figure that draws it as a companion. Raises ``ValueError`` for an unknown table."""
+    for entry in REGISTRY.values():
+        for figure in entry.figures:
+            if name == figure.name or name in figure.companions:
+                return entry, figure
+    raise ValueError(f"unknown figure {name!r} (expected one of "
+                     f"{', '.join(table_names())})")
+
+
+def table(name: str) -> Any:
+    """The :class:`sim.analyses.tables.Table` of a figure or companion table, from its
+    analysis's module. Raises ``ValueError`` for an unknown name."""
+    entry, _figure = owner(name)
+    return _module(entry).TABLES[name]
+
+
+def drawer(name: str) -> Callable[..., Any]:
+    """The function that draws a figure from its table, context and companion tables.
+    Raises ``ValueError`` for a name that is not a figure."""
+    entry, figure = owner(name)
+    if figure.name != name:
+        raise ValueError(f"{name!r} is a table drawn into the {figure.name} figure, not a "
+                         f"figure (expected one of {', '.join(figure_names())})")
+    return _module(entry).DRAWERS[name]
+
+
+def _module(entry: Analysis) -> ModuleType:
+    # imported on first use: the validator reads this registry without drawing anything
+    return importlib.import_module(str(entry.module))  # set: the entry owns a figure
