@@ -354,7 +354,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _figures(args: argparse.Namespace) -> int:
-    from sim.figures import draw, redraw
+    from sim.analyses import draw, redraw
 
     if args.from_csv is None:
         if args.results is None:
@@ -383,7 +383,7 @@ def _figures(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from sim.figures import draw
+    from sim.analyses import draw
     from sim.reproduce import publish, verdicts
     from sim.sweep import load, run_sweep
 

@@ -1,6 +1,6 @@
 """Is the outcome more than its inputs? Diagnostics over a sweep's runs table.
 
-Pure functions over pandas tables (no drawing, no model runs); :mod:`sim.figures` turns
+Pure functions over pandas tables (no drawing, no model runs); :mod:`sim.analyses` turns
 their results into the figures' tables and draws them.
 
 Two questions a reviewer asks of an agent-based model's phase diagram:

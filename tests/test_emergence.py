@@ -1,7 +1,7 @@
 """Emergence diagnostics and the hysteresis analysis, on runs tables with known answers.
 
 No model runs here: every runs table is built by hand, so each number has a known value
-(sim.emergence, sim.figures.emergence_table and hysteresis_table, the hysteresis
+(sim.emergence, sim.analyses.emergence_table and hysteresis_table, the hysteresis
 experiment's validation).
 """
 
@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import emergence, figures
+from sim import analyses, emergence
+from sim.analyses.labels import snake
+from sim.analyses.style import save_figure
 from sim.params import Params
 from sim.scenarios import (
     HOLLOW_NETWORKING,
@@ -140,7 +142,7 @@ def _phase_runs(seed: int = 3) -> pd.DataFrame:
 
 def test_emergence_table_reports_fits_and_rules():
     runs = _phase_runs()
-    table = figures.emergence_table(runs)
+    table = analyses.emergence_table(runs)
     assert list(table.columns) == ["quantity", "index", "value", "n", "description"]
     value = table.set_index(["quantity", "index"])["value"]
     assert value[("r2_linear", "distinctiveness")] == pytest.approx(1.0)
@@ -158,7 +160,7 @@ def test_emergence_table_reads_scenarios_from_indices_not_inputs():
     runs = _phase_runs()
     runs["scenario"] = STAGNATION  # a stored label that disagrees is not used
     runs["capability_threshold"] = 10.0  # nobody is capable: half the cells move
-    value = figures.emergence_table(runs).set_index(["quantity", "index"])["value"]
+    value = analyses.emergence_table(runs).set_index(["quantity", "index"])["value"]
     scenarios = [classify(a, b, capability_threshold=10.0, cooperation_threshold=0.1)
                  for a, b in zip(runs["capability_index"], runs["cooperation_index"],
                                  strict=True)]
@@ -199,7 +201,7 @@ def _hysteresis_runs(effect: float, replicates: int = 8, seed: int = 1) -> pd.Da
 
 
 def test_a_planted_path_effect_is_found_with_its_sign():
-    table = figures.hysteresis_table(_hysteresis_runs(effect=0.05))
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=0.05))
     lowered = table[table["path"] == "lowered"]
     assert len(lowered) == 2 and (lowered["pairs"] == 8).all()
     assert (lowered["cooperation_index_effect_low"] > 0).all()
@@ -212,15 +214,15 @@ def test_a_planted_path_effect_is_found_with_its_sign():
 
 
 def test_a_negative_path_effect_has_an_interval_below_zero():
-    table = figures.hysteresis_table(_hysteresis_runs(effect=-0.03))
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=-0.03))
     lowered = table[table["path"] == "lowered"]
     assert (lowered["cooperation_index_effect_high"] < 0).all()
 
 
 def test_without_a_path_effect_every_interval_contains_zero():
-    table = figures.hysteresis_table(_hysteresis_runs(effect=0.0, seed=4))
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=0.0, seed=4))
     switched = table[table["path"] != "constant"]
-    for measure in figures.HYSTERESIS_MEASURES:
+    for measure in analyses.HYSTERESIS_MEASURES:
         assert switched[f"{measure}_effect_mean"].to_numpy() == pytest.approx(0, abs=1e-9)
         assert (switched[f"{measure}_effect_low"] < 0).all(), measure
         assert (switched[f"{measure}_effect_high"] > 0).all(), measure
@@ -228,7 +230,7 @@ def test_without_a_path_effect_every_interval_contains_zero():
 
 def test_pairing_removes_the_shared_replicate_level():
     """Replicates differ far more than the paths; unpaired intervals would be wide."""
-    table = figures.hysteresis_table(_hysteresis_runs(effect=0.01))
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=0.01))
     lowered = table[table["path"] == "lowered"].iloc[0]
     constant_width = lowered["cooperation_index_high"] - lowered["cooperation_index_low"]
     paired_width = (lowered["cooperation_index_effect_high"]
@@ -239,13 +241,13 @@ def test_pairing_removes_the_shared_replicate_level():
 
 def test_hysteresis_table_rows_and_shares():
     runs = _hysteresis_runs(effect=0.05)
-    table = figures.hysteresis_table(runs)
+    table = analyses.hysteresis_table(runs)
     assert len(table) == 2 * 4 and (table["n"] == 8).all()
     # by capability, then final coupling, then starting coupling
     assert list(table["path"][:4]) == ["constant", "lowered", "raised", "constant"]
     assert table.loc[table["path"] == "constant", "pairs"].eq(0).all()
     assert table.loc[table["path"] == "constant", "cooperation_index_effect_mean"].isna().all()
-    shares = table[[f"share_{figures._snake(s)}" for s in SCENARIOS]]
+    shares = table[[f"share_{snake(s)}" for s in SCENARIOS]]
     assert (shares.sum(axis=1) - 1.0).abs().max() < 1e-9
     # the scenario comes from the indices: high capability index at capability 0.8 only
     assert (table.loc[table["capability"] == 0.2, "share_stagnation"]
@@ -255,37 +257,37 @@ def test_hysteresis_table_rows_and_shares():
 def test_hysteresis_table_refuses_what_it_cannot_compare():
     runs = _hysteresis_runs(effect=0.0)
     with pytest.raises(ValueError, match="no run switches coupling"):
-        figures.hysteresis_table(runs[runs["coupling"] == runs["coupling_after"]])
+        analyses.hysteresis_table(runs[runs["coupling"] == runs["coupling_after"]])
     with pytest.raises(ValueError, match="no constant path at coupling 0.1"):
-        figures.hysteresis_table(runs[~((runs["coupling"] == 0.1)
-                                        & (runs["coupling_after"] == 0.1))])
+        analyses.hysteresis_table(runs[~((runs["coupling"] == 0.1)
+                                         & (runs["coupling_after"] == 0.1))])
     with pytest.raises(ValueError, match="switch in 2019, 2020"):
-        figures.hysteresis_table(runs.assign(switch_year=[2019, 2020] * (len(runs) // 2)))
+        analyses.hysteresis_table(runs.assign(switch_year=[2019, 2020] * (len(runs) // 2)))
     with pytest.raises(ValueError, match="coupling_after"):
-        figures.hysteresis_table(runs.drop(columns="coupling_after"))
+        analyses.hysteresis_table(runs.drop(columns="coupling_after"))
 
 
 def test_hysteresis_figure_redrawn_from_its_csv_is_identical(tmp_path):
-    table = figures.hysteresis_table(_hysteresis_runs(effect=0.05))
-    context = figures.FigureContext(experiment="hand-made", horizon="2020", runs=64,
-                                    thresholds={"capability_threshold": (0.2, 0.2)})
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=0.05))
+    context = analyses.FigureContext(experiment="hand-made", horizon="2020", runs=64,
+                                     thresholds={"capability_threshold": (0.2, 0.2)})
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()
     second.mkdir()
-    drawn = figures._save(figures.figure_from_table("hysteresis", table, context), table,
-                          first, "hysteresis")
-    read = figures.read_table("hysteresis", first / "hysteresis.csv")
-    redrawn = figures._save(figures.figure_from_table("hysteresis", read, context), read,
-                            second, "hysteresis")
+    drawn = save_figure(analyses.figure_from_table("hysteresis", table, context), table,
+                        first, "hysteresis")
+    read = analyses.read_table("hysteresis", first / "hysteresis.csv")
+    redrawn = save_figure(analyses.figure_from_table("hysteresis", read, context), read,
+                          second, "hysteresis")
     for a, b in zip(drawn, redrawn, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
 def test_hysteresis_table_with_a_wrong_path_label_is_refused():
-    table = figures.hysteresis_table(_hysteresis_runs(effect=0.0))
+    table = analyses.hysteresis_table(_hysteresis_runs(effect=0.0))
     table.loc[0, "path"] = "lowered"
     with pytest.raises(ValueError, match="path label"):
-        figures.figure_from_table("hysteresis", table)
+        analyses.figure_from_table("hysteresis", table)
 
 
 # --- the hysteresis experiment files ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Figures of stored results (sim.figures): files, table contents, determinism, errors,
+"""Figures of stored results (sim.analyses): files, table contents, determinism, errors,
 and figures redrawn from their CSV files.
 
 Small in-process sweeps (scale 0.05, to 2020) build one results directory per analysis
@@ -8,11 +8,14 @@ once for the module; hand-made runs tables check the numbers against known answe
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import io
 import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -22,7 +25,8 @@ import pytest
 from matplotlib import font_manager
 from scipy import stats
 
-from sim import figures
+from sim import analyses
+from sim.analyses import registry
 from sim.params import Params
 from sim.scenarios import SCENARIOS, STAGNATION, classify
 from sim.sweep import InProcessExecutor, load, read_results, run_sweep
@@ -72,7 +76,7 @@ def _files(names) -> list[str]:
     and CSV, then its companion tables' CSV."""
     return [file for name in names
             for file in ([f"{name}.{ext}" for ext in ("png", "svg", "csv")]
-                         + [f"{extra}.csv" for extra in figures.COMPANIONS.get(name, ())])]
+                         + [f"{extra}.csv" for extra in analyses.COMPANIONS.get(name, ())])]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +97,7 @@ def results(tmp_path_factory) -> dict[str, Path]:
 def drawn(results, tmp_path_factory) -> dict[str, tuple[Path, list[Path]]]:
     """The figures of each results directory: output folder and paths returned."""
     root = tmp_path_factory.mktemp("figures")
-    return {key: (root / key, figures.draw(directory, root / key))
+    return {key: (root / key, analyses.draw(directory, root / key))
             for key, directory in results.items()}
 
 
@@ -115,7 +119,7 @@ def test_every_figure_is_written_as_png_svg_csv(drawn, key):
 
 def test_drawing_twice_gives_identical_csv_and_svg(results, drawn, tmp_path):
     for key, directory in results.items():
-        again = figures.draw(directory, tmp_path / key)
+        again = analyses.draw(directory, tmp_path / key)
         for first, second in zip(drawn[key][1], again, strict=True):
             if first.suffix in (".csv", ".svg"):
                 assert first.read_bytes() == second.read_bytes(), first.name
@@ -145,7 +149,7 @@ def test_threshold_table_covers_three_thresholds_three_factors_every_cell(drawn)
     table = _csv(drawn, "phase", "threshold_sensitivity")
     cells = _csv(drawn, "phase", "phase_diagram")
     assert len(table) == 3 * 3 * len(cells)
-    assert sorted(table["threshold"].unique()) == sorted(figures.THRESHOLDS)
+    assert sorted(table["threshold"].unique()) == sorted(analyses.THRESHOLDS)
     assert sorted(table["factor"].unique()) == [0.75, 1.0, 1.25]
     assert not table.loc[table["factor"] == 1.0, "changed"].any()
     # the baseline reproduces the stored scenarios' majority
@@ -167,7 +171,7 @@ def test_coupling_response_needs_coupling_zero(tmp_path):
     runs = _hand_runs([(c, 0.5, r, 100) for c in (0.5, 1.0) for r in (0, 1)])
     _write(tmp_path / "res", "coupling_response", runs)
     with pytest.raises(ValueError, match="coupling 0"):
-        figures.draw(tmp_path / "res", tmp_path / "out")
+        analyses.draw(tmp_path / "res", tmp_path / "out")
 
 
 # --- trajectories ----------------------------------------------------------------------------
@@ -188,7 +192,7 @@ def test_trajectories_show_one_run_per_scenario_reached(drawn, results):
 def test_trajectories_need_series(tmp_path):
     _write(tmp_path / "res", "trajectories", _hand_runs([(0.0, 0.5, 0, 100)]))
     with pytest.raises(ValueError, match="series = true"):
-        figures.draw(tmp_path / "res", tmp_path / "out")
+        analyses.draw(tmp_path / "res", tmp_path / "out")
 
 
 def test_representative_run_is_nearest_the_median_ties_to_smallest_id():
@@ -198,7 +202,7 @@ def test_representative_run_is_nearest_the_median_ties_to_smallest_id():
         "capability_index": [0.10, 0.10, 0.05, 0.15, 0.20],
         "cooperation_index": [0.02, 0.02, 0.00, 0.04, 0.09],
     })
-    chosen = figures.representative_runs(runs)
+    chosen = analyses.representative_runs(runs)
     assert list(chosen["run_id"]) == ["a"]  # a and b sit on the median; a < b
 
 
@@ -219,7 +223,7 @@ def redrawn(results, gathered, tmp_path_factory) -> tuple[Path, list[Path]]:
     """Every figure of the small results redrawn from its CSV and the experiment files
     (written next to the results directories by the ``results`` fixture)."""
     out = tmp_path_factory.mktemp("redrawn")
-    return out, figures.redraw(gathered, out, results["phase"].parent)
+    return out, analyses.redraw(gathered, out, results["phase"].parent)
 
 
 def test_redraw_writes_every_figure(redrawn):
@@ -246,23 +250,23 @@ def test_phase_diagram_states_what_its_inputs_explain(drawn, gathered, results):
     assert (rules["n"] == len(runs)).all()
     accuracy = rules.set_index("quantity")["value"]
     assert 0.0 <= accuracy["fixed_rule_accuracy"] <= accuracy["best_rule_accuracy"] <= 1.0
-    context = figures.read_contexts(gathered, results["phase"].parent)["phase_diagram"]
-    cells = figures.read_table("phase_diagram", gathered / "phase_diagram.csv")
-    explained = figures.read_table("phase_diagram_emergence",
-                                   gathered / "phase_diagram_emergence.csv")
+    context = analyses.read_contexts(gathered, results["phase"].parent)["phase_diagram"]
+    cells = analyses.read_table("phase_diagram", gathered / "phase_diagram.csv")
+    explained = analyses.read_table("phase_diagram_emergence",
+                                    gathered / "phase_diagram_emergence.csv")
     svgs = set()
     for companions in ({}, {"phase_diagram_emergence": explained}):
         buffer = io.BytesIO()
         with matplotlib.rc_context({"svg.hashsalt": "test", "svg.fonttype": "none"}):
-            figures.figure_from_table("phase_diagram", cells, context, companions).savefig(
+            analyses.figure_from_table("phase_diagram", cells, context, companions).savefig(
                 buffer, format="svg", metadata={"Date": None})
         svgs.add(buffer.getvalue())
     assert len(svgs) == 2
     assert b"best input-only quadrant rule" in max(svgs, key=len)
     with pytest.raises(ValueError, match="no companion table 'phase_diagram_emergence'"):
-        figures.figure_from_table(
+        analyses.figure_from_table(
             "threshold_sensitivity",
-            figures.read_table("threshold_sensitivity", gathered / "threshold_sensitivity.csv"),
+            analyses.read_table("threshold_sensitivity", gathered / "threshold_sensitivity.csv"),
             context, {"phase_diagram_emergence": explained})
 
 
@@ -277,10 +281,10 @@ def test_hysteresis_sweep_draws_its_table(drawn, results):
 
 
 def test_contexts_come_from_the_experiment_files(gathered, results):
-    contexts = figures.read_contexts(gathered, results["phase"].parent)
+    contexts = analyses.read_contexts(gathered, results["phase"].parent)
     assert list(contexts) == _NAMES  # experiment files by name, figures in drawing order
     baseline = contexts["phase_diagram"].thresholds["capability_threshold"]
-    assert contexts["coupling_response"] == figures.FigureContext(
+    assert contexts["coupling_response"] == analyses.FigureContext(
         experiment="response", horizon="2020", runs=2 * 3 * 3,
         thresholds={"capability_threshold": baseline,  # same scale as the phase diagram
                     "cooperation_threshold": (0.1, 0.1),
@@ -289,8 +293,8 @@ def test_contexts_come_from_the_experiment_files(gathered, results):
 
 def test_context_is_drawn(gathered, results):
     """Another run count or threshold in the context gives another figure."""
-    context = figures.read_contexts(gathered, results["phase"].parent)["trajectories"]
-    table = figures.read_table("trajectories", gathered / "trajectories.csv")
+    context = analyses.read_contexts(gathered, results["phase"].parent)["trajectories"]
+    table = analyses.read_table("trajectories", gathered / "trajectories.csv")
     variants = [context, dataclasses.replace(context, runs=99),
                 dataclasses.replace(context, thresholds={
                     **context.thresholds, "cooperation_threshold": (0.2, 0.2)})]
@@ -298,14 +302,14 @@ def test_context_is_drawn(gathered, results):
     for variant in variants:
         buffer = io.BytesIO()
         with matplotlib.rc_context({"svg.hashsalt": "test"}):  # ids fixed: bytes comparable
-            figures.figure_from_table("trajectories", table, variant).savefig(
+            analyses.figure_from_table("trajectories", table, variant).savefig(
                 buffer, format="svg", metadata={"Date": None})
         svgs.add(buffer.getvalue())
     assert len(svgs) == len(variants)
 
 
 def test_phase_diagram_context_comes_from_the_threshold_table(gathered, results):
-    contexts = figures.read_contexts(gathered, results["phase"].parent)
+    contexts = analyses.read_contexts(gathered, results["phase"].parent)
     runs = pd.read_parquet(results["phase"] / "runs.parquet")
     phase = contexts["phase_diagram"]
     assert phase.experiment == "phase" and phase.horizon == "2020" and phase.runs == len(runs)
@@ -330,7 +334,7 @@ def test_missing_csv_is_named(gathered, results, tmp_path):
     data = _copy(gathered, tmp_path / "data")
     (data / "trajectories.csv").unlink()
     with pytest.raises(ValueError, match=re.escape(str(data / "trajectories.csv"))):
-        figures.redraw(data, tmp_path / "out", results["phase"].parent)
+        analyses.redraw(data, tmp_path / "out", results["phase"].parent)
     assert not (tmp_path / "out").exists()  # everything is checked before writing
 
 
@@ -348,10 +352,10 @@ def test_wrong_columns_are_named_with_the_file(gathered, results, tmp_path, chan
     path = data / "phase_diagram.csv"
     change(pd.read_csv(path)).to_csv(path, index=False)
     with pytest.raises(ValueError) as error:
-        figures.redraw(data, tmp_path / "out", results["phase"].parent)
+        analyses.redraw(data, tmp_path / "out", results["phase"].parent)
     assert str(path) in str(error.value) and expected in str(error.value)
     with pytest.raises(ValueError, match=re.escape(expected)):
-        figures.read_table("phase_diagram", path)
+        analyses.read_table("phase_diagram", path)
     assert not (tmp_path / "out").exists()
 
 
@@ -359,17 +363,17 @@ def test_unreadable_csv_is_named(tmp_path):
     path = tmp_path / "coupling_response.csv"
     path.write_bytes(b"")
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        figures.read_table("coupling_response", path)
+        analyses.read_table("coupling_response", path)
     path.write_bytes(b"\xff\xfe\x00garbage\n\x00\x01")
     with pytest.raises(ValueError, match=re.escape(str(path))):
-        figures.read_table("coupling_response", path)
+        analyses.read_table("coupling_response", path)
 
 
 def test_threshold_table_without_a_factor_is_refused(gathered, tmp_path):
-    table = figures.read_table("threshold_sensitivity",
-                               gathered / "threshold_sensitivity.csv")
+    table = analyses.read_table("threshold_sensitivity",
+                                gathered / "threshold_sensitivity.csv")
     with pytest.raises(ValueError, match="factor 1.25"):
-        figures.figure_from_table("threshold_sensitivity", table[table["factor"] != 1.25])
+        analyses.figure_from_table("threshold_sensitivity", table[table["factor"] != 1.25])
 
 
 def test_data_of_another_experiment_are_refused(gathered, results, tmp_path):
@@ -377,38 +381,82 @@ def test_data_of_another_experiment_are_refused(gathered, results, tmp_path):
     path = experiments / "phase.toml"
     path.write_text(path.read_text().replace("replicates = 2", "replicates = 3"))
     with pytest.raises(ValueError, match=r"phase_diagram\.csv: 8 runs, but the experiment "):
-        figures.read_contexts(gathered, experiments)
+        analyses.read_contexts(gathered, experiments)
     path = experiments / "trajectories.toml"
     path.write_text(path.read_text().replace("master_seed = 7", "master_seed = 8"))
     (experiments / "phase.toml").unlink()
     (experiments / "response.toml").unlink()
     with pytest.raises(ValueError, match=r"trajectories\.csv: run\(s\) .* not runs of"):
-        figures.read_contexts(gathered, experiments)
+        analyses.read_contexts(gathered, experiments)
 
 
 def test_experiment_folder_problems_are_named(gathered, results, tmp_path):
     with pytest.raises(ValueError, match="no such folder"):
-        figures.redraw(gathered, tmp_path / "out", tmp_path / "nowhere")
+        analyses.redraw(gathered, tmp_path / "out", tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no experiment files"):
-        figures.redraw(gathered, tmp_path / "out", tmp_path / "empty")
+        analyses.redraw(gathered, tmp_path / "out", tmp_path / "empty")
     twice = _copy(results["phase"].parent, tmp_path / "twice")
     shutil.copyfile(twice / "phase.toml", twice / "phase_again.toml")
     with pytest.raises(ValueError, match="both draw the phase_diagram figure"):
-        figures.redraw(gathered, tmp_path / "out", twice)
+        analyses.redraw(gathered, tmp_path / "out", twice)
     assert not (tmp_path / "out").exists()
 
 
 def test_unknown_figure_is_refused(gathered):
     table = pd.read_csv(gathered / "phase_diagram.csv")
     with pytest.raises(ValueError, match="unknown figure 'phase'"):
-        figures.figure_from_table("phase", table)
+        analyses.figure_from_table("phase", table)
     with pytest.raises(ValueError, match="unknown figure"):
-        figures.read_table("phase", gathered / "phase_diagram.csv")
+        analyses.read_table("phase", gathered / "phase_diagram.csv")
+
+
+def test_a_companion_table_is_not_a_figure(gathered):
+    table = analyses.read_table("phase_diagram_emergence",
+                                gathered / "phase_diagram_emergence.csv")
+    with pytest.raises(ValueError, match="drawn into the phase_diagram figure, not a figure"):
+        analyses.figure_from_table("phase_diagram_emergence", table)
+
+
+# --- the registry ------------------------------------------------------------------------
+def test_each_analysis_module_makes_what_the_registry_declares():
+    """An analysis's module computes exactly the tables of its figures and companions,
+    and draws exactly its figures; every column has a kind the schema knows."""
+    from sim.analyses.schema import KINDS
+
+    for entry in registry.REGISTRY.values():
+        if not entry.figures:
+            assert entry.module is None, entry.name
+            continue
+        module = importlib.import_module(entry.module)
+        companions = [extra for figure in entry.figures for extra in figure.companions]
+        assert list(module.TABLES) == [*entry.figure_names, *companions], entry.name
+        assert list(module.DRAWERS) == list(entry.figure_names), entry.name
+        for name, table in module.TABLES.items():
+            assert set(table.columns.values()) <= set(KINDS), name
+    names = registry.table_names()
+    assert len(names) == len(set(names))  # a table name belongs to one analysis
+    for name in analyses.__all__:  # every public name loads
+        assert getattr(analyses, name) is not None, name
+
+
+def test_the_registry_and_the_style_are_light():
+    """The design validator reads the registry and the dashboard the style: neither
+    loads the drawing, the tables or the sweep's storage."""
+    code = ("import sys, sim.analyses.registry, sim.analyses.style; "
+            "print(sorted(m for m in sys.modules if m.startswith('sim.analyses.') "
+            "or m.startswith('sim.sweep')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.split() == ["['sim.analyses.registry',", "'sim.analyses.style']"]
+    code = "import sys, sim.analyses.registry; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == "False"
 
 
 def test_default_context_uses_the_parameter_defaults():
-    context = figures.FigureContext()
+    context = analyses.FigureContext()
     assert context.horizon == str(Params().until_year) and context.runs is None
     assert context.threshold("cooperation_threshold") == (Params().cooperation_threshold,) * 2
     default = Params().capability_threshold  # None: derived by the model at run time
@@ -420,8 +468,8 @@ def test_default_context_uses_the_parameter_defaults():
 def _publication_figures(source: Path = PUBLICATION) -> dict[Path, tuple[str, ...]]:
     """The figures each experiment file in ``source`` draws (read without validating
     it: the model may not take its parameters yet)."""
-    return {path: figures.ANALYSES[tomllib.loads(path.read_text())["experiment"]
-                                   .get("analysis", "none")]
+    return {path: analyses.ANALYSES[tomllib.loads(path.read_text())["experiment"]
+                                    .get("analysis", "none")]
             for path in sorted(source.glob("*.toml"))}
 
 
@@ -454,12 +502,12 @@ def test_every_publication_experiment_is_published():
 
 def test_published_figures_pair_with_their_experiments(tmp_path):
     experiments, names = _published_experiments(tmp_path / "experiments")
-    contexts = figures.read_contexts(PUBLISHED, experiments)
+    contexts = analyses.read_contexts(PUBLISHED, experiments)
     assert sorted(contexts) == sorted(names)
     assert {"phase_diagram", "threshold_sensitivity", "coupling_response",
             "trajectories"} <= set(names)
     for name, context in contexts.items():
-        analysis = next(a for a, names in figures.ANALYSES.items() if name in names)
+        analysis = next(a for a, names in analyses.ANALYSES.items() if name in names)
         assert context.experiment == analysis
         experiment = load(PUBLICATION / f"{analysis}.toml")
         assert context.runs == len(experiment.runs())
@@ -470,7 +518,7 @@ def test_published_figures_pair_with_their_experiments(tmp_path):
 def test_published_figures_refuse_the_quick_experiments(tmp_path):
     quick, _names = _published_experiments(tmp_path / "quick", ROOT / "experiments" / "quick")
     with pytest.raises(ValueError, match="come from another experiment"):
-        figures.read_contexts(PUBLISHED, quick)
+        analyses.read_contexts(PUBLISHED, quick)
 
 
 @pytest.mark.slow
@@ -479,7 +527,7 @@ def test_published_figures_redraw_from_their_csv(tmp_path):
     version that drew them, byte for byte."""
     experiments, names = _published_experiments(tmp_path / "experiments")
     out = tmp_path / "redrawn"
-    paths = figures.redraw(PUBLISHED, out, experiments)
+    paths = analyses.redraw(PUBLISHED, out, experiments)
     # a companion table is redrawn when it is published (figures drawn before it existed
     # are redrawn without it)
     expected = [file for file in _files(names) if file.endswith((".png", ".svg"))
@@ -515,7 +563,7 @@ def test_known_majority_certainty_and_threshold_changes(tmp_path):
                         for a, b in zip(runs["capability_index"], runs["cooperation_index"],
                                         strict=True)]
     _write(tmp_path / "res", "phase_diagram", runs)
-    paths = figures.draw(tmp_path / "res", tmp_path / "out")
+    paths = analyses.draw(tmp_path / "res", tmp_path / "out")
     assert [p.name for p in paths] == _files(("phase_diagram", "threshold_sensitivity"))
     assert all(p.stat().st_size > 0 for p in paths)
     table = pd.read_csv(tmp_path / "out" / "phase_diagram.csv").set_index(
@@ -548,7 +596,7 @@ def test_known_synergy_and_t_interval(tmp_path):
                        (0.0, 0.2, 0, 50), (0.5, 0.2, 0, 40)])  # one replicate: no band
     _write(tmp_path / "res", "coupling_response", runs)
     stored = read_results(tmp_path / "res")[1]
-    table = figures.coupling_response_table(stored).set_index(["capability", "coupling"])
+    table = analyses.coupling_response_table(stored).set_index(["capability", "coupling"])
     high = table.loc[(0.8, 0.5)]
     half = stats.t.ppf(0.975, 1) * pd.Series([0.2, 0.3]).std() / math.sqrt(2)
     assert high["n"] == 2 and high["synergy_mean"] == pytest.approx(0.25)
@@ -564,12 +612,12 @@ def test_thresholds_default_to_params_when_not_stored():
     default = Params().capability_threshold
     if default is None:  # derived by the model at run time: cannot be recovered here
         with pytest.raises(ValueError, match="capability_threshold"):
-            figures.threshold_table(runs)
+            analyses.threshold_table(runs)
     else:
-        table = figures.threshold_table(runs)
+        table = analyses.threshold_table(runs)
         base = table[(table["threshold"] == "capability_threshold") & (table["factor"] == 1)]
         assert base["threshold_value"].iloc[0] == pytest.approx(default)
-    cooperation = figures.threshold_table(_hand_runs([(0.0, 0.5, 0, 100)]))
+    cooperation = analyses.threshold_table(_hand_runs([(0.0, 0.5, 0, 100)]))
     cooperation = cooperation[(cooperation["threshold"] == "cooperation_threshold")
                               & (cooperation["factor"] == 1.25)]
     assert cooperation["threshold_value"].iloc[0] == pytest.approx(
@@ -578,7 +626,7 @@ def test_thresholds_default_to_params_when_not_stored():
 
 def test_analysis_none_draws_nothing(tmp_path):
     _write(tmp_path / "res", "none", _hand_runs([(0.0, 0.5, 0, 100)]))
-    assert figures.draw(tmp_path / "res", tmp_path / "out") == []
+    assert analyses.draw(tmp_path / "res", tmp_path / "out") == []
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -631,8 +679,8 @@ def test_figures_use_matplotlib_fonts_whatever_the_font_cache_lists_first():
     try:
         sans = font_manager.FontProperties(family="DejaVu Sans")
         assert Path(manager.findfont(sans)).resolve().parent != shipped  # the trap is set
-        figures.figure_from_table("phase_diagram",
-                                  pd.read_csv(PUBLISHED / "phase_diagram.csv"))
+        analyses.figure_from_table("phase_diagram",
+                                   pd.read_csv(PUBLISHED / "phase_diagram.csv"))
         assert Path(manager.findfont(sans)).resolve().parent == shipped
     finally:
         manager.ttflist = original
