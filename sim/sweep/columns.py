@@ -13,11 +13,8 @@ A results directory (:mod:`sim.sweep.storage`) holds two Parquet tables:
 :func:`annotate` attaches each column's description and unit to a table as Parquet
 field metadata (keys ``description`` and ``unit``), so that a table read without these
 docs still says what it holds. :data:`MANIFEST` describes ``manifest.json`` and
-:data:`FILES` the files of a results directory. :func:`markdown` writes all of it, with
-what each analysis needs of its design (:data:`sim.analyses.registry.REGISTRY`), as
-docs/OUTPUTS.md::
-
-    python -m sim.sweep.columns > docs/OUTPUTS.md
+:data:`FILES` the files of a results directory. :mod:`sim.sweep.outputs` lays all of it
+out, with what each analysis needs of its design, as docs/OUTPUTS.md.
 """
 
 from __future__ import annotations
