@@ -373,6 +373,9 @@ def test_every_stored_table_records_its_code(partial: tuple[Path, Path],
         assert json.loads(schema.metadata[CODE_KEY]) == code
         # and what each column holds (sim.sweep.columns)
         assert schema.field("run_id").metadata[b"description"]
+    stopped = manifest(partial[1])  # interrupted (Ctrl-C): the runs stored so far
+    assert (stopped["status"], stopped["runs_stored"]) == ("interrupted", 7)
+    assert stopped["code_history"] == [{"code": code, "runs": 7}]
     meta = manifest(reference[1])
     assert meta["code"] == code and meta["code_version"] == identity.code_version()
     assert meta["code_history"] == [{"code": code, "runs": RUNS}]

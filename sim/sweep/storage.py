@@ -409,13 +409,18 @@ class ResultStore:
     def mark_interrupted(self) -> None:
         """Store what is buffered and record that the sweep was stopped before the end."""
         self.flush()
-        stored: set[str] = set()
+        # quick, on the way out: run ids and codes only; files are checked on resuming
+        done: dict[str, Code] = {}
         for path in self._runs_files():
             try:
-                stored.update(pq.read_table(path, columns=["run_id"]).column(0).to_pylist())
+                run_ids = pq.read_table(path, columns=["run_id"]).column(0).to_pylist()
+                codes = _codes_of_file(pq.read_schema(path).metadata, run_ids)
             except _UNREADABLE:  # set aside when the sweep is resumed
                 continue
-        self._write_manifest(status="interrupted", stored=len(stored & set(self._specs)))
+            for run_id, code in codes.items():
+                if run_id in self._specs:
+                    done.setdefault(run_id, code)
+        self._write_manifest(status="interrupted", stored=len(done), history=_history(done))
 
     def _write_manifest(self, *, status: str, stored: int,
                         history: list[dict[str, Any]] | None = None,
