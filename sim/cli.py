@@ -361,6 +361,12 @@ def _figures(args: argparse.Namespace) -> int:
             raise ParameterError("give a results directory, or --from-csv FIGURES_DIR")
         if args.experiments is not None:
             raise ParameterError("--experiments goes with --from-csv")
+        from sim.inference.report import draw_calibration, is_calibration
+
+        if is_calibration(args.results):
+            for path in draw_calibration(args.results, args.out or args.results / "figures"):
+                print(path)
+            return 0
         try:
             paths = draw(args.results, args.out or args.results / "figures")
         except ValueError as error:  # results that cannot support their analysis
@@ -391,6 +397,10 @@ def _reproduce(args: argparse.Namespace) -> int:
     if not files:
         raise ParameterError(f"no experiment files (*.toml) in {args.experiments}")
     experiments = [load(path) for path in files]  # all checked before any run
+    from sim.inference.problem import load as load_calibration
+
+    calibrations = [load_calibration(path)
+                    for path in sorted((args.experiments / "calibration").glob("*.toml"))]
     executor = _executor(args)
     failed = 0
     for experiment in experiments:
@@ -408,7 +418,38 @@ def _reproduce(args: argparse.Namespace) -> int:
         for verdict in verdicts(drawn, args.figures):
             print(verdict.line())
             failed += not verdict.passed
+    for calibration in calibrations:
+        drawn = _reproduce_calibration(calibration, args)
+        if args.update:
+            publish(drawn, args.figures)
+            for path in drawn:
+                print(f"wrote {args.figures / path.name}")
+            continue
+        for verdict in verdicts(drawn, args.figures):
+            print(verdict.line())
+            failed += not verdict.passed
     return 1 if failed else 0
+
+
+def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[Path]:
+    """Run (or resume) a publication calibration and its screening, draw its figures;
+    with --update, also publish its profile as the named profile 'calibrated'."""
+    from sim.inference.report import draw_calibration
+    from sim.inference.run import PROFILE, SCREENING, calibrate, check_directory, screen_into
+    from sim.profile import PROFILES
+
+    out = args.results / calibration.name
+    check_directory(calibration, out)
+    print(f"reproduce {calibration.name}: calibration, results in {out}", file=sys.stderr)
+    if calibration.screening is not None and not (out / SCREENING).exists():
+        screen_into(calibration, out, _executor(args))
+    calibrate(calibration, out, _executor(args), progress=not args.quiet)
+    drawn = draw_calibration(out, out / "figures")
+    if args.update:
+        PROFILES.mkdir(exist_ok=True)
+        (PROFILES / "calibrated.toml").write_bytes((out / PROFILE).read_bytes())
+        print(f"wrote {PROFILES / 'calibrated.toml'}")
+    return drawn
 
 
 @contextlib.contextmanager
