@@ -1,8 +1,9 @@
 # Build, run and test cluster-coupling-sim in a local virtual environment (.venv).
 #
 #   make venv                 create .venv (Python >= 3.12) and install the package + dev tools
-#   make run                  the quick experiments end to end (embedded Dask cluster):
-#                             runs in results/quick/<experiment>, figures in results/quick/figures
+#   make run                  the quick experiments and the quick calibration end to end
+#                             (embedded Dask cluster): runs in results/quick/<experiment>,
+#                             figures in results/quick/figures
 #   make simulate ARGS='...'  one simulation with the default calibration (python -m sim run)
 #   make test PYTEST_ARGS='...'
 #   make reproduce            re-run the publication experiments, compare with figures/
@@ -60,6 +61,11 @@ run: venv
 	  $(VPY) -m sim sweep $$experiment --out results/quick/$$name $(SWEEP_ARGS) && \
 	  $(VPY) -m sim figures results/quick/$$name --out results/quick/figures || exit 1; \
 	done
+	$(VPY) -m sim calibrate experiments/quick/calibration/calibration.toml --screen \
+	  --out results/quick/calibration $(SWEEP_ARGS)
+	$(VPY) -m sim calibrate experiments/quick/calibration/calibration.toml \
+	  --out results/quick/calibration $(SWEEP_ARGS)
+	$(VPY) -m sim figures results/quick/calibration --out results/quick/figures
 
 simulate: venv
 	$(VPY) -m sim run $(ARGS)
@@ -67,8 +73,10 @@ simulate: venv
 reproduce: venv
 	$(VPY) -m sim reproduce $(SWEEP_ARGS)
 
+# The published calibration's posterior medians become the named profile 'calibrated'.
 publish: venv
 	$(VPY) -m sim reproduce --update $(SWEEP_ARGS)
+	cp results/publication/calibration/profile.toml sim/profiles/calibrated.toml
 
 test: venv
 	$(VPY) -m pytest $(PYTEST_ARGS)

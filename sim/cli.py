@@ -432,11 +432,9 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[Path]:
-    """Run (or resume) a publication calibration and its screening, draw its figures;
-    with --update, also publish its profile as the named profile 'calibrated'."""
+    """Run (or resume) a publication calibration and its screening; draw its figures."""
     from sim.inference.report import draw_calibration
-    from sim.inference.run import PROFILE, SCREENING, calibrate, check_directory, screen_into
-    from sim.profile import PROFILES
+    from sim.inference.run import SCREENING, calibrate, check_directory, screen_into
 
     out = args.results / calibration.name
     check_directory(calibration, out)
@@ -444,12 +442,7 @@ def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[P
     if calibration.screening is not None and not (out / SCREENING).exists():
         screen_into(calibration, out, _executor(args))
     calibrate(calibration, out, _executor(args), progress=not args.quiet)
-    drawn = draw_calibration(out, out / "figures")
-    if args.update:
-        PROFILES.mkdir(exist_ok=True)
-        (PROFILES / "calibrated.toml").write_bytes((out / PROFILE).read_bytes())
-        print(f"wrote {PROFILES / 'calibrated.toml'}")
-    return drawn
+    return draw_calibration(out, out / "figures")
 
 
 @contextlib.contextmanager

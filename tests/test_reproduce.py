@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "reproduce"
 EXPERIMENTS = DATA / "experiments"
 FIGURES = DATA / "figures"
-NAMES = ["phase_diagram", "phase_diagram_emergence", "threshold_sensitivity"]
+NAMES = ["calibration_posterior", "calibration_screening", "calibration_targets",
+         "phase_diagram", "phase_diagram_emergence", "threshold_sensitivity"]
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -82,7 +83,9 @@ def entry_point_output(results: Path) -> tuple[int, str, str]:
 
 
 def test_fixture_is_small_and_complete() -> None:
-    assert sorted(p.name for p in EXPERIMENTS.iterdir()) == ["tiny.toml"]
+    assert sorted(p.name for p in EXPERIMENTS.iterdir()) == ["calibration", "tiny.toml"]
+    assert [p.name for p in (EXPERIMENTS / "calibration").iterdir()] == [
+        "tiny_calibration.toml"]
     assert sorted(p.name for p in FIGURES.iterdir()) == [f"{n}.csv" for n in NAMES]
 
 
@@ -95,7 +98,8 @@ def test_reproduction_passes(results: Path) -> None:
     assert "Traceback" not in stderr
     assert (results / "tiny" / "runs.parquet").exists()
     for name in NAMES:
-        assert (results / "tiny" / "figures" / f"{name}.csv").exists()
+        folder = "tiny_calibration" if name.startswith("calibration") else "tiny"
+        assert (results / folder / "figures" / f"{name}.csv").exists()
 
 
 def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
@@ -117,6 +121,24 @@ def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
     assert lines["phase_diagram"].startswith("FAIL phase_diagram: ")
     assert column in lines["phase_diagram"] and "row 2" in lines["phase_diagram"]
     assert lines["threshold_sensitivity"] == "PASS threshold_sensitivity"
+
+
+def test_altered_calibration_data_fails_that_figure_only(
+        results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    figures = tmp_path / "figures"
+    shutil.copytree(FIGURES, figures)
+    path = figures / "calibration_posterior.csv"
+    table = pd.read_csv(path)
+    table.loc[0, "median"] = table.loc[0, "median"] * 1.01
+    table.to_csv(path, index=False, lineterminator="\n")
+
+    code, stdout, _ = invoke(capsys, reproduce_args(figures, results))
+    assert code != 0
+    lines = verdict_lines(stdout)
+    assert lines["calibration_posterior"].startswith("FAIL calibration_posterior: ")
+    assert "median" in lines["calibration_posterior"]
+    assert lines["calibration_targets"] == "PASS calibration_targets"
+    assert lines["phase_diagram"] == "PASS phase_diagram"
 
 
 def test_missing_committed_data_fails(results: Path, tmp_path: Path,
