@@ -43,7 +43,8 @@ draw), :mod:`~sim.analyses.drawing` (:func:`draw`), :mod:`~sim.analyses.schema`
 (:func:`read_table`) and :mod:`~sim.analyses.redrawing` (:func:`redraw`).
 
 The names below are loaded on first use, so ``import sim.analyses.style`` (the
-dashboard's colours) costs neither pandas nor the sweep's storage.
+dashboard's colours) and ``import sim.analyses.registry`` (the design validator's list)
+load neither the tables nor the sweep's storage.
 
 Command line: ``python -m sim figures RESULTS_DIR [--out DIR]``, or
 ``python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]``.

@@ -6,8 +6,8 @@ An experiment file names one analysis (``[experiment] analysis``). Its entry her
 * which figures it draws, in order, and each figure's companion tables (tables of
   another shape drawn into the figure and written next to it);
 * which module of :mod:`sim.analyses` computes those tables and draws those figures
-  (imported only when a table or figure is asked for, so reading this registry costs
-  neither matplotlib nor pandas);
+  (imported only when a table or figure is asked for, so reading this registry loads
+  neither matplotlib nor the tables);
 * what it needs of its design, as :class:`Requirement` checks run by
   :func:`sim.sweep.design.parse` before any run (docs/OUTPUTS.md lists them).
 
@@ -26,9 +26,12 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.params import START_YEAR, Params
+
+if TYPE_CHECKING:  # not at run time: the tables need pandas
+    from sim.analyses.tables import Table
 
 __all__ = ["ANALYSES", "COMPANIONS", "REGISTRY", "Analysis", "Design", "Figure",
            "Requirement", "analysis", "drawer", "figure_names", "owner", "table",
@@ -225,7 +228,7 @@ def owner(name: str) -> tuple[Analysis, Figure]:
                      f"{', '.join(table_names())})")
 
 
-def table(name: str) -> Any:
+def table(name: str) -> Table:
     """The :class:`sim.analyses.tables.Table` of a figure or companion table, from its
     analysis's module. Raises ``ValueError`` for an unknown name."""
     entry, _figure = owner(name)
