@@ -292,7 +292,12 @@ class Params:
     @property
     def steps(self) -> int:
         """Number of quarters from 2018Q1 to the fourth quarter of ``until_year``."""
-        return (self.until_year - START_YEAR + 1) * QUARTERS_PER_YEAR
+        return self.steps_until(self.until_year)
+
+    @staticmethod
+    def steps_until(until_year: int) -> int:
+        """Number of quarters from 2018Q1 to the fourth quarter of ``until_year``."""
+        return (until_year - START_YEAR + 1) * QUARTERS_PER_YEAR
 
     @property
     def spin_up_steps(self) -> int:

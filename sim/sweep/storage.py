@@ -139,11 +139,11 @@ class ResultStore:
         self._made: dict[str, frozenset[str]] = {}
         self._release: weakref.finalize | None = None
         self._specs = {spec.run_id: spec for spec in experiment.runs()}
-        steps_of_point: dict[int, int] = {}
-        for spec in self._specs.values():
-            if spec.point not in steps_of_point:
-                steps_of_point[spec.point] = Params(**spec.parameters).steps
-        self._steps = {run_id: steps_of_point[spec.point]
+        # quarters per run depend on until_year alone: no Params per point (a million
+        # points would take minutes)
+        default_year = Params().until_year
+        self._steps = {run_id: Params.steps_until(spec.parameters.get("until_year",
+                                                                       default_year))
                        for run_id, spec in self._specs.items()}
 
     # --- opening -------------------------------------------------------------------------
