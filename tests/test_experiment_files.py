@@ -258,3 +258,18 @@ def test_sampled_design_sweeps(tmp_path: Path) -> None:
     stored = runs.drop_duplicates("point").set_index("point")[list(RANGES)]
     pd.testing.assert_frame_equal(stored.reset_index(drop=True), design,
                                   check_dtype=False)
+
+
+@pytest.mark.parametrize(("table", "typo", "meant"), [
+    ("fixed", "couplng", "coupling"), ("grid", "capabilty", "capability")])
+def test_a_misspelled_parameter_gets_a_did_you_mean(table: str, typo: str, meant: str,
+                                                    tmp_path: Path) -> None:
+    path = tmp_path / "typo.toml"
+    value = "0.2" if table == "fixed" else "[0.1, 0.2]"
+    path.write_text(f'[experiment]\nname = "typo"\nanalysis = "none"\nmaster_seed = 1\n'
+                    f"[{table}]\n{typo} = {value}\n"
+                    + ("[grid]\ncoupling = [0.1]\n" if table == "fixed" else ""),
+                    encoding="utf-8")
+    with pytest.raises(Exception, match=f"did you mean '{meant}'") as caught:
+        load(path)
+    assert "\n" not in str(caught.value)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from sim.analyses import registry
-from sim.params import ParameterError, Params, check_value
+from sim.params import ParameterError, Params, check_names, check_value
 from sim.profile import load_profile
 
 DEFAULT_MAX_RUNS = 1_000_000
@@ -441,7 +441,10 @@ def _typed(table: dict[str, Any], key: str, kind: type, where: str, *,
 
 def _parameter_kind(key: str, where: str) -> type:
     if key not in _PARAMETERS:
-        raise ExperimentError(f"{where}: unknown model parameter {key!r}")
+        try:
+            check_names([key])  # the library's message, with its "did you mean"
+        except ParameterError as error:
+            raise ExperimentError(f"{where}: {error}") from None
     return _PARAMETERS[key]["kind"]
 
 
