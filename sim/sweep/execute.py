@@ -25,6 +25,8 @@ line; its ``exit_code`` is what the command line exits with:
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -35,7 +37,6 @@ import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from functools import partial
 from typing import Any
 
 from sim.sweep import identity
@@ -310,32 +311,41 @@ class DaskExecutor:
             return
         # Every task carries this process's code fingerprint: a worker that joins later
         # with other code refuses it before running anything.
-        checked = partial(run_checked, task, source_sha256=identity.source_sha256())
-        futures = self._client.map(checked, items, pure=False)
+        futures = self._client.map(run_checked, items, task=task,
+                                   source_sha256=identity.source_sha256(), pure=False)
         # results are fetched in the background, so a worker lost while its result is
         # being fetched does not block the watch kept below
         finished = as_completed(futures, with_results=True, raise_errors=False)
         remaining = len(futures)
+        census = _Census(self._client)
         watch = _Watch(self.no_worker_timeout)
-        last_status = -float("inf")
-        while remaining:
-            with finished.thread_condition:
-                if not finished.has_ready():
-                    finished.thread_condition.wait(timeout=POLL_SECONDS)
-            for future, result in finished.next_batch(block=False):
-                value = self._value(future, result)
-                future.release()
-                remaining -= 1
-                yield value
-            now = time.monotonic()
-            if remaining and now - last_status >= STATUS_SECONDS:
-                last_status = now
-                workers = self._workers()
+        last_look = -float("inf")
+        try:
+            while remaining:
+                with finished.thread_condition:
+                    if not finished.has_ready():
+                        finished.thread_condition.wait(timeout=POLL_SECONDS)
+                for future, result in finished.next_batch(block=False):
+                    value = self._value(future, result)
+                    future.release()
+                    remaining -= 1
+                    yield value
+                now = time.monotonic()
+                if not remaining or now - last_look < STATUS_SECONDS:
+                    continue
+                last_look = now
+                if self._client.status != "running":  # it reconnects only once lost
+                    raise self._lost()
+                news, workers = census.look(now)
+                if not news:
+                    continue
                 problem = watch.update(workers, now)
                 if problem:
                     raise ExecutorError(f"{problem} ({self._where()})")
                 if self.on_status is not None and workers is not None:
                     self.on_status(workers, remaining)
+        finally:
+            census.close()
 
     # --- watching the cluster ----------------------------------------------------------
     def _where(self) -> str:
@@ -354,17 +364,6 @@ class DaskExecutor:
                 raise ExecutorError(self._refusal(error.worker, error.worker_identity))
             raise error.with_traceback(traceback)  # a fault of the model: keep its trace
         raise self._lost()  # cancelled: Dask cancels every task when the scheduler is lost
-
-    def _workers(self) -> int | None:
-        """The number of workers, None if the scheduler does not answer in time."""
-        if self._client.status != "running":  # the client reconnects only if it was lost
-            raise self._lost()
-        try:
-            return len(self._client.nthreads(callback_timeout=STATUS_TIMEOUT))
-        except Exception:  # no answer in time, a connection reset: counted by _Watch
-            if self._client.status != "running":
-                raise self._lost() from None
-            return None
 
     def _check_workers_code(self) -> None:
         """Refuse the cluster if any worker runs other code than this process."""
@@ -387,6 +386,39 @@ class DaskExecutor:
         return (f"worker {worker} runs other code ({identity.short(theirs)}) than this "
                 f"process ({identity.short(identity.code_identity())}); refused, none of "
                 "its runs is stored: install the same code on every worker")
+
+
+class _Census:
+    """Asks the scheduler how many workers it has, without waiting for the answer: the
+    sweep's loop goes on (and reports) while a busy scheduler has not replied."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.question: concurrent.futures.Future | None = None
+        self.asked = 0.0
+
+    def look(self, now: float) -> tuple[bool, int | None]:
+        """``(news, workers)``. News is the answer to the last question (``workers``
+        None if it failed) or, once it has gone unanswered for :data:`STATUS_TIMEOUT`
+        seconds, ``workers`` None; then a new question is asked if none is pending."""
+        news, workers = False, None
+        if self.question is not None and self.question.done():
+            try:
+                workers = len(self.question.result())
+            except Exception:  # a reset connection: a lost scheduler shows in the client
+                workers = None
+            news, self.question = True, None
+        elif self.question is not None and now - self.asked >= STATUS_TIMEOUT:
+            news = True
+        if self.question is None:
+            self.question = asyncio.run_coroutine_threadsafe(
+                self.client.scheduler.ncores(), self.client.loop.asyncio_loop)
+            self.asked = now
+        return news, workers
+
+    def close(self) -> None:
+        if self.question is not None:
+            self.question.cancel()
 
 
 class _Watch:

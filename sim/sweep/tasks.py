@@ -60,7 +60,7 @@ class CodeMismatchError(RuntimeError):
         return f"worker {self.worker} runs {identity.short(self.worker_identity)}"
 
 
-def run_checked(task: Callable[[Any], Any], item: Any, *, source_sha256: str) -> Any:
+def run_checked(item: Any, *, task: Callable[[Any], Any], source_sha256: str) -> Any:
     """``task(item)``, but only if this process runs the code whose ``source_sha256``
     the submitter sent; otherwise :class:`CodeMismatchError` before anything runs."""
     if identity.source_sha256() != source_sha256:  # looked up now: a preload may patch it
