@@ -17,9 +17,10 @@ from sim import metrics
 from sim.params import Params
 from sim.scenarios import classify, coupling_type
 
-__all__ = ["CAPABILITY_LABEL", "COUPLING_LABEL", "FACTORS", "INDEX_LABELS", "THRESHOLDS",
-           "THRESHOLD_NAMES", "THRESHOLD_UNITS", "coupling_types", "known_thresholds",
-           "letter", "majority", "scenarios", "snake", "synergy", "thresholds"]
+__all__ = ["CAPABILITY_LABEL", "COUPLING_LABEL", "END_STATE_INDICES", "FACTORS",
+           "INDEX_LABELS", "THRESHOLDS", "THRESHOLD_NAMES", "THRESHOLD_UNITS",
+           "coupling_types", "known_thresholds", "letter", "majority", "scenarios", "snake",
+           "synergy", "thresholds"]
 
 # --- axis labels (with units) -----------------------------------------------------------------
 COUPLING_LABEL = "coupling (strength of inter-cluster ties, 0-1)"
@@ -29,7 +30,12 @@ INDEX_LABELS = {
     "cooperation_index": "cooperation index (share of collaborations crossing)",
     "distinctiveness": "distinctiveness (share of 2018 inter-cluster distance)",
     "synergy": "synergy (innovations relative to coupling 0)",
+    "innovations_total": "innovations (2018 to the horizon)",
 }
+#: The end-state indices the policy and replicates analyses report for every run: the
+#: two that classify the scenario, distinctiveness and total innovation.
+END_STATE_INDICES: tuple[str, ...] = ("capability_index", "cooperation_index",
+                                      "distinctiveness", "innovations_total")
 
 # --- thresholds --------------------------------------------------------------------------------
 #: The three classification thresholds the sensitivity analysis moves.
