@@ -72,12 +72,15 @@ class TieTable:
         self.weights[pos[found]] = np.minimum(
             1.0, self.weights[pos[found]] + gain * counts[found])
         new_keys = keys[~found]
+        if len(new_keys) == 0:
+            return
         new_weights = np.minimum(1.0, initial + gain * (counts[~found] - 1))
-        merged_keys = np.concatenate([self.keys, new_keys])
-        order = np.argsort(merged_keys, kind="stable")
-        self.keys = merged_keys[order]
-        self.weights = np.concatenate([self.weights, new_weights])[order]
-        self.born = np.concatenate([self.born, np.full(len(new_keys), now)])[order]
+        # both key lists are sorted and disjoint: inserting keeps the table sorted
+        # without sorting it again
+        at = pos[~found]
+        self.keys = np.insert(self.keys, at, new_keys)
+        self.weights = np.insert(self.weights, at, new_weights)
+        self.born = np.insert(self.born, at, now)
 
     def drop_agents(self, gone: np.ndarray) -> None:
         """Remove every tie of the agents flagged in the boolean array ``gone``."""

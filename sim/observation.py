@@ -91,9 +91,9 @@ class Series:
     per_cluster: bool = False
     annual: bool = False
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
-        """The record's column names for this series."""
+        """The record's column names for this series (named once: read every quarter)."""
         if not self.per_cluster:
             return (self.name,)
         return tuple(f"{self.name}_{c.lower()}" for c in CLUSTER_NAMES)
