@@ -183,12 +183,16 @@ class ClusterAgent(mesa.Agent):
         rank = np.empty(n, dtype=np.int64)
         rank[np.argsort(priority, kind="stable")] = np.arange(n)
         # by agent, then by priority: one key per (agent, project), all distinct
-        order = np.argsort(ends * n + np.tile(rank, 2), kind="stable")
+        order = np.argsort(ends * n + np.concatenate([rank, rank]), kind="stable")
         sorted_ends = ends[order]
-        used = np.cumsum(np.tile(load, 2)[order])
-        group_start = np.r_[0, np.flatnonzero(np.diff(sorted_ends)) + 1]
-        before = np.repeat(np.r_[0.0, used[group_start[1:] - 1]],
-                           np.diff(np.r_[group_start, len(order)]))
+        used = np.cumsum(np.concatenate([load, load])[order])
+        # each agent's load taken by its earlier projects: the running total at the
+        # end of the previous agent's group
+        group_start = np.flatnonzero(np.diff(sorted_ends)) + 1
+        group_end = np.append(group_start, len(order))
+        group_start = np.insert(group_start, 0, 0)
+        before = np.repeat(np.insert(used[group_start[1:] - 1], 0, 0.0),
+                           group_end - group_start)
         fits_sorted = (used - before) <= cls.attention_capacity(model)[sorted_ends] + 1e-9
         fits = np.empty(2 * n, dtype=bool)
         fits[order] = fits_sorted
@@ -258,7 +262,7 @@ class ClusterAgent(mesa.Agent):
         n = len(pop)
         both = np.concatenate([projects.i[inter], projects.j[inter]])
         tried = np.bincount(both, minlength=n)
-        paid = np.bincount(both, weights=np.tile(success[inter], 2), minlength=n)
+        paid = np.bincount(both, weights=np.concatenate([success[inter]] * 2), minlength=n)
         movers = tried > 0
         pop.cross_propensity[movers] += params.cross_learning_rate * (
             paid[movers] / tried[movers] - pop.cross_propensity[movers])
