@@ -43,6 +43,7 @@ from sim.analyses.labels import (
     scenarios,
 )
 from sim.analyses.panels import prefix
+from sim.analyses.registry import POLICY_SWITCHES
 from sim.analyses.style import MARKERS, level_colours
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
 from sim.params import Params
@@ -52,8 +53,9 @@ __all__ = ["COMBINATIONS", "COST_NOTE", "DIRECTIONS", "DRAWERS", "DOSES", "POINT
            "SWITCHES", "TABLES", "combination_label", "policy_table",
            "policy_transitions_table"]
 
-#: The three switches, in the source paper's order of the strategic directions.
-SWITCHES: tuple[str, ...] = ("shared_vision", "cooperation_programme", "open_innovation")
+#: The three switches, in the source paper's order of the strategic directions (declared
+#: with the analysis's design requirements).
+SWITCHES: tuple[str, ...] = POLICY_SWITCHES
 #: Each switch's short name in the combinations' labels.
 DIRECTIONS: dict[str, str] = {"shared_vision": "vision",
                               "cooperation_programme": "programme",

@@ -33,8 +33,8 @@ from sim.params import START_YEAR, Params
 if TYPE_CHECKING:  # not at run time: the tables need pandas
     from sim.analyses.tables import Table
 
-__all__ = ["ANALYSES", "COMPANIONS", "REGISTRY", "Analysis", "Design", "Figure",
-           "Requirement", "analysis", "drawer", "figure_names", "owner", "table",
+__all__ = ["ANALYSES", "COMPANIONS", "POLICY_SWITCHES", "REGISTRY", "Analysis", "Design",
+           "Figure", "Requirement", "analysis", "drawer", "figure_names", "owner", "table",
            "table_names"]
 
 
@@ -156,6 +156,70 @@ def _paired_replicates(design: Design) -> str | None:
     return f"needs replicates >= 2 for its paired t-intervals, got {design.replicates}"
 
 
+#: The switches of the source paper's three strategic directions, in its order.
+POLICY_SWITCHES: tuple[str, ...] = ("shared_vision", "cooperation_programme", "open_innovation")
+
+
+def _policy_grid(design: Design) -> str | None:
+    if not design.grid:
+        return ("needs a [grid] crossing the switches with the points compared (each "
+                "policy run is paired with its no-policy twin), not a [sample]")
+    if not any(name in design.grid for name in POLICY_SWITCHES):
+        return (f"needs at least one of {', '.join(POLICY_SWITCHES)} in the [grid] "
+                "(e.g. shared_vision = [false, true])")
+    return None
+
+
+def _policy_none(design: Design) -> str | None:
+    defaults = Params()
+    for name in POLICY_SWITCHES:
+        if name in design.grid:
+            if False not in design.grid[name]:
+                return (f"compares every combination with no policy, but the {name} grid "
+                        "lacks false: add it")
+        elif design.fixed.get(name, getattr(defaults, name)):
+            return (f"compares every combination with no policy, but {name} is true in "
+                    "every run: vary it in the [grid] with false, or leave it off")
+    return None
+
+
+def _coupling_levels(design: Design) -> str | None:
+    if not design.grid or "coupling" not in design.grid:
+        where = "not a [sample]" if design.sample else "the [grid] lacks it"
+        return f"needs coupling in a [grid] (the optimum is the best of its levels), {where}"
+    levels = len(design.grid["coupling"])
+    if levels < 3:
+        return ("needs at least 3 coupling levels to tell an interior optimum from the "
+                f"lowest and highest, got {levels}")
+    return None
+
+
+def _bootstrap_replicates(design: Design) -> str | None:
+    if design.replicates >= 2:
+        return None
+    return f"needs replicates >= 2 for its bootstrap over replicates, got {design.replicates}"
+
+
+def _discovery_sample(design: Design) -> str | None:
+    if not design.sample:
+        return "needs a [sample] (PRIM looks for boxes in sampled ranges), not a [grid]"
+    ranges = design.sample["ranges"]
+    if "coupling" not in ranges:
+        return ("needs coupling among the [sample.ranges] (loose beats tight compares "
+                "coupling bands)")
+    if len(ranges) < 2:
+        return ("needs a sampled parameter besides coupling (loose and tight points are "
+                "compared with their neighbours in the other inputs)")
+    return None
+
+
+def _replicate_counts(design: Design) -> str | None:
+    if design.replicates >= 3:
+        return None
+    return ("needs replicates >= 3 (the coefficient of variation at two counts at least), "
+            f"got {design.replicates}")
+
+
 # --- the analyses -----------------------------------------------------------------------------
 REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
     Analysis(
@@ -182,6 +246,32 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
             Requirement("one fixed switch_year inside the simulated years (after 2018, at "
                         "most until_year)", _hysteresis_switch),
             Requirement("replicates >= 2", _paired_replicates))),
+    Analysis(
+        "policy", "sim.analyses.policy",
+        figures=(Figure("policy", companions=("policy_transitions",)),),
+        requirements=(
+            Requirement("a [grid] with at least one of shared_vision, "
+                        "cooperation_programme, open_innovation", _policy_grid),
+            Requirement("the no-policy combination: false among each varied switch's "
+                        "levels, no switch fixed true", _policy_none),
+            Requirement("replicates >= 2", _paired_replicates))),
+    Analysis(
+        "optimal_coupling", "sim.analyses.optimal_coupling",
+        figures=(Figure("optimal_coupling", companions=("optimal_coupling_distribution",)),),
+        requirements=(
+            Requirement("coupling in the [grid] with at least 3 levels", _coupling_levels),
+            Requirement("replicates >= 2", _bootstrap_replicates))),
+    Analysis(
+        "discovery", "sim.analyses.discovery",
+        figures=(Figure("discovery", companions=("discovery_trajectory",
+                                                 "discovery_boxes")),),
+        requirements=(
+            Requirement("a [sample] whose ranges include coupling and at least one other "
+                        "parameter", _discovery_sample),)),
+    Analysis(
+        "replicates", "sim.analyses.replicates",
+        figures=(Figure("replicates", companions=("replicates_needed",)),),
+        requirements=(Requirement("replicates >= 3", _replicate_counts),)),
     Analysis("none", None),
 )}
 """The analyses, by name, in the order listed to users."""

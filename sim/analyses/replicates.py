@@ -200,9 +200,10 @@ def _draw_replicates(table: pd.DataFrame, context: FigureContext,
         worst = {m: stable.loc[stable["measure"] == m, "needed"].max()
                  for m in END_STATE_INDICES}
         unstable = needed.loc[~needed["stable"], "measure"].unique()
+        most = int(needed["replicates_run"].max())
         summary = "; ".join(
             f"{_TITLES[m].lower()}: "
-            + ("not stable within the replicates run" if m in unstable
+            + (f"not stable by {most} at some point" if m in unstable
                else f"{int(worst[m])}" if not math.isnan(worst[m]) else "n/a")
             for m in END_STATE_INDICES)
         summary = f"\nReplicates needed (most over the points): {summary}"
