@@ -126,10 +126,11 @@ def prim_box(inputs: pd.DataFrame, cases: Sequence[bool] | np.ndarray, *,
     if inputs.shape[1] == 0:
         raise ValueError("PRIM needs at least one input")
     x = inputs.astype(float).reset_index(drop=True)
-    prim = _prim_module().Prim(x, y.astype(int), peel_alpha=peel_alpha,
-                               paste_alpha=peel_alpha, mass_min=mass_min)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas FutureWarnings from inside the workbench
+        # pandas deprecation warnings from inside the workbench, not about this code
+        warnings.simplefilter("ignore")
+        prim = _prim_module().Prim(x, y.astype(int), peel_alpha=peel_alpha,
+                                   paste_alpha=peel_alpha, mass_min=mass_min)
         box = prim.find_box()
     path = box.peeling_trajectory.reset_index(drop=True)
     trajectory = pd.DataFrame({
