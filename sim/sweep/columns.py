@@ -53,9 +53,11 @@ class Column:
 # --- runs.parquet ---------------------------------------------------------------------------
 RUN_KEYS: tuple[Column, ...] = (
     Column("run_id", "identity of the run: the first 16 hex digits of the SHA-256 of its "
-           "parameters, replicate and seed", "", "string"),
+           "parameters, replicate and seed (and its point, in a morris, sobol or points "
+           "design, whose points may coincide)", "", "string"),
     Column("point", "design point, counted from 0 in design order (the grid's product "
-           "in file order, or the sample's order)", "", "int64"),
+           "in file order, the sample's order, which a Morris or Sobol analysis reads, or "
+           "the points file's row order)", "", "int64"),
     Column("replicate", "replicate at its point, counted from 0; replicate r of every "
            "point has the same seed", "", "int64"),
     Column("seed", "random seed of the run, spawned from the master seed and the "
@@ -250,6 +252,23 @@ MANIFEST: dict[str, str] = {
                               "max_runs do not count): a directory holds one experiment",
     "experiment.analysis": "the analysis `python -m sim figures` draws",
     "experiment.file": "the copy of the experiment file in the directory (experiment.toml)",
+    "design.method": "how the design points are made: grid, latin_hypercube, uniform, "
+                     "morris, sobol or points",
+    "design.parameters": "the varied parameters, in the order of the experiment file (of "
+                         "the points file's header for points)",
+    "design.points": "number of design points (runs_total is points x replicates)",
+    "design.n": "latin_hypercube and uniform: points drawn; sobol: the base sample (a "
+                "power of 2)",
+    "design.second_order": "sobol: whether the design allows second-order indices (n x (2 "
+                           "x parameters + 2) points; else n x (parameters + 2))",
+    "design.trajectories": "morris: number of trajectories (each of parameters + 1 points)",
+    "design.levels": "morris: number of grid levels of each parameter",
+    "design.ranges": "sampled designs: [low, high] of each parameter, in the order of "
+                     "design.parameters",
+    "design.file": "points: the points file as the experiment file names it (copied to "
+                   "points.csv)",
+    "design.sha256": "points: SHA-256 of the points file, part of the experiment's "
+                     "fingerprint with its rows",
     "master_seed": "the experiment's master seed",
     "replicate_seeds": "the seed of each replicate, in replicate order",
     "runs_total": "runs in the design (points x replicates)",
@@ -285,6 +304,8 @@ FILES: dict[str, str] = {
     "manifest.json": "what the directory holds and how it was made (below); written "
                      "first, rewritten by each sweep",
     "experiment.toml": "the experiment file as run",
+    "points.csv": "the points file as run, for a [points] design: with experiment.toml, "
+                  "the whole design",
     "runs.parquet": "one row per run, sorted by point and replicate (below)",
     "series.parquet": "one row per run and quarter, when the experiment sets series = "
                       "true (below)",

@@ -1,15 +1,34 @@
 """Experiment designs: read a TOML file, validate all of it, expand it into runs.
 
-An experiment file says which parameters vary (a grid or a sample), which are fixed,
-how many replicates each point gets and the master seed. Every problem (missing or
-malformed file, unknown key, wrong type, value out of range, a name that is not a plain
-name, a design too large to run, a design its analysis cannot use) is found here, before
-any run, and reported as one :class:`ExperimentError` line.
+An experiment file says which parameters vary, which are fixed, how many replicates each
+point gets and the master seed. The varied parameters come from one of
+
+* ``[grid]``: every combination of listed values;
+* ``[sample]``: ``n`` points drawn in ``[sample.ranges]`` by Latin hypercube
+  (``method = "latin_hypercube"``, the default) or independently (``"uniform"``); or a
+  sensitivity design from SALib: Morris trajectories (``method = "morris"``,
+  ``trajectories`` and ``levels``; trajectories x (parameters + 1) points) or Saltelli's
+  scheme over a scrambled Sobol' sequence (``method = "sobol"``, a base sample ``n``
+  that is a power of 2 and ``second_order``; n x (2 x parameters + 2) points with second
+  order, else n x (parameters + 2));
+* ``[points]``: explicit points from any other tool, ``file = "points.csv"`` (relative
+  to the experiment file), a CSV file whose header names parameters and whose rows are
+  the points, run exactly as listed. The file's SHA-256 and its rows are part of the
+  experiment's identity; a results directory keeps a copy (``points.csv``).
+
+Every problem (missing or malformed file, unknown key, wrong type, value out of range,
+a name that is not a plain name, a design too large to run, a design its analysis cannot
+use, a points file that is empty, not UTF-8, or has unknown, unnamed or missing columns,
+NaN or out-of-range values) is found here, before any run, and reported as one
+:class:`ExperimentError` line.
 
 Size: a design makes points x replicates runs, counted from the file before any list is
-expanded, and is refused above :data:`DEFAULT_MAX_RUNS` unless the file raises the limit
-(``[experiment] max_runs = N``) or the caller does (``load(path, max_runs=N)``, the
-command line's ``--max-runs N``, which wins over the file).
+expanded or sampled, and is refused above :data:`DEFAULT_MAX_RUNS` unless the file raises
+the limit (``[experiment] max_runs = N``) or the caller does (``load(path, max_runs=N)``,
+the command line's ``--max-runs N``, which wins over the file).
+
+Sampling is deterministic: the same file and master seed give the same points on any
+machine (the sampler's seed is spawned from the master seed).
 
 Analyses: the analyses an experiment may name, and what each needs of its design, are
 declared once, in :mod:`sim.analyses.registry`; the validator checks those needs, and
@@ -19,12 +38,19 @@ Seeds: replicate ``r`` of every point gets the same seed, derived from the maste
 and ``r`` alone (numpy ``SeedSequence``). Runs that differ only in coupling are thus
 paired (common random numbers, for synergy), and no seed depends on the order in which
 runs are made or finish.
+
+Run ids: a run's id hashes its parameters, replicate and seed; in a Morris, Sobol or
+points design also its point, because two points of those designs may coincide (Morris
+trajectories meet on the grid; a points file may list a point twice) and each point
+needs runs of its own.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
+import io
 import itertools
 import json
 import math
@@ -48,6 +74,9 @@ whose run list and tables the sweep engine holds in memory comfortably (a few GB
 MAX_FILE_BYTES = 10_000_000
 """Largest experiment file read: a design is a few lines, even a long list of values."""
 
+MAX_POINTS_BYTES = 200_000_000
+"""Largest points file read: a million points of a dozen parameters fit in it."""
+
 MAX_NAME_LENGTH = 100
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: Above this many design points the cross-field rules are checked on the extreme values
@@ -57,9 +86,21 @@ _POINTS_CHECKED_ONE_BY_ONE = 2_000
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
 _EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
                     "max_runs", "profile"}
-_TOP_KEYS = {"experiment", "fixed", "grid", "sample"}
-_SAMPLE_KEYS = {"method", "n", "ranges"}
-_SAMPLE_METHODS = ("latin_hypercube", "uniform")
+_TOP_KEYS = {"experiment", "fixed", "grid", "sample", "points"}
+_SAMPLE_KEYS = {"method", "n", "ranges", "trajectories", "levels", "second_order"}
+_POINTS_KEYS = {"file"}
+#: The settings each sampling method takes besides its ranges, and those it requires.
+_METHOD_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "latin_hypercube": (frozenset({"n"}), frozenset({"n"})),
+    "uniform": (frozenset({"n"}), frozenset({"n"})),
+    "morris": (frozenset({"trajectories", "levels"}), frozenset({"trajectories"})),
+    "sobol": (frozenset({"n", "second_order"}), frozenset({"n"})),
+}
+_SAMPLE_METHODS = tuple(_METHOD_SETTINGS)
+#: Grid levels of a Morris design unless the file says otherwise (SALib's default).
+MORRIS_LEVELS = 4
+#: Designs whose points may coincide: their runs' ids include the point.
+_POINTS_MAY_REPEAT = ("morris", "sobol", "points")
 _PARAMETERS = Params.describe()
 
 
@@ -92,8 +133,17 @@ class Experiment:
     fixed: dict[str, Any]
     grid: dict[str, list[float]]
     sample: dict[str, Any]
+    """The sampled or listed design: its ``method`` (latin_hypercube, uniform, morris,
+    sobol, or points for a ``[points]`` file), its settings and ``ranges`` (for points,
+    each column's lowest and highest value), and for points the file's ``sha256``,
+    ``columns`` and ``rows``. Empty for a grid."""
     source: str
     max_runs: int = DEFAULT_MAX_RUNS  # a guard on the size, not part of the identity
+    points_file: str = ""
+    """The points file as the experiment file names it (a points design only); where it
+    lies is not part of the identity, its content is."""
+    points_bytes: bytes = field(default=b"", repr=False)
+    """The points file's bytes as read, copied into the results directory."""
 
     @property
     def varied(self) -> list[str]:
@@ -101,11 +151,17 @@ class Experiment:
         return list(self.grid) if self.grid else list(self.sample["ranges"])
 
     @property
+    def method(self) -> str:
+        """How the points are made: grid, latin_hypercube, uniform, morris, sobol or
+        points."""
+        return self.sample["method"] if self.sample else "grid"
+
+    @property
     def point_count(self) -> int:
         """Number of design points, counted without building them."""
         if self.grid:
             return math.prod(len(values) for values in self.grid.values())
-        return self.sample["n"]
+        return sampled_point_count(self.sample)
 
     @property
     def run_count(self) -> int:
@@ -125,6 +181,21 @@ class Experiment:
                 "series": self.series, "fixed": self.fixed, "grid": self.grid,
                 "sample": self.sample}
 
+    def design_record(self) -> dict[str, Any]:
+        """The design as a results directory's manifest records it: its method, the
+        varied parameters in order, the number of points and the method's settings (a
+        sample's ``ranges`` as ``[low, high]`` in the parameters' order; a points file's
+        name and SHA-256)."""
+        record: dict[str, Any] = {"method": self.method, "parameters": self.varied,
+                                  "points": self.point_count}
+        if self.method == "points":
+            return record | {"file": self.points_file, "sha256": self.sample["sha256"]}
+        if self.sample:
+            settings = _METHOD_SETTINGS[self.method][0]
+            record |= {key: self.sample[key] for key in sorted(settings)}
+            record["ranges"] = [self.sample["ranges"][name] for name in self.varied]
+        return record
+
     def points(self) -> list[dict[str, Any]]:
         """The design points: each a dict of the varied parameters' values."""
         if self.grid:
@@ -141,12 +212,14 @@ class Experiment:
     @functools.cached_property
     def _runs(self) -> tuple[RunSpec, ...]:
         seeds = replicate_seeds(self.master_seed, self.replicates)
+        with_point = self.method in _POINTS_MAY_REPEAT
         specs = []
         for point, values in enumerate(self.points()):
             parameters = {**self.fixed, **values}
-            # the text json.dumps({"parameters": ..., "replicate": r, "seed": s},
-            # sort_keys=True) gives, with the parameters encoded once per point
-            head = '{"parameters": ' + _SORTED_JSON.encode(parameters) + ', "replicate": '
+            # the text json.dumps({"parameters": ..., ["point": p,] "replicate": r,
+            # "seed": s}, sort_keys=True) gives, with the parameters encoded once per point
+            head = '{"parameters": ' + _SORTED_JSON.encode(parameters)
+            head += (f', "point": {point}' if with_point else "") + ', "replicate": '
             for replicate, seed in enumerate(seeds):
                 identity = f'{head}{replicate}, "seed": {seed}}}'
                 run_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -166,11 +239,27 @@ ANALYSES: tuple[str, ...] = tuple(registry.REGISTRY)
 :data:`sim.analyses.registry.REGISTRY`."""
 
 
+def sampled_point_count(sample: dict[str, Any]) -> int:
+    """Number of points of a sampled or listed design (:attr:`Experiment.sample`),
+    counted without sampling: Morris trajectories x (D + 1), Sobol n x (2D + 2) with
+    second order else n x (D + 2) (D parameters), the rows of a points file, else n."""
+    method, dimensions = sample["method"], len(sample["ranges"])
+    if method == "morris":
+        return sample["trajectories"] * (dimensions + 1)
+    if method == "sobol":
+        return sample["n"] * (2 * dimensions + 2 if sample["second_order"]
+                              else dimensions + 2)
+    if method == "points":
+        return len(sample["rows"])
+    return sample["n"]
+
+
 def load(path: str | Path, max_runs: int | None = None) -> Experiment:
     """Read and validate an experiment file.
 
     ``max_runs``, when given, replaces the file's ``max_runs`` (and the default
-    :data:`DEFAULT_MAX_RUNS`) as the most runs the design may make.
+    :data:`DEFAULT_MAX_RUNS`) as the most runs the design may make. A ``[points] file``
+    is read relative to the experiment file's folder.
     """
     path = Path(path)
     if not path.is_file():
@@ -190,12 +279,17 @@ def load(path: str | Path, max_runs: int | None = None) -> Experiment:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(f"{path}: not valid TOML: {error}") from None
-    return parse(document, text, str(path), max_runs=max_runs)
+    return parse(document, text, str(path), max_runs=max_runs, base=path.parent)
 
 
 def parse(document: dict[str, Any], source: str = "", where: str = "experiment", *,
-          max_runs: int | None = None) -> Experiment:
-    """Validate a parsed experiment document (``max_runs``: see :func:`load`)."""
+          max_runs: int | None = None, base: str | Path | None = None,
+          points_file: str | Path | None = None) -> Experiment:
+    """Validate a parsed experiment document (``max_runs``: see :func:`load`).
+
+    A ``[points] file`` is read relative to ``base`` (default: the current folder), or
+    from ``points_file`` when given, whatever the document names (a results directory
+    reads its own copy so)."""
     _no_unknown(document, _TOP_KEYS, where)
     head = document.get("experiment")
     if not isinstance(head, dict):
@@ -226,12 +320,20 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     for key, value in fixed.items():
         _parameter_value(key, value, f"{where}: [fixed]")
 
-    has_grid, has_sample = "grid" in document, "sample" in document
-    if has_grid == has_sample:
-        raise ExperimentError(f"{where}: give exactly one of [grid] or [sample]")
-    if has_sample:
+    designs = [key for key in ("grid", "sample", "points") if key in document]
+    if len(designs) != 1:
+        raise ExperimentError(f"{where}: give exactly one of [grid], [sample] or [points]")
+    listed: _PointsFile | None = None
+    if designs == ["sample"]:
         sample = _sample(document["sample"], where)
-        points, shape = sample["n"], f"{sample['n']:,} sampled points"
+        points = sampled_point_count(sample)
+        shape = _sample_shape(sample, points)
+    elif designs == ["points"]:
+        listed = _read_points(document["points"], where,
+                              Path(base) if base is not None else Path.cwd(),
+                              Path(points_file) if points_file is not None else None)
+        points, shape = len(listed.lines), f"{len(listed.lines):,} listed points"
+        sample = {}
     else:
         sample = {}
         lengths = _grid_lengths(document["grid"], where)
@@ -251,7 +353,9 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
             f"replicate{'s' if replicates > 1 else ''}), more than {source_of_limit} of "
             f"{limit:,}; shrink it, or allow "
             "it with [experiment] max_runs = N or --max-runs N")
-    grid = _grid(document["grid"], where) if has_grid else {}
+    grid = _grid(document["grid"], where) if designs == ["grid"] else {}
+    if listed is not None:  # counted above; the values are converted and checked now
+        sample = listed.sample(where)
     varied = list(grid) if grid else list(sample["ranges"])
     overlap = sorted(set(varied) & set(fixed))
     if overlap:
@@ -269,7 +373,9 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
                                                           default=""),
                             analysis=analysis, master_seed=master_seed, replicates=replicates,
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
-                            source=source, max_runs=limit)
+                            source=source, max_runs=limit,
+                            points_file=listed.name if listed else "",
+                            points_bytes=listed.raw if listed else b"")
     _check_combinations(experiment, where)
     for requirement in registry.analysis(analysis).requirements:
         problem = requirement.check(experiment)
@@ -302,8 +408,19 @@ def _check_combinations(experiment: Experiment, where: str) -> None:
     Building a million points one by one would take minutes, so a larger one is checked
     on every combination of the lowest and highest values of each pair of varied
     parameters: the cross-field rules of :class:`Params` order two parameters
-    (``tie_floor < tie_initial``), so they hold at every point if they hold there.
+    (``tie_floor < tie_initial``), so they hold at every point if they hold there. The
+    points of a points file are checked one by one whatever their number (a million
+    take minutes): their extremes need not meet in any listed point.
     """
+    if experiment.method == "points":
+        columns = experiment.sample["columns"]
+        for number, row in enumerate(experiment.sample["rows"], start=1):
+            try:
+                Params(**{**experiment.fixed, **dict(zip(columns, row, strict=True))})
+            except ParameterError as error:
+                raise ExperimentError(f"{where}: point {number} of the points file "
+                                      f"{experiment.points_file}: {error}") from None
+        return
     if experiment.point_count <= _POINTS_CHECKED_ONE_BY_ONE:
         points = experiment.points()
     else:
@@ -376,9 +493,39 @@ def _sample(table: Any, where: str) -> dict[str, Any]:
     if method not in _SAMPLE_METHODS:
         raise ExperimentError(f"{where}: [sample] method must be one of "
                               f"{', '.join(_SAMPLE_METHODS)}, got {method!r}")
-    n = _typed(table, "n", int, f"{where}: [sample]", required=True)
-    if n < 1:  # no upper bound of its own: the design's size is capped as a whole
-        raise ExperimentError(f"{where}: [sample] n must be >= 1, got {n}")
+    allowed, required = _METHOD_SETTINGS[method]
+    for key in sorted(set(table) - allowed - {"method", "ranges"}):
+        users = ", ".join(name for name, (keys, _) in _METHOD_SETTINGS.items()
+                          if key in keys)
+        raise ExperimentError(f"{where}: [sample] {key} is not used by method = "
+                              f"{method!r} (only by {users}); remove it")
+    for key in sorted(required - set(table)):
+        raise ExperimentError(f"{where}: [sample] method = {method!r} needs {key}")
+    settings: dict[str, Any] = {}
+    if "n" in allowed:
+        n = _typed(table, "n", int, f"{where}: [sample]", required=True)
+        if n < 1:  # no upper bound of its own: the design's size is capped as a whole
+            raise ExperimentError(f"{where}: [sample] n must be >= 1, got {n}")
+        if method == "sobol" and (n < 2 or n & (n - 1)):
+            raise ExperimentError(
+                f"{where}: [sample] n must be a power of 2 (2, 4, 8, 16, ...) for method = "
+                f"'sobol': SALib's Sobol' sequence keeps its balance only then, got {n}")
+        settings["n"] = n
+    if method == "morris":
+        trajectories = _typed(table, "trajectories", int, f"{where}: [sample]",
+                              required=True)
+        if trajectories < 2:
+            raise ExperimentError(f"{where}: [sample] trajectories must be >= 2 (the "
+                                  f"spread of the elementary effects needs two), got "
+                                  f"{trajectories}")
+        levels = _typed(table, "levels", int, f"{where}: [sample]", default=MORRIS_LEVELS)
+        if levels < 2 or levels % 2:
+            raise ExperimentError(f"{where}: [sample] levels must be an even number >= 2 "
+                                  f"(SALib's Morris grid needs an even number), got {levels}")
+        settings |= {"trajectories": trajectories, "levels": levels}
+    if method == "sobol":
+        settings["second_order"] = _typed(table, "second_order", bool,
+                                          f"{where}: [sample]", default=False)
     ranges = table.get("ranges")
     if not isinstance(ranges, dict) or not ranges:
         raise ExperimentError(f"{where}: [sample.ranges] must name at least one parameter")
@@ -397,25 +544,185 @@ def _sample(table: Any, where: str) -> dict[str, Any]:
         for bound in bounds:
             _parameter_value(key, float(bound), f"{where}: [sample.ranges]")
         clean[key] = [float(b) for b in bounds]
-    return {"method": method, "n": n, "ranges": clean}
+    if settings.get("second_order") and len(clean) < 2:
+        raise ExperimentError(f"{where}: [sample] second_order = true needs at least two "
+                              "parameters in [sample.ranges]")
+    # key order as before for the older methods: a sample's dict is part of the identity
+    return {"method": method, **settings, "ranges": clean}
+
+
+def _sample_shape(sample: dict[str, Any], points: int) -> str:
+    """The sampled design's size in words, for the message refusing a design too large."""
+    dimensions = len(sample["ranges"])
+    if sample["method"] == "morris":
+        return (f"{sample['trajectories']:,} Morris trajectories x ({dimensions} parameters "
+                f"+ 1) = {points:,} points")
+    if sample["method"] == "sobol":
+        factor = (f"2 x {dimensions} parameters + 2" if sample["second_order"]
+                  else f"{dimensions} parameters + 2")
+        return f"Sobol base sample {sample['n']:,} x ({factor}) = {points:,} points"
+    return f"{points:,} sampled points"
 
 
 def _sample_points(sample: dict[str, Any], master_seed: int) -> list[dict[str, Any]]:
     from scipy.stats import qmc
 
+    if sample["method"] == "points":  # listed, not sampled: exactly as the file gives them
+        return [dict(zip(sample["columns"], row, strict=True)) for row in sample["rows"]]
     names = list(sample["ranges"])
     rng = np.random.default_rng(np.random.SeedSequence(master_seed, spawn_key=(2**31,)))
-    if sample["method"] == "latin_hypercube":
-        unit = qmc.LatinHypercube(d=len(names), rng=rng).random(sample["n"])
-    else:
-        unit = rng.random((sample["n"], len(names)))
     low = np.array([sample["ranges"][n][0] for n in names])
     high = np.array([sample["ranges"][n][1] for n in names])
-    values = qmc.scale(unit, low, high) if len(names) else unit
+    if sample["method"] in ("morris", "sobol"):
+        values = _salib_points(sample, names, low, high, rng)
+    else:
+        if sample["method"] == "latin_hypercube":
+            unit = qmc.LatinHypercube(d=len(names), rng=rng).random(sample["n"])
+        else:
+            unit = rng.random((sample["n"], len(names)))
+        values = qmc.scale(unit, low, high) if len(names) else unit
     # tolist(): Python floats, rounded exactly as before (numpy's rounding differs in
     # the last digit, and a point's values make its runs' ids)
     return [{name: round(v, 12) for name, v in zip(names, row, strict=True)}
             for row in values.tolist()]
+
+
+def _salib_points(sample: dict[str, Any], names: list[str], low: np.ndarray,
+                  high: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The points of a Morris or Sobol design, in SALib's order (the order its analysis
+    reads the outputs in), scaled to the ranges; SALib draws from ``rng``."""
+    problem = {"num_vars": len(names), "names": names,
+               "bounds": [[float(a), float(b)] for a, b in zip(low, high, strict=True)]}
+    if sample["method"] == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem, sample["trajectories"], num_levels=sample["levels"],
+                             seed=rng)
+    from SALib.sample import sobol
+
+    return sobol.sample(problem, sample["n"], calc_second_order=sample["second_order"],
+                        seed=rng)
+
+
+@dataclass(frozen=True)
+class _PointsFile:
+    """A points file read and split into cells, its values not yet converted."""
+
+    name: str
+    """The file as the experiment file names it."""
+    path: Path
+    raw: bytes
+    columns: list[str]
+    lines: list[tuple[int, list[str]]]
+    """Each point: the line it starts on, and its cells."""
+
+    def sample(self, where: str) -> dict[str, Any]:
+        """The design (see :attr:`Experiment.sample`), every value converted and checked
+        on its own."""
+        kinds = [_PARAMETERS[name]["kind"] for name in self.columns]
+        rows = []
+        for line, cells in self.lines:
+            rows.append([_cell_value(name, kind, cell.strip(),
+                                     f"{where}: points file {self.path} line {line}")
+                         for name, kind, cell in zip(self.columns, kinds, cells,
+                                                     strict=True)])
+        ranges = {name: [min(column), max(column)]
+                  for name, column in zip(self.columns, zip(*rows, strict=True),
+                                          strict=True)}
+        return {"method": "points", "sha256": hashlib.sha256(self.raw).hexdigest(),
+                "columns": list(self.columns), "rows": rows, "ranges": ranges}
+
+
+def _read_points(table: Any, where: str, base: Path, override: Path | None) -> _PointsFile:
+    """Read a ``[points]`` table's file: its header and its rows, split into cells; the
+    header's names are checked, the values are not converted yet."""
+    if not isinstance(table, dict):
+        raise ExperimentError(f"{where}: [points] must be a table with file = \"NAME.csv\"")
+    _no_unknown(table, _POINTS_KEYS, f"{where}: [points]")
+    name = _typed(table, "file", str, f"{where}: [points]", required=True)
+    path = override if override is not None else base / name
+    if not path.is_file():
+        raise ExperimentError(f"{where}: [points] file {name!r} not found ({path}; the "
+                              "path is relative to the experiment file)")
+    size = path.stat().st_size
+    if size > MAX_POINTS_BYTES:
+        raise ExperimentError(f"{where}: points file {path}: {size:,} bytes is too large "
+                              f"(at most {MAX_POINTS_BYTES:,})")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")  # a spreadsheet's byte-order mark is not a name
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ExperimentError(f"{where}: points file {path}: not UTF-8 text (byte "
+                              f"0x{raw[error.start]:02x} on line {line}); save the file "
+                              "as UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):  # blank lines separate nothing
+                rows.append((reader.line_num, cells))
+    except csv.Error as error:
+        raise ExperimentError(f"{where}: points file {path}: not a CSV table (line "
+                              f"{reader.line_num}: {error})") from None
+    if not rows:
+        raise ExperimentError(f"{where}: points file {path} is empty (expected a header "
+                              "of parameter names, then one row per point)")
+    columns = [cell.strip() for cell in rows[0][1]]
+    here = f"{where}: points file {path}"
+    for number, column in enumerate(columns, start=1):
+        if not column:
+            raise ExperimentError(f"{here}: column {number} of the header has no name "
+                                  "(every column is a parameter)")
+        try:
+            check_names([column])
+        except ParameterError as error:
+            raise ExperimentError(f"{here}: column {column!r} is not a model parameter: "
+                                  f"{error} (python -m sim params lists them)") from None
+    repeated = [column for column in columns if columns.count(column) > 1]
+    if repeated:
+        raise ExperimentError(f"{here}: the header names column {repeated[0]!r} twice")
+    if len(rows) == 1:
+        raise ExperimentError(f"{here} has a header but no points (expected one row per "
+                              "point after it)")
+    for line, cells in rows[1:]:
+        if len(cells) != len(columns):
+            missing = "missing" if len(cells) < len(columns) else "extra"
+            raise ExperimentError(f"{here} line {line}: {len(cells)} value"
+                                  f"{'' if len(cells) == 1 else 's'} for the "
+                                  f"{len(columns)} columns of the header ({missing} "
+                                  "values)")
+    return _PointsFile(name, path, raw, columns, rows[1:])
+
+
+def _cell_value(name: str, kind: type, cell: str, where: str) -> Any:
+    """The value of one cell of a points file, of the parameter's kind, checked."""
+    if not cell:
+        raise ExperimentError(f"{where}: no value for {name}")
+    if kind is bool:
+        flags = {"true": True, "1": True, "false": False, "0": False}
+        if cell.lower() not in flags:
+            raise ExperimentError(f"{where}: {name} must be true or false, got {cell!r}")
+        value: Any = flags[cell.lower()]
+    else:
+        try:
+            number = float(cell)
+        except ValueError:
+            raise ExperimentError(f"{where}: {name} must be a number, got {cell!r}") from None
+        if math.isnan(number):
+            raise ExperimentError(f"{where}: {name} is NaN, not a value; give every point "
+                                  "a number")
+        value = number
+        if kind is int:
+            if not number.is_integer():
+                raise ExperimentError(f"{where}: {name} must be a whole number, got "
+                                      f"{cell!r}")
+            value = int(number)
+    try:
+        check_value(name, value)
+    except ParameterError as error:
+        raise ExperimentError(f"{where}: {error}") from None
+    return value
 
 
 def _no_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:

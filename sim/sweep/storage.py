@@ -6,6 +6,7 @@ Layout::
     DIR/manifest.json     experiment identity, code identities, package versions, seeds,
                           status
     DIR/experiment.toml   the experiment file as run
+    DIR/points.csv        the points file as run (a [points] design only)
     DIR/parts/*.parquet   batches of finished runs (each written atomically)
     DIR/runs.parquet      one row per run, sorted by design point and replicate
     DIR/series.parquet    per-quarter series (when the experiment asks for them)
@@ -53,6 +54,8 @@ from sim.sweep.design import Experiment, ExperimentError, parse, replicate_seeds
 from sim.sweep.tasks import RunResult
 
 MANIFEST = "manifest.json"
+POINTS = "points.csv"
+"""A points design's copy of its points file: with experiment.toml, the whole design."""
 RUNS = "runs.parquet"
 SERIES = "series.parquet"
 QUARANTINE = "quarantine"
@@ -208,6 +211,9 @@ class ResultStore:
         experiment_copy = self.directory / "experiment.toml"
         if not experiment_copy.exists():
             _atomic_write_text(experiment_copy, self.experiment.source)
+        points_copy = self.directory / POINTS
+        if self.experiment.points_bytes and not points_copy.exists():
+            _atomic_write_bytes(points_copy, self.experiment.points_bytes)
         self.parts.mkdir(exist_ok=True)
         for folder in (self.directory, self.parts):
             for stray in folder.glob(".tmp-*"):  # a write cut short by a kill
@@ -265,12 +271,17 @@ class ResultStore:
         """The experiment of the directory's experiment.toml, or None if it is missing or
         not a valid experiment."""
         path = self.directory / "experiment.toml"
+        points = self.directory / POINTS
         try:
             text = path.read_text(encoding="utf-8")
-            if text == self.experiment.source:  # the same file: nothing to parse
+            same_points = (not self.experiment.points_bytes if not points.exists()
+                           else points.read_bytes() == self.experiment.points_bytes)
+            if text == self.experiment.source and same_points:  # nothing to parse
                 return self.experiment
+            # a points design is read with the copy of its points file kept here
             return parse(tomllib.loads(text), text, str(path),
-                         max_runs=self.experiment.max_runs)
+                         max_runs=self.experiment.max_runs, base=self.directory,
+                         points_file=points if points.exists() else None)
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ExperimentError):
             return None
 
@@ -431,6 +442,7 @@ class ResultStore:
         manifest = {
             "experiment": {"name": experiment.name, "fingerprint": experiment.fingerprint,
                            "analysis": experiment.analysis, "file": "experiment.toml"},
+            "design": experiment.design_record(),
             "master_seed": experiment.master_seed,
             "replicate_seeds": replicate_seeds(experiment.master_seed, experiment.replicates),
             "runs_total": len(self._specs),
@@ -791,8 +803,12 @@ def _now() -> str:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(data)
     _fsync_replace(tmp, path)
 
 
