@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -39,14 +40,28 @@ def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     context = context_from_runs(runs, manifest.get("experiment", {}).get("name", ""))
+    design = manifest.get("design")
     written: list[Path] = []
     for figure in analysis.figures:
-        table = registry.table(figure.name).compute(runs, series)
-        companions = {extra: registry.table(extra).compute(runs, series)
+        table = _compute(figure.name, runs, series, design)
+        companions = {extra: _compute(extra, runs, series, design)
                       for extra in figure.companions}
         written += save_figure(figure_from_table(figure.name, table, context, companions),
                                table, out, figure.name, companions)
     return written
+
+
+def _compute(name: str, runs: pd.DataFrame, series: pd.DataFrame | None,
+             design: Any) -> pd.DataFrame:
+    """One table from the results, given the manifest's design when it asks for it."""
+    spec = registry.table(name)
+    if not spec.takes_design:
+        return spec.compute(runs, series)
+    if not isinstance(design, dict):
+        raise ValueError(f"the {name} table reads the design from the manifest, which does "
+                         "not record it (written by an older sweep): run the same sweep "
+                         "command again to record it (nothing is run again)")
+    return spec.compute(runs, series, design)
 
 
 def figure_from_table(figure: str, table: pd.DataFrame,

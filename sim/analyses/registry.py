@@ -220,6 +220,16 @@ def _replicate_counts(design: Design) -> str | None:
             f"got {design.replicates}")
 
 
+def _sensitivity_sample(design: Design) -> str | None:
+    method = design.sample.get("method") if design.sample else None
+    if method in ("morris", "sobol"):
+        return None
+    got = ("a [grid]" if design.grid else "a [points] file" if method == "points"
+           else f"[sample] method = {method!r}")
+    return ("needs a [sample] with method = 'morris' or 'sobol' (its indices follow from "
+            f"that sample's structure), got {got}")
+
+
 # --- the analyses -----------------------------------------------------------------------------
 REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
     Analysis(
@@ -272,6 +282,11 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         "replicates", "sim.analyses.replicates",
         figures=(Figure("replicates", companions=("replicates_needed",)),),
         requirements=(Requirement("replicates >= 3", _replicate_counts),)),
+    Analysis(
+        "sensitivity", "sim.analyses.sensitivity",
+        figures=(Figure("sensitivity"),),
+        requirements=(Requirement("a [sample] with method = 'morris' or 'sobol'",
+                                  _sensitivity_sample),)),
     Analysis("none", None),
 )}
 """The analyses, by name, in the order listed to users."""

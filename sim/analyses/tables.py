@@ -41,12 +41,19 @@ class Table:
     labels, say), given the table's name and the table; ``runs`` gives the run counts
     the table implies, each of which must be the number of runs of the experiment it
     comes from, or is None when the table lists its runs by ``run_id`` instead.
+
+    ``takes_design``: ``compute`` takes a third argument, the design as the results'
+    manifest records it (its ``design`` object,
+    :meth:`sim.sweep.design.Experiment.design_record`). An analysis whose numbers follow
+    from the design's structure (the order of a Morris or Sobol sample) reads it there
+    rather than guess it from the runs.
     """
 
-    compute: Callable[[pd.DataFrame, pd.DataFrame | None], pd.DataFrame]
+    compute: Callable[..., pd.DataFrame]
     columns: Mapping[str, str]
     check: Callable[[str, pd.DataFrame], None] | None = None
     runs: Callable[[pd.DataFrame], np.ndarray] | None = total_runs
+    takes_design: bool = False
 
 
 def require(frame: pd.DataFrame, columns: Sequence[str], what: str = "runs table") -> None:
