@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -293,12 +294,26 @@ def test_loose_tight_comparison_by_hand():
     against its nearest tight point (one neighbour)."""
     runs = pd.DataFrame({
         "coupling": [0.0, 0.5, 0.5, 0.9, 0.95, 1.0],
-        "capability": [0.0, 0.1, 0.9, 0.1, 0.9, 0.5],
+        "capability": [0.0, 0.1, 0.9, 0.12, 0.88, 0.5],  # no twins
         "innovations_total": [1.0, 10.0, 10.0, 12.0, 7.0, 100.0]})
     loose, bands = discovery.loose_tight_comparison(runs, ["coupling", "capability"],
                                                     neighbours=1)
     assert bands["loose_from"] == pytest.approx(1 / 3)
     assert bands["tight_from"] == pytest.approx(2 / 3)
+    assert list(loose["tight"]) == [12.0, 7.0]
+    assert list(loose["beats"]) == [False, True]
+    assert not loose["twins"].any()
+
+
+def test_loose_tight_comparison_uses_twins_when_the_design_has_them():
+    """A points design listing each point at a middle and a high coupling: each loose
+    point is compared with its own tight twin, however near other points are."""
+    runs = pd.DataFrame({
+        "coupling": [0.0, 0.5, 0.9, 0.5, 0.9, 1.0],
+        "capability": [0.3, 0.3, 0.3, 0.31, 0.31, 0.8],
+        "innovations_total": [1.0, 10.0, 12.0, 10.0, 7.0, 100.0]})
+    loose, _bands = discovery.loose_tight_comparison(runs, ["coupling", "capability"])
+    assert list(loose["twins"]) == [True, True] and list(loose["compared"]) == [1, 1]
     assert list(loose["tight"]) == [12.0, 7.0]
     assert list(loose["beats"]) == [False, True]
 
@@ -392,7 +407,8 @@ WRONG_DESIGNS: dict[str, tuple[str, int, str, str, list[str]]] = {
                                          ["at least 3 coupling levels", "got 2"]),
     "optimal coupling on a sample": ("optimal_coupling", 2, "",
                                      _SAMPLE.format(ranges="coupling = [0.0, 1.0]"),
-                                     ["coupling in a [grid]", "not a [sample]"]),
+                                     ["coupling in a [grid] or a [points] file",
+                                      "not a [sample]"]),
     "optimal coupling without coupling": ("optimal_coupling", 2, "",
                                           "[grid]\ncapability = [0.2, 0.5, 0.8]\n",
                                           ["the [grid] lacks it"]),
@@ -400,10 +416,10 @@ WRONG_DESIGNS: dict[str, tuple[str, int, str, str, list[str]]] = {
                                             "[grid]\ncoupling = [0.0, 0.5, 1.0]\n",
                                             ["replicates >= 2"]),
     "discovery on a grid": ("discovery", 1, "", "[grid]\ncoupling = [0.0, 1.0]\n",
-                            ["needs a [sample]"]),
+                            ["needs a [sample] or a [points] file"]),
     "discovery without coupling": ("discovery", 1, "",
                                    _SAMPLE.format(ranges="capability = [0.0, 1.0]"),
-                                   ["needs coupling among the [sample.ranges]"]),
+                                   ["needs coupling among the sampled"]),
     "discovery with coupling alone": ("discovery", 1, "",
                                       _SAMPLE.format(ranges="coupling = [0.0, 1.0]"),
                                       ["besides coupling"]),
@@ -479,3 +495,50 @@ def test_quick_experiment_end_to_end(name: str, tmp_path: Path) -> None:
     for path in redrawn:
         if path.suffix == ".csv":
             assert path.read_bytes() == (figures / path.name).read_bytes(), path.name
+
+
+# --- [points] designs: twins at several couplings ---------------------------------------------
+_POINTS_HEAD = """[experiment]
+name = "listed"
+analysis = "{analysis}"
+master_seed = 1
+replicates = 2
+
+[fixed]
+scale = 0.05
+until_year = 2018
+
+[points]
+file = "points.csv"
+"""
+
+
+def listed(tmp_path: Path, analysis: str, csv: str) -> Path:
+    (tmp_path / "points.csv").write_text(csv)
+    path = tmp_path / "listed.toml"
+    path.write_text(_POINTS_HEAD.format(analysis=analysis))
+    return path
+
+
+def test_a_points_design_can_cross_sampled_points_with_coupling_levels(tmp_path: Path):
+    """Each sampled point at a low, middle and high coupling: the optimum and loose beats
+    tight are then told from twins (same other inputs and seeds)."""
+    csv = "capability,coupling\n" + "".join(f"{k},{c}\n" for k in (0.3, 0.7)
+                                            for c in (0.1, 0.5, 0.9))
+    for analysis in ("optimal_coupling", "discovery"):
+        assert load(listed(tmp_path, analysis, csv)).run_count == 12
+
+
+@pytest.mark.parametrize(("analysis", "csv", "words"), [
+    ("optimal_coupling", "capability,coupling\n0.3,0.1\n0.3,0.9\n0.7,0.1\n",
+     "at least 3 coupling levels"),
+    ("optimal_coupling", "capability\n0.3\n0.7\n", "the [points] file lacks it"),
+    ("discovery", "capability,tie_decay\n0.3,0.1\n0.7,0.2\n",
+     "needs coupling among the sampled or listed parameters"),
+])
+def test_a_points_design_without_coupling_levels_is_refused(tmp_path: Path, analysis: str,
+                                                            csv: str, words: str):
+    from sim.sweep import ExperimentError
+
+    with pytest.raises(ExperimentError, match=re.escape(words)):
+        load(listed(tmp_path, analysis, csv))

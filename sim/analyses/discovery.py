@@ -12,15 +12,22 @@ highest coverage among those whose density reaches :data:`DENSITY_THRESHOLD`; wh
 does, the analysis says so: no region of the explored ranges holds the scenario that
 densely.
 
-Loose beats tight. A sampled design has one coupling per point, so no run has a twin at
-another coupling: loose and tight are compared between neighbourhoods. The sampled
-coupling range is cut in thirds; a point of the middle third is *loose*, one of the top
-third *tight*. Each loose point (its runs' mean ``innovations_total``) is compared with
-the mean of its :data:`NEIGHBOURS` nearest tight points in the other sampled inputs
-(each scaled to its sampled range); it *beats tight* when it made more innovations. PRIM
-then looks, among the loose points, for the region of the other inputs where loose
-beats tight. On a design that holds twins (the same other inputs at several couplings,
-a points design say) the nearest tight neighbour is the twin itself, at distance 0.
+Loose beats tight. The sampled coupling range is cut in thirds; a point of the middle
+third is *loose*, one of the top third *tight*. Each loose point (its runs' mean
+``innovations_total``) is compared with tight points; it *beats tight* when it made more
+innovations than their mean. Which tight points:
+
+* its twins, when the design has them: tight points with the same other inputs (a
+  ``[points]`` file that lists each sampled point at a low, a middle and a high
+  coupling, say). Replicate r has the same seed at every point, so this comparison is
+  paired: the same point and seeds, only coupling differs;
+* else, as in a ``[sample]``, where each point has its own coupling and no twin, its
+  :data:`NEIGHBOURS` nearest tight points in the other sampled inputs (each scaled to its
+  sampled range): a comparison of neighbourhoods, which the other inputs' differences
+  blur.
+
+PRIM then looks, among the loose points, for the region of the other inputs where loose
+beats tight.
 """
 
 from __future__ import annotations
@@ -173,14 +180,15 @@ def sampled_inputs(runs: pd.DataFrame) -> list[str]:
 
 def loose_tight_comparison(runs: pd.DataFrame, inputs: Sequence[str], *,
                            neighbours: int = NEIGHBOURS) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Each loose point against its nearest tight points (see the module's docstring).
+    """Each loose point against its tight twins, or without twins its ``neighbours``
+    nearest tight points (see the module's docstring).
 
     ``runs`` holds the inputs and ``innovations_total``; ``inputs`` names the sampled
     inputs, coupling among them. Returns one row per loose point (its inputs, ``n`` runs,
-    ``innovations`` their mean, ``tight`` the mean of its neighbours' means,
-    ``difference`` and ``beats``) and the band edges (``loose_from``, ``loose_to``,
-    ``tight_from``, ``tight_to``). Raises ``ValueError`` without coupling or another
-    input."""
+    ``innovations`` their mean, ``tight`` the mean of the compared tight points' means,
+    ``compared`` how many, ``twins`` whether they are twins, ``difference`` and
+    ``beats``) and the band edges (``loose_from``, ``loose_to``, ``tight_from``,
+    ``tight_to``). Raises ``ValueError`` without coupling or another input."""
     if "coupling" not in inputs:
         raise ValueError("loose beats tight compares coupling bands, but coupling is not "
                          "sampled")
@@ -206,13 +214,16 @@ def loose_tight_comparison(runs: pd.DataFrame, inputs: Sequence[str], *,
         for record in loose.to_dict("records"):
             here = np.array([record[name] for name in others], dtype=float) / span.to_numpy()
             distance = np.sqrt(((scaled_tight - here) ** 2).sum(axis=1))
-            nearest = np.argsort(distance, kind="stable")[:k]
+            twins = np.flatnonzero(distance == 0.0)
+            nearest = twins if len(twins) else np.argsort(distance, kind="stable")[:k]
             reference = float(values[nearest].mean())
             rows.append({**{name: record[name] for name in inputs}, "n": int(record["n"]),
                          "innovations": float(record["innovations"]), "tight": reference,
+                         "compared": len(nearest), "twins": bool(len(twins)),
                          "difference": float(record["innovations"]) - reference,
                          "beats": bool(record["innovations"] > reference)})
-    columns = [*inputs, "n", "innovations", "tight", "difference", "beats"]
+    columns = [*inputs, "n", "innovations", "tight", "compared", "twins", "difference",
+               "beats"]
     return pd.DataFrame(rows, columns=columns), bands
 
 
@@ -278,7 +289,7 @@ def _search_all(runs: pd.DataFrame) -> tuple[list[_Search], dict[str, float], pd
     else:
         result = prim_box(loose[others], beats) if beats.any() else None
         searches.append(_Search(LOOSE_BEATS_TIGHT, len(loose), int(beats.sum()), result,
-                                "" if result else "no loose point beats its tight neighbours"))
+                                "" if result else "no loose point beats the tight points compared"))
     return searches, bands, loose
 
 
@@ -293,10 +304,12 @@ def discovery_table(runs: pd.DataFrame) -> pd.DataFrame:
     ``restricted_dimensions`` and ``restricted`` (in words) describe the chosen box, or,
     when ``box`` is false, the densest box of the trajectory (step -1 and NaN without
     cases). For loose beats tight: ``difference_mean``, ``difference_low``,
-    ``difference_high``, the mean over loose points of their innovations minus their
-    tight neighbours' (a 95 % t-interval that ignores that neighbours are shared),
-    ``neighbours`` and the coupling bands (``loose_from`` to ``loose_to``, ``tight_from``
-    to ``tight_to``); NaN and 0 on the scenarios' rows.
+    ``difference_high``, the mean over loose points of their innovations minus the mean of
+    the tight points they are compared with (a 95 % t-interval; neighbourhoods may share
+    points, which it ignores), ``twins`` the share of loose points compared with twins,
+    ``neighbours`` the nearest tight points compared otherwise, and the coupling bands
+    (``loose_from`` to ``loose_to``, ``tight_from`` to ``tight_to``); NaN and 0 on the
+    scenarios' rows.
     """
     searches, bands, loose = _searches(runs)
     rows = []
@@ -326,8 +339,9 @@ def discovery_table(runs: pd.DataFrame) -> pd.DataFrame:
         lbt = search.target == LOOSE_BEATS_TIGHT
         mean, low, high = (emergence.t_interval(loose["difference"].to_numpy(dtype=float))
                            if lbt else (math.nan,) * 3)
+        twins = (float(loose["twins"].mean()) if lbt and len(loose) else math.nan)
         row |= {"difference_mean": mean, "difference_low": low, "difference_high": high,
-                "neighbours": NEIGHBOURS if lbt else 0,
+                "twins": twins, "neighbours": NEIGHBOURS if lbt else 0,
                 **{edge: value if lbt else math.nan for edge, value in bands.items()}}
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -424,10 +438,16 @@ def _draw_discovery(table: pd.DataFrame, context: FigureContext,
     detail = ""
     if len(lbt) and int(lbt["n"].iloc[0]) > 0:
         r = lbt.iloc[0]
+        if r["twins"] == 1.0:
+            compared = "its twins (same other inputs and seeds)"
+        else:
+            compared = (f"its {int(r['neighbours'])} nearest in the other inputs"
+                        + (f" (its twins for {r['twins']:.0%} of the points)"
+                           if r["twins"] > 0 else ""))
         detail = (f"\nLoose beats tight: a point with coupling in [{r['loose_from']:.2f}, "
-                  f"{r['loose_to']:.2f}) made more innovations than the mean of its "
-                  f"{int(r['neighbours'])} nearest points with coupling >= "
-                  f"{r['tight_from']:.2f} in the other inputs: {r['share']:.0%} of "
+                  f"{r['loose_to']:.2f}) made more innovations than the mean of the points "
+                  f"with coupling >= {r['tight_from']:.2f} compared with it, {compared}: "
+                  f"{r['share']:.0%} of "
                   f"{int(r['n'])} loose points [{r['share_low']:.0%}, {r['share_high']:.0%}]; "
                   f"difference {r['difference_mean']:+.1f} innovations "
                   f"[{r['difference_low']:+.1f}, {r['difference_high']:+.1f}]")
@@ -486,7 +506,7 @@ TABLES: dict[str, Table] = {
                  "coverage": "number", "density": "number", "mass": "number",
                  "restricted_dimensions": "integer", "restricted": "text",
                  "difference_mean": "number", "difference_low": "number",
-                 "difference_high": "number", "neighbours": "integer",
+                 "difference_high": "number", "twins": "number", "neighbours": "integer",
                  "loose_from": "number", "loose_to": "number", "tight_from": "number",
                  "tight_to": "number"},
         check=_check_targets, runs=_runs_analysed),

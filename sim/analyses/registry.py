@@ -184,10 +184,17 @@ def _policy_none(design: Design) -> str | None:
 
 
 def _coupling_levels(design: Design) -> str | None:
-    if not design.grid or "coupling" not in design.grid:
-        where = "not a [sample]" if design.sample else "the [grid] lacks it"
-        return f"needs coupling in a [grid] (the optimum is the best of its levels), {where}"
-    levels = len(design.grid["coupling"])
+    listed = bool(design.sample) and design.sample.get("method") == "points"
+    if listed and "coupling" in design.sample["columns"]:
+        column = design.sample["columns"].index("coupling")
+        levels = len({row[column] for row in design.sample["rows"]})
+    elif design.grid and "coupling" in design.grid:
+        levels = len(design.grid["coupling"])
+    else:
+        where = ("the [grid] lacks it" if design.grid else "the [points] file lacks it"
+                 if listed else "not a [sample]")
+        return ("needs coupling in a [grid] or a [points] file (the optimum is the best of "
+                f"its levels), {where}")
     if levels < 3:
         return ("needs at least 3 coupling levels to tell an interior optimum from the "
                 f"lowest and highest, got {levels}")
@@ -202,11 +209,12 @@ def _bootstrap_replicates(design: Design) -> str | None:
 
 def _discovery_sample(design: Design) -> str | None:
     if not design.sample:
-        return "needs a [sample] (PRIM looks for boxes in sampled ranges), not a [grid]"
+        return ("needs a [sample] or a [points] file (PRIM looks for boxes in sampled "
+                "ranges), not a [grid]")
     ranges = design.sample["ranges"]
     if "coupling" not in ranges:
-        return ("needs coupling among the [sample.ranges] (loose beats tight compares "
-                "coupling bands)")
+        return ("needs coupling among the sampled or listed parameters (loose beats tight "
+                "compares coupling bands)")
     if len(ranges) < 2:
         return ("needs a sampled parameter besides coupling (loose and tight points are "
                 "compared with their neighbours in the other inputs)")
@@ -269,15 +277,16 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         "optimal_coupling", "sim.analyses.optimal_coupling",
         figures=(Figure("optimal_coupling", companions=("optimal_coupling_distribution",)),),
         requirements=(
-            Requirement("coupling in the [grid] with at least 3 levels", _coupling_levels),
+            Requirement("coupling in the [grid] (or a [points] file) with at least 3 "
+                        "levels", _coupling_levels),
             Requirement("replicates >= 2", _bootstrap_replicates))),
     Analysis(
         "discovery", "sim.analyses.discovery",
         figures=(Figure("discovery", companions=("discovery_trajectory",
                                                  "discovery_boxes")),),
         requirements=(
-            Requirement("a [sample] whose ranges include coupling and at least one other "
-                        "parameter", _discovery_sample),)),
+            Requirement("a [sample] (or a [points] file) that varies coupling and at least "
+                        "one other parameter", _discovery_sample),)),
     Analysis(
         "replicates", "sim.analyses.replicates",
         figures=(Figure("replicates", companions=("replicates_needed",)),),
