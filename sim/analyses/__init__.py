@@ -12,6 +12,11 @@ analysis               figures
 ``coupling_response``  ``coupling_response``
 ``trajectories``       ``trajectories`` (needs ``series = true``)
 ``hysteresis``         ``hysteresis`` (coupling switched in ``switch_year``)
+``policy``             ``policy`` (and its table ``policy_transitions``)
+``optimal_coupling``   ``optimal_coupling`` (and ``optimal_coupling_distribution``)
+``discovery``          ``discovery`` (and ``discovery_trajectory``,
+                       ``discovery_boxes``; PRIM on a sampled design)
+``replicates``         ``replicates`` (and ``replicates_needed``)
 ``none``               (none)
 =====================  ===============================================
 
@@ -34,7 +39,9 @@ experiment files that made them, so a published figure can be rebuilt without it
 
 Modules: one per analysis (:mod:`~sim.analyses.phase_diagram`,
 :mod:`~sim.analyses.coupling_response`, :mod:`~sim.analyses.trajectories`,
-:mod:`~sim.analyses.hysteresis`), each with its tables and figures side by side;
+:mod:`~sim.analyses.hysteresis`, :mod:`~sim.analyses.policy`,
+:mod:`~sim.analyses.optimal_coupling`, :mod:`~sim.analyses.discovery`,
+:mod:`~sim.analyses.replicates`), each with its tables and figures side by side;
 :mod:`~sim.analyses.registry` (the analyses), :mod:`~sim.analyses.style` (palette,
 fonts, :func:`save_figure`), :mod:`~sim.analyses.labels` (thresholds, scenarios,
 majority, synergy), :mod:`~sim.analyses.tables` (the tables' shape),
