@@ -17,6 +17,8 @@ analysis               figures
 ``discovery``          ``discovery`` (and ``discovery_trajectory``,
                        ``discovery_boxes``; PRIM on a sampled design)
 ``replicates``         ``replicates`` (and ``replicates_needed``)
+``sensitivity``        ``sensitivity`` (Morris or Sobol indices; a ``morris`` or
+                       ``sobol`` sample)
 ``none``               (none)
 =====================  ===============================================
 
@@ -41,7 +43,8 @@ Modules: one per analysis (:mod:`~sim.analyses.phase_diagram`,
 :mod:`~sim.analyses.coupling_response`, :mod:`~sim.analyses.trajectories`,
 :mod:`~sim.analyses.hysteresis`, :mod:`~sim.analyses.policy`,
 :mod:`~sim.analyses.optimal_coupling`, :mod:`~sim.analyses.discovery`,
-:mod:`~sim.analyses.replicates`), each with its tables and figures side by side;
+:mod:`~sim.analyses.replicates`, :mod:`~sim.analyses.sensitivity`), each with its
+tables and figures side by side;
 :mod:`~sim.analyses.registry` (the analyses), :mod:`~sim.analyses.style` (palette,
 fonts, :func:`save_figure`), :mod:`~sim.analyses.labels` (thresholds, scenarios,
 majority, synergy), :mod:`~sim.analyses.tables` (the tables' shape),
