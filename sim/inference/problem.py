@@ -9,7 +9,8 @@ A calibration file (TOML) reads::
     population_size = 200             # accepted particles per generation
     generations = 6                   # ABC-SMC generations (populations)
     min_epsilon = 0.0                 # stop early once the tolerance falls below this
-    targets = "data/targets.csv"      # relative to the working directory
+    targets = "targets.csv"           # optional: default the repository's data/targets.csv;
+                                      # a relative path is read from this file's folder
     predictive_draws = 100            # posterior draws re-run for the predictive figure
 
     [fixed]                           # parameters held at a value (as in sweeps)
@@ -44,7 +45,7 @@ import numpy as np
 
 from sim.params import ParameterError, Params, check_value
 from sim.sweep.design import ExperimentError, check_name
-from sim.targets import Target, TargetsError, load_targets, simulated_values
+from sim.targets import DEFAULT_PATH, Target, TargetsError, load_targets, simulated_values
 
 _TOP_KEYS = {"calibration", "fixed", "priors", "screening"}
 _SCREENING_KEYS = {"trajectories", "levels", "ranges"}
@@ -167,11 +168,13 @@ def load(path: str | Path) -> Calibration:
         document = tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError(f"{path}: not valid TOML: {error}") from None
-    return parse(document, source, str(path))
+    return parse(document, source, str(path), base=path.parent)
 
 
-def parse(document: dict[str, Any], source: str = "", where: str = "calibration") -> Calibration:
-    """Validate a parsed calibration document."""
+def parse(document: dict[str, Any], source: str = "", where: str = "calibration", *,
+          base: Path | None = None) -> Calibration:
+    """Validate a parsed calibration document (``base``: the folder a relative targets
+    path is read from)."""
     _only(document, _TOP_KEYS, where, "top-level table")
     head = document.get("calibration")
     if not isinstance(head, dict):
@@ -185,7 +188,13 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
     min_epsilon = _bounded(head, "min_epsilon", float, where, 0.0, math.inf, default=0.0)
     predictive_draws = _bounded(head, "predictive_draws", int, where, 1, 100_000,
                                 default=100)
-    targets_file = _typed(head, "targets", str, where, default="data/targets.csv")
+    # as written (for the manifest and the profile), and where it is read from: the
+    # repository's data/targets.csv by default, a relative path beside this file
+    targets_file = _typed(head, "targets", str, where, default="")
+    targets_path = (DEFAULT_PATH if not targets_file
+                    else Path(targets_file) if base is None or Path(targets_file).is_absolute()
+                    else base / targets_file)
+    targets_file = targets_file or "data/targets.csv"
 
     fixed = document.get("fixed", {})
     if not isinstance(fixed, dict):
@@ -208,11 +217,11 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
         raise ExperimentError(f"{where}: {error}") from None
 
     try:
-        targets = tuple(load_targets(targets_file))
+        targets = tuple(load_targets(targets_path))
     except TargetsError as error:
         raise ExperimentError(str(error)) from None
     except OSError as error:
-        raise ExperimentError(f"{where}: cannot read the targets file {targets_file}: "
+        raise ExperimentError(f"{where}: cannot read the targets file {targets_path}: "
                               f"{error.strerror or error}") from None
     horizon = fixed.get("until_year", Params().until_year)
     usable = tuple(t for t in targets if t.role in ("calibrate", "validate")
