@@ -390,7 +390,6 @@ def _figures(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from sim.analyses import draw
-    from sim.reproduce import publish, verdicts
     from sim.sweep import load, run_sweep
 
     files = sorted(args.experiments.glob("*.toml"))
@@ -409,26 +408,27 @@ def _reproduce(args: argparse.Namespace) -> int:
               f"{out}", file=sys.stderr)
         run_sweep(experiment, out, executor, progress=not args.quiet,
                   allow_code_change=args.allow_code_change)
-        drawn = draw(out, out / "figures")
-        if args.update:
-            publish(drawn, args.figures)
-            for path in drawn:
-                print(f"wrote {args.figures / path.name}")
-            continue
-        for verdict in verdicts(drawn, args.figures):
-            print(verdict.line())
-            failed += not verdict.passed
+        failed += _publish_or_compare(draw(out, out / "figures"), args)
     for calibration in calibrations:
-        drawn = _reproduce_calibration(calibration, args)
-        if args.update:
-            publish(drawn, args.figures)
-            for path in drawn:
-                print(f"wrote {args.figures / path.name}")
-            continue
-        for verdict in verdicts(drawn, args.figures):
-            print(verdict.line())
-            failed += not verdict.passed
+        failed += _publish_or_compare(_reproduce_calibration(calibration, args), args)
     return 1 if failed else 0
+
+
+def _publish_or_compare(drawn: list[Path], args: argparse.Namespace) -> int:
+    """With --update, copy the regenerated figures into --figures; else print a verdict
+    per figure. Returns the number of figures that failed."""
+    from sim.reproduce import publish, verdicts
+
+    if args.update:
+        publish(drawn, args.figures)
+        for path in drawn:
+            print(f"wrote {args.figures / path.name}")
+        return 0
+    failed = 0
+    for verdict in verdicts(drawn, args.figures):
+        print(verdict.line())
+        failed += not verdict.passed
+    return failed
 
 
 def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[Path]:
