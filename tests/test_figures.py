@@ -466,11 +466,15 @@ def test_default_context_uses_the_parameter_defaults():
 
 # --- the published figures ---------------------------------------------------------------------
 def _publication_figures(source: Path = PUBLICATION) -> dict[Path, tuple[str, ...]]:
-    """The figures each experiment file in ``source`` draws (read without validating
-    it: the model may not take its parameters yet)."""
-    return {path: analyses.ANALYSES[tomllib.loads(path.read_text())["experiment"]
-                                    .get("analysis", "none")]
-            for path in sorted(source.glob("*.toml"))}
+    """The figure files each experiment file in ``source`` draws, its figure_prefix
+    applied (read without validating it: the model may not take its parameters yet)."""
+    figures = {}
+    for path in sorted(source.glob("*.toml")):
+        head = tomllib.loads(path.read_text())["experiment"]
+        analysis = head.get("analysis", "none")
+        figures[path] = tuple(registry.file_stem(name, analysis, head.get("figure_prefix", ""))
+                              for name in analyses.ANALYSES[analysis])
+    return figures
 
 
 def _unpublished(source: Path = PUBLICATION) -> list[str]:
@@ -506,10 +510,11 @@ def test_published_figures_pair_with_their_experiments(tmp_path):
     assert sorted(contexts) == sorted(names)
     assert {"phase_diagram", "threshold_sensitivity", "coupling_response",
             "trajectories"} <= set(names)
+    owners = {name: path for path, drawn in _publication_figures().items()
+              for name in drawn}
     for name, context in contexts.items():
-        analysis = next(a for a, names in analyses.ANALYSES.items() if name in names)
-        assert context.experiment == analysis
-        experiment = load(PUBLICATION / f"{analysis}.toml")
+        experiment = load(owners[name])
+        assert context.experiment == experiment.name
         assert context.runs == len(experiment.runs())
     phase = pd.read_csv(PUBLISHED / "phase_diagram.csv")
     assert contexts["phase_diagram"].runs == phase["n"].sum()
@@ -685,3 +690,67 @@ def test_figures_use_matplotlib_fonts_whatever_the_font_cache_lists_first():
     finally:
         manager.ttflist = original
         manager._findfont_cached.cache_clear()
+
+
+# --- two experiments of one analysis ------------------------------------------------------
+def test_figure_prefix_names_the_files_so_two_experiments_publish_side_by_side(tmp_path):
+    """Two coupling-response experiments, one with a figure_prefix: their figures do not
+    overwrite each other, and both redraw from the CSV files to the same bytes."""
+    grid = "coupling = [0.0, 0.5]\ncapability = [0.5]\n"
+    experiments = tmp_path / "experiments"
+    experiments.mkdir()
+    drawn = tmp_path / "figures"
+    for name, prefix in (("coupling_response", ""), ("response_low", "response_low")):
+        head = _HEAD.format(name=name, analysis="coupling_response", replicates=2,
+                            series="false", fixed="")
+        if prefix:  # and another seed: other runs
+            head = head.replace("[fixed]", f'figure_prefix = "{prefix}"\n\n[fixed]').replace(
+                "master_seed = 7", "master_seed = 8")
+        toml = experiments / f"{name}.toml"
+        toml.write_text(head + grid)
+        run_sweep(load(toml), tmp_path / name, InProcessExecutor(), progress=False)
+        manifest = json.loads((tmp_path / name / "manifest.json").read_text())
+        assert manifest["experiment"].get("figure_prefix", "") == prefix
+        analyses.draw(tmp_path / name, drawn)
+    names = sorted(p.name for p in drawn.iterdir())
+    assert names == sorted(f"{stem}.{ext}" for stem in ("coupling_response", "response_low")
+                           for ext in ("png", "svg", "csv"))
+    assert (drawn / "coupling_response.csv").read_bytes() != (
+        drawn / "response_low.csv").read_bytes()  # the two experiments' own runs
+    redrawn = tmp_path / "redrawn"
+    analyses.redraw(drawn, redrawn, experiments)
+    for path in drawn.iterdir():
+        if path.suffix != ".png":
+            assert (redrawn / path.name).read_bytes() == path.read_bytes(), path.name
+    # without the prefix the two would draw the same files: refused, naming the cure
+    (experiments / "response_low.toml").write_text(
+        (experiments / "response_low.toml").read_text().replace(
+            'figure_prefix = "response_low"\n', ""))
+    with pytest.raises(ValueError, match="both draw the coupling_response figure.*"
+                                         "figure_prefix"):
+        analyses.redraw(drawn, tmp_path / "again", experiments)
+
+
+def test_file_stem_puts_the_prefix_in_place_of_the_analysis_name():
+    assert registry.file_stem("policy", "policy", "") == "policy"
+    assert registry.file_stem("policy", "policy", "policy_dose") == "policy_dose"
+    assert registry.file_stem("policy_transitions", "policy", "policy_dose") == (
+        "policy_dose_transitions")
+    assert registry.file_stem("threshold_sensitivity", "phase_diagram", "smoke") == (
+        "smoke_threshold_sensitivity")
+    assert registry.file_stem("policyx", "policy", "p") == "p_policyx"
+
+
+@pytest.mark.parametrize("prefix", ["../x", "a/b", "", " x"])
+def test_figure_prefix_must_be_a_plain_name(tmp_path, prefix):
+    toml = tmp_path / "e.toml"
+    toml.write_text(_HEAD.format(name="e", analysis="coupling_response", replicates=1,
+                                 series="false", fixed="").replace(
+        "[fixed]", f'figure_prefix = "{prefix}"\n\n[fixed]')
+        + "coupling = [0.0, 0.5]\n")
+    if prefix == "":  # empty: the analysis's own names
+        assert load(toml).figure_prefix == ""
+        return
+    from sim.sweep.design import ExperimentError
+    with pytest.raises(ExperimentError, match="figure_prefix must be a plain name"):
+        load(toml)

@@ -447,8 +447,8 @@ def test_requirements_refuse_a_wrong_design_before_any_run(
 
 
 @pytest.mark.parametrize("name", ["policy", "optimal_coupling", "discovery", "replicates"])
-def test_quick_and_planned_experiments_meet_their_requirements(name: str) -> None:
-    for folder in ("quick", "planned"):
+def test_quick_and_publication_experiments_meet_their_requirements(name: str) -> None:
+    for folder in ("quick", "publication"):
         for path in sorted((ROOT / "experiments" / folder).glob(f"{name}*.toml")):
             assert load(path).analysis == name, path
     assert (QUICK / f"{name}.toml").exists()

@@ -23,7 +23,8 @@ def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     """Draw every figure of the analysis the results' manifest names into ``out_dir``.
 
     Returns the paths written (for each figure its ``.png``, ``.svg`` and ``.csv``, then
-    its companion tables' ``.csv``). Raises ``ValueError`` when the results cannot
+    its companion tables' ``.csv``), named as the analysis names its tables, or after the
+    experiment's ``figure_prefix`` when it sets one. Raises ``ValueError`` when the results cannot
     support the analysis (no coupling 0 for a coupling response, no series for
     trajectories, no runs, unknown analysis).
     """
@@ -41,13 +42,17 @@ def draw(results_dir: str | Path, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     context = context_from_runs(runs, manifest.get("experiment", {}).get("name", ""))
     design = manifest.get("design")
+    prefix = manifest.get("experiment", {}).get("figure_prefix", "")
     written: list[Path] = []
     for figure in analysis.figures:
         table = _compute(figure.name, runs, series, design)
         companions = {extra: _compute(extra, runs, series, design)
                       for extra in figure.companions}
-        written += save_figure(figure_from_table(figure.name, table, context, companions),
-                               table, out, figure.name, companions)
+        written += save_figure(
+            figure_from_table(figure.name, table, context, companions), table, out,
+            registry.file_stem(figure.name, name, prefix),
+            {registry.file_stem(extra, name, prefix): companion
+             for extra, companion in companions.items()})
     return written
 
 

@@ -42,8 +42,9 @@ def read_contexts(figures_dir: str | Path,
     when two experiments draw the same figure, or when a figure's data do not come from
     its experiment (another number of runs, run ids the experiment does not make).
     """
-    return {name: context for name, _table, context, _extra in _load(figures_dir,
-                                                                        experiments_dir)}
+    return {stem: context
+            for _name, stem, _table, context, _extra, _experiment in _load(figures_dir,
+                                                                           experiments_dir)}
 
 
 def redraw(figures_dir: str | Path, out_dir: str | Path,
@@ -67,40 +68,49 @@ def redraw(figures_dir: str | Path, out_dir: str | Path,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, table, context, companions in loaded:
+    for name, stem, table, context, companions, experiment in loaded:
         written += save_figure(figure_from_table(name, table, context, companions), table,
-                               out, name, companions)
+                               out, stem, {_stem(extra, experiment): companion
+                                           for extra, companion in companions.items()})
     return written
 
 
 def _load(figures_dir: str | Path, experiments_dir: str | Path,
-          ) -> list[tuple[str, pd.DataFrame, FigureContext, dict[str, pd.DataFrame]]]:
-    """Every figure the experiment files draw: its name, table (read from
-    ``figures_dir``), context and the companion tables found, checked against each
-    other."""
+          ) -> list[tuple[str, str, pd.DataFrame, FigureContext, dict[str, pd.DataFrame],
+                          Experiment]]:
+    """Every figure the experiment files draw: its name, file name, table (read from
+    ``figures_dir``), context, the companion tables found (by table name) and its
+    experiment, checked against each other."""
     figures_dir, experiments_dir = Path(figures_dir), Path(experiments_dir)
     experiments = _experiment_files(experiments_dir)
     owners: dict[str, Path] = {}
     for path, experiment in experiments:
         for name in registry.analysis(experiment.analysis).figure_names:
-            if name in owners:
-                raise ValueError(f"{owners[name]} and {path} both draw the {name} figure; "
-                                 f"keep one of them in {experiments_dir}")
-            owners[name] = path
+            stem = _stem(name, experiment)
+            if stem in owners:
+                raise ValueError(f"{owners[stem]} and {path} both draw the {stem} figure; "
+                                 f"keep one of them in {experiments_dir}, or give one a "
+                                 "[experiment] figure_prefix")
+            owners[stem] = path
     if not owners:
         raise ValueError(f"the experiment files in {experiments_dir} draw no figure "
                          "(every analysis is 'none')")
-    tables = {name: read_table(name, figures_dir / f"{name}.csv") for name in owners}
-    companions = {name: {extra: read_table(extra, figures_dir / f"{extra}.csv")
-                         for extra in registry.owner(name)[1].companions
-                         if (figures_dir / f"{extra}.csv").exists()}
-                  for name in owners}
+    tables: dict[str, pd.DataFrame] = {}
+    companions: dict[str, dict[str, pd.DataFrame]] = {}
+    for _path, experiment in experiments:
+        for name in registry.analysis(experiment.analysis).figure_names:
+            stem = _stem(name, experiment)
+            tables[stem] = read_table(name, figures_dir / f"{stem}.csv")
+            companions[stem] = {
+                extra: read_table(extra, figures_dir / f"{_stem(extra, experiment)}.csv")
+                for extra in registry.owner(name)[1].companions
+                if (figures_dir / f"{_stem(extra, experiment)}.csv").exists()}
     baseline = _baseline(experiments, tables)
     loaded = []
     for path, experiment in experiments:
         specs = pd.DataFrame([spec.parameters for spec in experiment.runs()])
         if experiment.analysis == "phase_diagram":
-            base = tables["threshold_sensitivity"]
+            base = tables[_stem("threshold_sensitivity", experiment)]
             base = base[base["factor"] == 1.0]
             spans = {name: span(base.loc[base["threshold"] == name, "threshold_value"])
                      for name in THRESHOLDS}
@@ -109,12 +119,19 @@ def _load(figures_dir: str | Path, experiments_dir: str | Path,
         context = FigureContext(experiment=experiment.name, horizon=horizon(specs),
                                 runs=len(specs), thresholds=spans)
         for name in registry.analysis(experiment.analysis).figure_names:
-            _check_origin(name, tables[name], experiment, figures_dir / f"{name}.csv", path)
-            for extra, extra_table in companions[name].items():
-                _check_origin(extra, extra_table, experiment, figures_dir / f"{extra}.csv",
-                              path)
-            loaded.append((name, tables[name], context, companions[name]))
+            stem = _stem(name, experiment)
+            _check_origin(name, tables[stem], experiment, figures_dir / f"{stem}.csv", path)
+            for extra, extra_table in companions[stem].items():
+                _check_origin(extra, extra_table, experiment,
+                              figures_dir / f"{_stem(extra, experiment)}.csv", path)
+            loaded.append((name, stem, tables[stem], context, companions[stem],
+                           experiment))
     return loaded
+
+
+def _stem(name: str, experiment: Experiment) -> str:
+    """The file name of an experiment's table ``name`` (its figure_prefix applied)."""
+    return registry.file_stem(name, experiment.analysis, experiment.figure_prefix)
 
 
 def _experiment_files(directory: Path) -> list[tuple[Path, Experiment]]:
@@ -138,7 +155,7 @@ def _baseline(experiments: list[tuple[Path, Experiment]],
         scales = with_inputs(specs, ("scale",))["scale"].astype(float).unique()
         if "capability_threshold" in specs.columns or len(scales) != 1:
             return None
-        table = tables["threshold_sensitivity"]
+        table = tables[_stem("threshold_sensitivity", experiment)]
         values = table.loc[(table["threshold"] == "capability_threshold")
                            & (table["factor"] == 1.0), "threshold_value"].unique()
         return (float(scales[0]), float(values[0])) if len(values) == 1 else None

@@ -34,8 +34,8 @@ if TYPE_CHECKING:  # not at run time: the tables need pandas
     from sim.analyses.tables import Table
 
 __all__ = ["ANALYSES", "COMPANIONS", "POLICY_SWITCHES", "REGISTRY", "Analysis", "Design",
-           "Figure", "Requirement", "analysis", "drawer", "figure_names", "owner", "table",
-           "table_names"]
+           "Figure", "Requirement", "analysis", "drawer", "figure_names", "file_stem", "owner",
+           "table", "table_names"]
 
 
 class Design(Protocol):
@@ -317,6 +317,20 @@ def analysis(name: str) -> Analysis:
         raise ValueError(f"unknown analysis {name!r} (expected one of "
                          f"{', '.join(REGISTRY)})")
     return REGISTRY[name]
+
+
+def file_stem(name: str, analysis_name: str, prefix: str = "") -> str:
+    """The file name (without extension) of table ``name`` of ``analysis_name`` when an
+    experiment sets ``[experiment] figure_prefix``: the prefix in place of the analysis's
+    name at the front (``policy_transitions`` of a ``policy_dose`` prefix is
+    ``policy_dose_transitions``), or before the whole name when it does not start with
+    it. Without a prefix, the name itself. Two experiments of one analysis so publish
+    side by side."""
+    if not prefix:
+        return name
+    if name == analysis_name or name.startswith(f"{analysis_name}_"):
+        return prefix + name[len(analysis_name):]
+    return f"{prefix}_{name}"
 
 
 def figure_names() -> list[str]:

@@ -85,7 +85,7 @@ _POINTS_CHECKED_ONE_BY_ONE = 2_000
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
 _EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
-                    "max_runs", "profile"}
+                    "max_runs", "profile", "figure_prefix"}
 _TOP_KEYS = {"experiment", "fixed", "grid", "sample", "points"}
 _SAMPLE_KEYS = {"method", "n", "ranges", "trajectories", "levels", "second_order"}
 _POINTS_KEYS = {"file"}
@@ -144,6 +144,10 @@ class Experiment:
     lies is not part of the identity, its content is."""
     points_bytes: bytes = field(default=b"", repr=False)
     """The points file's bytes as read, copied into the results directory."""
+    figure_prefix: str = ""
+    """Names the figure files in place of the analysis's name (``[experiment]
+    figure_prefix``; see :func:`sim.analyses.registry.file_stem`), so that two
+    experiments of one analysis publish side by side. Empty: the analysis's names."""
 
     @property
     def varied(self) -> list[str]:
@@ -176,10 +180,13 @@ class Experiment:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def canonical(self) -> dict[str, Any]:
-        return {"name": self.name, "analysis": self.analysis,
-                "master_seed": self.master_seed, "replicates": self.replicates,
-                "series": self.series, "fixed": self.fixed, "grid": self.grid,
-                "sample": self.sample}
+        canonical = {"name": self.name, "analysis": self.analysis,
+                     "master_seed": self.master_seed, "replicates": self.replicates,
+                     "series": self.series, "fixed": self.fixed, "grid": self.grid,
+                     "sample": self.sample}
+        if self.figure_prefix:  # only when set: older experiments keep their fingerprint
+            canonical["figure_prefix"] = self.figure_prefix
+        return canonical
 
     def design_record(self) -> dict[str, Any]:
         """The design as a results directory's manifest records it: its method, the
@@ -360,6 +367,9 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     overlap = sorted(set(varied) & set(fixed))
     if overlap:
         raise ExperimentError(f"{where}: {overlap[0]} is both fixed and varied")
+    figure_prefix = _typed(head, "figure_prefix", str, where, default="")
+    if figure_prefix:
+        check_name(figure_prefix, where, key="figure_prefix")
     profile = _typed(head, "profile", str, where, default=None)
     if profile is not None:
         try:
@@ -375,7 +385,8 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
                             source=source, max_runs=limit,
                             points_file=listed.name if listed else "",
-                            points_bytes=listed.raw if listed else b"")
+                            points_bytes=listed.raw if listed else b"",
+                            figure_prefix=figure_prefix)
     _check_combinations(experiment, where)
     for requirement in registry.analysis(analysis).requirements:
         problem = requirement.check(experiment)
@@ -384,7 +395,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     return experiment
 
 
-def check_name(name: str, where: str = "experiment") -> None:
+def check_name(name: str, where: str = "experiment", key: str = "name") -> None:
     """Refuse an experiment name that is not a plain name.
 
     The name becomes a folder (``results/NAME``), so it may hold only ASCII letters,
@@ -396,7 +407,7 @@ def check_name(name: str, where: str = "experiment") -> None:
              and ".." not in name)
     if not plain:
         raise ExperimentError(
-            f"{where}: [experiment] name must be a plain name (ASCII letters, digits, "
+            f"{where}: [experiment] {key} must be a plain name (ASCII letters, digits, "
             f"'-', '_', '.', starting with a letter or digit, no '..', at most "
             f"{MAX_NAME_LENGTH} characters), got {name[:MAX_NAME_LENGTH + 20]!r}")
 

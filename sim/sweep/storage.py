@@ -441,7 +441,9 @@ class ResultStore:
         experiment = self.experiment
         manifest = {
             "experiment": {"name": experiment.name, "fingerprint": experiment.fingerprint,
-                           "analysis": experiment.analysis, "file": "experiment.toml"},
+                           "analysis": experiment.analysis, "file": "experiment.toml",
+                           **({"figure_prefix": experiment.figure_prefix}
+                              if experiment.figure_prefix else {})},
             "design": experiment.design_record(),
             "master_seed": experiment.master_seed,
             "replicate_seeds": replicate_seeds(experiment.master_seed, experiment.replicates),
