@@ -7,12 +7,15 @@ What is measured
    :func:`sim.sweep.load`: a 2 x 2 grid, coupling and capability in {0.3, 0.7}
    (mid-range, so a run costs about as much as an average phase-diagram run), with
    ``ceil(R/4)`` replicates, cut to the first ``R = --runs`` runs in replicate-major order
-   (every point stays equally represented). Three executors make the same runs:
+   (every point stays equally represented). Four executors make the same runs:
 
    * ``InProcessExecutor()`` (the reference: this process, no Dask),
    * ``DaskExecutor(workers=1)`` (a ``LocalCluster`` with one single-threaded worker
      process) and
-   * ``DaskExecutor(workers=2)`` (the same with two).
+   * ``DaskExecutor(workers=2)`` (the same with two), and
+   * the same two workers started with ``MALLOC_TRIM_THRESHOLD_=65536``, as Dask's nannies
+     start workers by default; the executor unsets it, and this round shows what that
+     is worth.
 
    A **round** is one pass of the workload through one executor, called directly:
    ``for result in executor.map_unordered(run_task, specs)``, timed with
@@ -101,6 +104,11 @@ QUICK_GOAL_S = 120.0
 PUBLICATION_GOAL_S = 900.0
 
 IN_PROCESS, DASK_1, DASK_2 = "in-process", "Dask, 1 worker", "Dask, 2 workers"
+#: Two workers as Dask's nannies would start them without the executor's correction:
+#: with MALLOC_TRIM_THRESHOLD_=65536 (set in this process's environment while the
+#: cluster starts, which the workers inherit).
+DASK_2_TRIM = "2 workers, trim 64K"
+DASK_TRIM_THRESHOLD = "65536"
 
 
 # --- the workload ----------------------------------------------------------------------
@@ -352,14 +360,24 @@ def result_table(results: list[Any]):
 
 
 @contextlib.contextmanager
-def dask_cluster(workers: int, figures: ExecutorFigures):
+def dask_cluster(workers: int, figures: ExecutorFigures, trim_threshold: str | None = None):
     """A fresh local cluster of ``workers``: started (timed), every worker warmed up
-    (timed), closed on exit (timed)."""
+    (timed), closed on exit (timed). With ``trim_threshold``, the workers start with
+    that MALLOC_TRIM_THRESHOLD_ (Dask's own default is 65536)."""
     from sim.sweep import DaskExecutor
 
     executor = DaskExecutor(workers=workers)
     start = time.perf_counter()
-    executor.__enter__()
+    saved = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    if trim_threshold is not None:
+        os.environ["MALLOC_TRIM_THRESHOLD_"] = trim_threshold
+    try:
+        executor.__enter__()
+    finally:  # the workers have inherited it; this process keeps its own setting
+        if saved is None:
+            os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+        else:
+            os.environ["MALLOC_TRIM_THRESHOLD_"] = saved
     try:
         client = executor._client  # the benchmark looks inside to reach every worker
         client.wait_for_workers(workers)
@@ -402,10 +420,12 @@ def bench_throughput(specs: list[Any], repeats: int,
     from sim.sweep.tasks import run_task
 
     figures = {IN_PROCESS: ExecutorFigures(IN_PROCESS, 1), DASK_1: ExecutorFigures(DASK_1, 1),
-               DASK_2: ExecutorFigures(DASK_2, 2)}
+               DASK_2: ExecutorFigures(DASK_2, 2), DASK_2_TRIM: ExecutorFigures(DASK_2_TRIM, 2)}
     executors = {IN_PROCESS: lambda: in_process(figures[IN_PROCESS]),
                  DASK_1: lambda: dask_cluster(1, figures[DASK_1]),
-                 DASK_2: lambda: dask_cluster(2, figures[DASK_2])}
+                 DASK_2: lambda: dask_cluster(2, figures[DASK_2]),
+                 DASK_2_TRIM: lambda: dask_cluster(2, figures[DASK_2_TRIM],
+                                                   DASK_TRIM_THRESHOLD)}
     reference = None
     for _ in range(repeats):
         for label, make in executors.items():
@@ -569,6 +589,10 @@ def report(env: dict[str, Any], load_after: list[float] | None, runs: int, repea
     overhead = figures[DASK_1].median_s / figures[IN_PROCESS].median_s - 1
     lines.append(f"Dask overhead at 1 worker vs in-process: {100 * overhead:+.1f}% time "
                  "(median rounds)")
+    trimmed = figures[DASK_2_TRIM].median_s / figures[DASK_2].median_s - 1
+    lines.append(f"2 workers with Dask's MALLOC_TRIM_THRESHOLD_={DASK_TRIM_THRESHOLD} vs "
+                 f"without (the executor's setting): {100 * trimmed:+.1f}% time (median "
+                 "rounds)")
     lines.append("")
     for run in e2e:
         label = f"{run.experiment} ({run.runs} runs, {run.workers} workers) end to end:"
@@ -589,7 +613,7 @@ def report(env: dict[str, Any], load_after: list[float] | None, runs: int, repea
         "notes:",
         *note("round s: one pass of the workload through the executor, from the first "
               "submission to the last result (map_unordered(run_task, specs)); rounds of "
-              "the three executors are interleaved; runs/s = runs / median round."),
+              "the four executors are interleaved; runs/s = runs / median round."),
         *note("efficiency = runs/s(2 workers) / (2 x runs/s(1)); '1' is the one-worker "
               "Dask LocalCluster (like with like) or this process without Dask; from the "
               "median rounds, and from the fastest round of each executor (the least "

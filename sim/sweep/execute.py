@@ -266,8 +266,14 @@ class DaskExecutor:
                 # keeps it from taking 8787, and the dashboard is only mounted if asked.
                 # Workers sample their stacks every 10 ms for the dashboard's profile;
                 # with two workers on two cores that costs throughput, so only if asked.
+                # Nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 (Dask's default,
+                # to hand memory back to the system): glibc then trims the heap after
+                # almost every free, and a model run, which allocates and frees many
+                # small arrays every quarter, takes 10-30% longer than in a plain
+                # process. None unsets it (benchmarks/README.md has the measurements).
                 self._stack.enter_context(dask.config.set(
-                    {"distributed.worker.profile.enabled": self.dashboard}))
+                    {"distributed.worker.profile.enabled": self.dashboard,
+                     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
                 self._cluster = LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
                     host="127.0.0.1", dashboard_address="127.0.0.1:0",
