@@ -268,9 +268,9 @@ class DaskExecutor:
                 # with two workers on two cores that costs throughput, so only if asked.
                 # Nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 (Dask's default,
                 # to hand memory back to the system): glibc then trims the heap after
-                # almost every free, and a model run, which allocates and frees many
-                # small arrays every quarter, takes 10-30% longer than in a plain
-                # process. None unsets it (benchmarks/README.md has the measurements).
+                # almost every free, and a model run allocates and frees many small
+                # arrays every quarter. None unsets it: a few per cent of a worker's time
+                # (benchmarks/README.md has the measurements).
                 self._stack.enter_context(dask.config.set(
                     {"distributed.worker.profile.enabled": self.dashboard,
                      "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
