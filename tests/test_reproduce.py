@@ -1,10 +1,11 @@
 """``python -m sim reproduce``: re-run experiments, redraw, compare with committed data.
 
-The fixture ``tests/data/reproduce`` is a tiny reproduction: one phase-diagram experiment
-of 8 runs (``experiments/tiny.toml``) and the data of its figures
-(``figures/phase_diagram.csv`` with its emergence table ``phase_diagram_emergence.csv``,
-``figures/threshold_sensitivity.csv``), generated once with ``--update`` (see the
-comment at the top of ``tiny.toml``).
+The fixture ``tests/data/reproduce`` is a tiny reproduction: a phase-diagram experiment
+of 8 runs (``experiments/tiny.toml``), one tiny experiment of each analysis of the
+paper's questions (``tiny_policy.toml``, ``tiny_sensitivity.toml``,
+``tiny_optimal_coupling.toml``, ``tiny_discovery.toml``, ``tiny_replicates.toml``), a
+tiny calibration, and the data of their figures (``figures/*.csv``), generated once with
+``--update`` (see the comment at the top of ``tiny.toml``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ DATA = ROOT / "tests" / "data" / "reproduce"
 EXPERIMENTS = DATA / "experiments"
 FIGURES = DATA / "figures"
 NAMES = ["calibration_posterior", "calibration_screening", "calibration_targets",
-         "phase_diagram", "phase_diagram_emergence", "threshold_sensitivity"]
+         "discovery", "discovery_boxes", "discovery_trajectory", "optimal_coupling",
+         "optimal_coupling_distribution", "phase_diagram", "phase_diagram_emergence",
+         "policy", "policy_transitions", "replicates", "replicates_needed", "sensitivity",
+         "threshold_sensitivity"]
+#: The tiny experiment that draws each figure of the paper's questions.
+QUESTIONS = {"policy": "tiny_policy", "sensitivity": "tiny_sensitivity",
+             "optimal_coupling": "tiny_optimal_coupling", "discovery": "tiny_discovery",
+             "replicates": "tiny_replicates"}
 
 
 def snapshot(directory: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -83,7 +91,8 @@ def entry_point_output(results: Path) -> tuple[int, str, str]:
 
 
 def test_fixture_is_small_and_complete() -> None:
-    assert sorted(p.name for p in EXPERIMENTS.iterdir()) == ["calibration", "tiny.toml"]
+    assert sorted(p.name for p in EXPERIMENTS.iterdir()) == sorted(
+        ["calibration", "tiny.toml", *(f"{name}.toml" for name in QUESTIONS.values())])
     assert [p.name for p in (EXPERIMENTS / "calibration").iterdir()] == [
         "tiny_calibration.toml"]
     assert sorted(p.name for p in FIGURES.iterdir()) == [f"{n}.csv" for n in NAMES]
@@ -98,8 +107,9 @@ def test_reproduction_passes(results: Path) -> None:
     assert "Traceback" not in stderr
     assert (results / "tiny" / "runs.parquet").exists()
     for name in NAMES:
-        folder = "tiny_calibration" if name.startswith("calibration") else "tiny"
-        assert (results / folder / "figures" / f"{name}.csv").exists()
+        folder = ("tiny_calibration" if name.startswith("calibration") else
+                  next((QUESTIONS[q] for q in QUESTIONS if name.startswith(q)), "tiny"))
+        assert (results / folder / "figures" / f"{name}.csv").exists(), name
 
 
 def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
@@ -121,6 +131,31 @@ def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
     assert lines["phase_diagram"].startswith("FAIL phase_diagram: ")
     assert column in lines["phase_diagram"] and "row 2" in lines["phase_diagram"]
     assert lines["threshold_sensitivity"] == "PASS threshold_sensitivity"
+
+
+@pytest.mark.parametrize("name", list(QUESTIONS))
+def test_altered_data_of_each_question_fails_that_figure_only(
+        results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """One number of a figure of the paper's questions changed by 1%: that figure FAILs,
+    naming the column; every other figure PASSes."""
+    figures = tmp_path / "figures"
+    shutil.copytree(FIGURES, figures)
+    path = figures / f"{name}.csv"
+    table = pd.read_csv(path)
+    numbers = [c for c in table.columns if table[c].dtype.kind == "f"
+               and (table[c].fillna(0) != 0).any()]
+    column = numbers[0]
+    row = int(np.flatnonzero(table[column].fillna(0).to_numpy() != 0)[0])
+    table.loc[row, column] = table.loc[row, column] * 1.01
+    table.to_csv(path, index=False, lineterminator="\n")
+
+    code, stdout, _ = invoke(capsys, reproduce_args(figures, results))
+    assert code != 0
+    lines = verdict_lines(stdout)
+    assert sorted(lines) == NAMES
+    assert lines[name].startswith(f"FAIL {name}: ") and column in lines[name], lines[name]
+    others = [line for other, line in lines.items() if other != name]
+    assert all(line.startswith("PASS ") for line in others), stdout
 
 
 def test_altered_calibration_data_fails_that_figure_only(
