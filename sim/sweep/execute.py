@@ -269,7 +269,7 @@ class DaskExecutor:
                 # Nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 (Dask's default,
                 # to hand memory back to the system): glibc then trims the heap after
                 # almost every free, and a model run allocates and frees many small
-                # arrays every quarter. None unsets it: a few per cent of a worker's time
+                # arrays every quarter. None unsets it: 2-10% of a worker's time
                 # (benchmarks/README.md has the measurements).
                 self._stack.enter_context(dask.config.set(
                     {"distributed.worker.profile.enabled": self.dashboard,
