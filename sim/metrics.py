@@ -6,9 +6,7 @@ reused by the model, the experiments and the analysis alike.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
-from networkx.algorithms.community import modularity
 
 from sim.knowledge import cognitive_distance
 
@@ -48,17 +46,22 @@ def synergy(innovations_coupled: float, innovations_isolated: float) -> float:
     return float(innovations_coupled) / float(innovations_isolated) - 1.0
 
 
-def network_measures(graph: nx.Graph, cluster_of: dict[int, int]) -> dict[str, float]:
-    """Ties, inter-cluster ties, density and modularity of the partition by cluster."""
-    n = graph.number_of_nodes()
-    inter = sum(1 for a, b in graph.edges() if cluster_of[a] != cluster_of[b])
-    communities = [{v for v in graph if cluster_of[v] == c} for c in (0, 1)]
-    communities = [c for c in communities if c]
-    mod = (modularity(graph, communities, weight="weight")
-           if graph.number_of_edges() > 0 else 0.0)
-    return {
-        "ties": graph.number_of_edges(),
-        "inter_cluster_ties": inter,
-        "density": nx.density(graph) if n > 1 else 0.0,
-        "modularity": float(mod),
-    }
+def cluster_modularity(weights: np.ndarray, cluster_a: np.ndarray, cluster_b: np.ndarray,
+                       clusters: int = 2) -> float:
+    """Weighted modularity (Newman) of the collaboration network partitioned by cluster.
+
+    For ties with ends in clusters ``cluster_a`` and ``cluster_b`` and weights ``w``:
+    the sum over clusters of (weight of the ties inside it) / (total weight) minus
+    ((weighted degree of its members) / (2 x total weight))^2. Agents without ties add
+    nothing; 0 without ties (or without weight).
+    """
+    weights = np.asarray(weights, dtype=float)
+    total = float(weights.sum())
+    if total <= 0.0:
+        return 0.0
+    cluster_a, cluster_b = np.asarray(cluster_a), np.asarray(cluster_b)
+    inside = cluster_a == cluster_b
+    within = np.bincount(cluster_a[inside], weights=weights[inside], minlength=clusters)
+    degree = (np.bincount(cluster_a, weights=weights, minlength=clusters)
+              + np.bincount(cluster_b, weights=weights, minlength=clusters))
+    return float(np.sum(within / total - (degree / (2.0 * total)) ** 2))

@@ -280,10 +280,11 @@ class ClusterModel(mesa.Model):
             raise RuntimeError("summary() needs at least one step; call run_model() first")
         params = self.params
         last = self.history[-1]
-        pop = self.population
-        graph = self.collaboration_graph()
-        network = metrics.network_measures(
-            graph, {v: int(pop.cluster[v]) for v in graph.nodes})
+        a, b = self.ties.ends
+        cluster = self.population.cluster
+        network = {key: last[key] for key in ("ties", "inter_cluster_ties", "density")}
+        network["modularity"] = metrics.cluster_modularity(
+            self.ties.weights, cluster[a], cluster[b], len(CLUSTER_NAMES))
         capability = last["capability_index"]
         cooperation = last["cooperation_index"]
         distinct = last["distinctiveness"]

@@ -5,6 +5,8 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim import metrics, scenarios
 
@@ -56,15 +58,34 @@ def test_synergy():
     assert math.isnan(metrics.synergy(5, 0))
 
 
-def test_network_measures_on_two_separate_clusters():
+def test_cluster_modularity_by_hand():
+    # two chains of two ties, one per cluster: total weight 4, each cluster holds 2 of it
+    # and has weighted degree 4, so Q = 2 x (2/4 - (4/8)^2) = 0.5
+    a, b = np.array([0, 1, 3, 4]), np.array([1, 2, 4, 5])
+    cluster = np.array([0, 0, 0, 1, 1, 1])
+    weights = np.ones(4)
+    assert metrics.cluster_modularity(weights, cluster[a], cluster[b]) == pytest.approx(0.5)
+    # one tie across: total 5, each cluster holds 2 and has degree 5: 2 x (2/5 - 1/4) = 0.3
+    crossed = metrics.cluster_modularity(np.ones(5), cluster[np.append(a, 2)],
+                                         cluster[np.append(b, 3)])
+    assert crossed == pytest.approx(0.3)
+    assert metrics.cluster_modularity(np.empty(0), np.empty(0, int), np.empty(0, int)) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11),
+                          st.floats(0.05, 1.0)), min_size=1, max_size=40),
+       st.lists(st.integers(0, 1), min_size=12, max_size=12))
+def test_cluster_modularity_is_networkx_modularity(ties, cluster):
+    """The same number as networkx's weighted modularity of the partition by cluster."""
     graph = nx.Graph()
-    graph.add_edges_from([(0, 1), (1, 2), (3, 4), (4, 5)], weight=1.0)
-    cluster_of = {0: 0, 1: 0, 2: 0, 3: 1, 4: 1, 5: 1}
-    measures = metrics.network_measures(graph, cluster_of)
-    assert measures["inter_cluster_ties"] == 0
-    assert measures["modularity"] == pytest.approx(0.5)
-    graph.add_edge(2, 3, weight=1.0)
-    crossed = metrics.network_measures(graph, cluster_of)
-    assert crossed["inter_cluster_ties"] == 1
-    assert crossed["modularity"] < measures["modularity"]
-    assert crossed["density"] == pytest.approx(5 / 15)
+    graph.add_nodes_from(range(12))
+    graph.add_weighted_edges_from((u, v, w) for u, v, w in ties if u != v)
+    if graph.number_of_edges() == 0:
+        return
+    u, v, w = (np.array(column) for column in zip(*graph.edges(data="weight"), strict=True))
+    cluster = np.array(cluster)
+    communities = [c for c in ({n for n in graph if cluster[n] == k} for k in (0, 1)) if c]
+    expected = nx.algorithms.community.modularity(graph, communities, weight="weight")
+    assert metrics.cluster_modularity(w, cluster[u], cluster[v]) == pytest.approx(
+        expected, rel=1e-12, abs=1e-12)

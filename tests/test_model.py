@@ -73,6 +73,23 @@ def test_collaboration_graph_matches_the_ties(small_model):
     assert attributes["agent"].index == node
 
 
+def test_summary_network_measures_are_those_of_the_collaboration_graph():
+    import networkx as nx
+
+    model = ClusterModel(rng=3, scale=0.1, coupling=0.6, until_year=2019)
+    model.run_model()
+    summary, graph = model.summary(), model.collaboration_graph()
+    cluster = dict(graph.nodes(data="cluster"))
+    crossing = sum(cluster[u] != cluster[v] for u, v in graph.edges)
+    communities = [{n for n, c in cluster.items() if c == k} for k in (0, 1)]
+    assert crossing > 0
+    assert summary["ties"] == graph.number_of_edges()
+    assert summary["inter_cluster_ties"] == crossing
+    assert summary["density"] == nx.density(graph)
+    assert summary["modularity"] == pytest.approx(
+        nx.algorithms.community.modularity(graph, communities, weight="weight"), rel=1e-12)
+
+
 def test_a_step_past_the_horizon_changes_nothing():
     model = ClusterModel(rng=1, scale=0.05, until_year=2018)
     model.run_model()
