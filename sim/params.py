@@ -35,11 +35,14 @@ class ParameterError(ValueError):
 
 def _p(default: Any, help: str, *, unit: str = "", low: float | None = None,
        high: float | None = None, low_open: bool = False, kind: type | None = None,
-       optional: bool = False) -> Any:
-    """Declare a parameter: its default and the metadata validation reads."""
+       optional: bool = False, from_2018: bool = False) -> Any:
+    """Declare a parameter: its default and the metadata validation reads.
+
+    ``from_2018``: the input takes effect from 2018Q1 only, so the spin-up never sees it
+    (see :meth:`Params.for_spin_up`)."""
     return field(default=default, metadata={
         "help": help, "unit": unit, "low": low, "high": high, "low_open": low_open,
-        "kind": kind or type(default), "optional": optional,
+        "kind": kind or type(default), "optional": optional, "from_2018": from_2018,
     })
 
 
@@ -51,7 +54,8 @@ class Params:
     coupling: float = _p(0.2, "strength of inter-cluster ties: caps the chance that a "
                          "partner search crosses clusters, scales the knowledge an "
                          "inter-cluster tie carries and the cooperation programme's "
-                         "capacity; at 0 nothing crosses", low=0.0, high=1.0)
+                         "capacity; at 0 nothing crosses", low=0.0, high=1.0,
+                         from_2018=True)
     capability: float = _p(0.5, "endowment of both clusters' capability stock: agents' "
                            "absorptive capacity at the start of the spin-up, from which "
                            "the 2018 stock emerges; it grows with use and depreciates",
@@ -67,7 +71,7 @@ class Params:
     scale: float = _p(1.0, "multiplier on every calibrated population (at least one "
                       "agent of each kind is kept)", low=0.0, high=10.0, low_open=True)
     until_year: int = _p(2030, "last simulated year (runs to its fourth quarter)",
-                         unit="year", low=START_YEAR, high=2100)
+                         unit="year", low=START_YEAR, high=2100, from_2018=True)
     spin_up_years: int = _p(4, "years simulated before 2018Q1, uncoupled and without "
                             "policies, from which the 2018 state emerges (nothing of "
                             "them is recorded)", unit="year", low=0, high=50)
@@ -75,41 +79,42 @@ class Params:
     # --- schedules: inputs that change in time (hysteresis experiments) -----------------
     switch_year: int = _p(2024, "first year in which coupling_after and "
                           "capability_investment_after apply", unit="year",
-                          low=START_YEAR, high=2100)
+                          low=START_YEAR, high=2100, from_2018=True)
     coupling_after: float | None = _p(None, "coupling from switch_year on (None: "
                                       "coupling stays constant)", low=0.0, high=1.0,
-                                      kind=float, optional=True)
+                                      kind=float, optional=True, from_2018=True)
     capability_investment: float = _p(0.0, "public investment in capability: share of "
                                       "every agent's gap to full absorptive capacity "
                                       "closed per year, from 2018", unit="1/year",
-                                      low=0.0, high=1.0)
+                                      low=0.0, high=1.0, from_2018=True)
     capability_investment_after: float | None = _p(
         None, "capability investment from switch_year on (None: unchanged)",
-        unit="1/year", low=0.0, high=1.0, kind=float, optional=True)
+        unit="1/year", low=0.0, high=1.0, kind=float, optional=True, from_2018=True)
 
     # --- policy levers: the source paper's three strategic directions -----------------
     shared_vision: bool = _p(False, "direction 1: coupling rises in stages to its "
-                             "target and agencies coordinate inter-cluster matches")
+                             "target and agencies coordinate inter-cluster matches",
+                             from_2018=True)
     vision_stages: int = _p(4, "number of equal steps in the shared-vision ramp",
-                            low=1, high=52)
+                            low=1, high=52, from_2018=True)
     vision_ramp_years: int = _p(6, "years over which the shared-vision staircase is "
                                 "spread: it starts at coupling/vision_stages and climbs "
                                 "one equal step every vision_ramp_years/vision_stages "
                                 "years, so the full coupling applies from the last step",
-                                unit="year", low=1, high=50)
+                                unit="year", low=1, high=50, from_2018=True)
     cooperation_programme: bool = _p(False, "direction 2: wide-area programme that "
                                      "multiplies agency-brokered inter-cluster matches "
-                                     "and the relocation channel")
+                                     "and the relocation channel", from_2018=True)
     programme_boost: float = _p(3.0, "multiplier of the cooperation programme on "
                                 "inter-cluster brokerage and relocation", low=1.0,
-                                high=100.0)
+                                high=100.0, from_2018=True)
     open_innovation: bool = _p(False, "direction 3: more spin-offs and incubation, "
                                "staged nurturing to scale-up, venture-university "
-                               "matches")
+                               "matches", from_2018=True)
     open_innovation_boost: float = _p(2.0, "multiplier of the open-innovation "
                                       "ecosystem on spin-off rates, incubation slots "
                                       "and venture-university brokerage", low=1.0,
-                                      high=100.0)
+                                      high=100.0, from_2018=True)
 
     # --- partnering and ties -----------------------------------------------------------
     search_rate: float = _p(0.25, "chance per quarter that an agent searches for a new "
@@ -205,7 +210,7 @@ class Params:
     nurturing_threshold_factor: float = _p(0.75, "open innovation multiplies the "
                                            "scale-up threshold by this (staged "
                                            "nurturing)", low=0.0, high=1.0,
-                                           low_open=True)
+                                           low_open=True, from_2018=True)
     spin_off_research: float = _p(0.5, "chance that an institute or university with a "
                                   "success this quarter spins off a venture, at "
                                   "capability 0.5", low=0.0, high=1.0)
@@ -267,14 +272,15 @@ class Params:
         CAPABILITY_BASELINE_2018, "capability index (innovations per agent per year) at "
         "or above which a run counts as high capability: the default model's own 2018 "
         "index, fixed ('python -m sim baseline' recomputes it)",
-        unit="1/agent/year", low=0.0, high=100.0)
+        unit="1/agent/year", low=0.0, high=100.0, from_2018=True)
     cooperation_threshold: float = _p(0.10, "share of collaborations crossing clusters "
                                       "at or above which cooperation counts as high "
-                                      "(Cowan & Jonard 2004)", low=0.0, high=1.0)
+                                      "(Cowan & Jonard 2004)", low=0.0, high=1.0,
+                                      from_2018=True)
     distinctiveness_threshold: float = _p(0.5, "share of the initial inter-cluster "
                                           "profile distance at or above which the "
                                           "clusters count as distinctive", low=0.0,
-                                          high=10.0)
+                                          high=10.0, from_2018=True)
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):
@@ -321,6 +327,14 @@ class Params:
         own = (self.capability_daedeok, self.capability_pangyo)[cluster]
         return self.capability if own is None else own
 
+    def for_spin_up(self) -> Params:
+        """These parameters with every input that takes effect from 2018Q1 (coupling, its
+        schedule, investment, the policies, the horizon, the thresholds:
+        :data:`FROM_2018`) at its default: what the spin-up runs on. So the spin-up cannot
+        depend on those inputs, and runs that differ only in them share their 2018 state
+        exactly (:meth:`sim.model.ClusterModel.branch`)."""
+        return dataclasses.replace(self, **_FROM_2018_DEFAULTS)
+
     def as_dict(self) -> dict[str, Any]:
         """All parameter values, by name."""
         return dataclasses.asdict(self)
@@ -329,6 +343,13 @@ class Params:
     def describe(cls) -> dict[str, dict[str, Any]]:
         """Default, unit, range and help text of every parameter."""
         return {f.name: {"default": f.default, **f.metadata} for f in dataclasses.fields(cls)}
+
+
+#: The inputs that take effect from 2018Q1 only: the spin-up never reads them.
+FROM_2018: frozenset[str] = frozenset(
+    f.name for f in dataclasses.fields(Params) if f.metadata["from_2018"])
+_FROM_2018_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Params)
+                       if f.metadata["from_2018"]}
 
 
 def check_value(name: str, value: Any) -> None:

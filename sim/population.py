@@ -98,6 +98,15 @@ class Population:
         self._expose()
         return new_index
 
+    def __getstate__(self) -> dict[str, object]:
+        # The columns are views of the buffers: a copy (copy.deepcopy, pickle) keeps
+        # only the buffers and makes the views anew, so it stays one store.
+        return {"_n": self._n, "_buffers": self._buffers}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._n, self._buffers = state["_n"], state["_buffers"]
+        self._expose()
+
     def _grow(self, capacity: int) -> None:
         for name, buffer in self._buffers.items():
             grown = np.empty((capacity, *buffer.shape[1:]), dtype=buffer.dtype)

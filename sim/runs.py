@@ -24,13 +24,16 @@ def run(seed: int, **parameters: Any) -> ClusterModel:
 def synergy(seed: int, **parameters: Any) -> float:
     """Synergy of a coupled run: its total innovations over those of the same run at
     coupling 0 throughout (no schedule), minus one. The pair shares its seed, hence its
-    2018 state (the spin-up is uncoupled) and its random stream until the first draw
+    2018 state (the spin-up is uncoupled: it is run once, see
+    :meth:`~sim.model.ClusterModel.branch`) and its random stream until the first draw
     that coupling changes (common random numbers in that sense), which removes the
     between-seed variation from the comparison."""
-    coupled = run(seed, **parameters).summary()["innovations_total"]
-    isolated = run(seed, **{**parameters, "coupling": 0.0, "coupling_after": None}
-                   ).summary()["innovations_total"]
-    return metrics.synergy(coupled, isolated)
+    coupled = ClusterModel(rng=seed, **parameters)
+    isolated = coupled.branch(coupling=0.0, coupling_after=None)
+    for model in (coupled, isolated):
+        model.run_model()
+    return metrics.synergy(coupled.summary()["innovations_total"],
+                           isolated.summary()["innovations_total"])
 
 
 def baseline(scale: float = 1.0, seeds: int = BASELINE_SEEDS) -> tuple[float, float]:

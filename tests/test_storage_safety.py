@@ -33,6 +33,7 @@ import pytest
 from conftest import invoke, snapshot
 
 import sim.sweep
+import sim.sweep.tasks
 from sim.sweep import ExperimentError, InProcessExecutor, ResultStore, identity, load, run_sweep
 from sim.sweep import lock as directory_lock
 from sim.sweep.storage import CODE_KEY, HISTORY_KEY
@@ -113,6 +114,13 @@ def assert_same_as(directory: Path, reference: Path, *, series: bool = True) -> 
         assert len(table) == RUNS * QUARTERS
 
 
+@pytest.fixture(autouse=True)
+def one_run_a_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests stop, damage and resume sweeps at chosen runs: one run a task, so that
+    a stop can fall between any two runs (grouped runs resume alike: test_sweep.py)."""
+    monkeypatch.setattr(sim.sweep.tasks, "GROUP_RUNS", 1)
+
+
 class Interrupted(InProcessExecutor):
     """Stops the sweep like Ctrl-C after ``after`` runs."""
 
@@ -137,7 +145,7 @@ class Recording(InProcessExecutor):
 
     def map_unordered(self, task, items):
         items = list(items)
-        self.given.extend(spec.run_id for spec in items)
+        self.given.extend(spec.run_id for group in items for spec in group)
         return super().map_unordered(task, items[self.skip:])
 
 

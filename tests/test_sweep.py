@@ -23,6 +23,7 @@ import pytest
 from conftest import invoke, snapshot
 
 import sim.sweep
+import sim.sweep.tasks
 from sim.sweep import (
     DaskExecutor,
     ExperimentError,
@@ -31,6 +32,7 @@ from sim.sweep import (
     load,
     run_sweep,
 )
+from sim.sweep.tasks import spin_up_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -234,11 +236,16 @@ def test_executors_give_identical_tables(tmp_path: Path, monkeypatch: pytest.Mon
     shuffled = run_sweep(experiment, tmp_path / "shuffled", InProcessExecutor(shuffle_seed=3),
                          progress=False)
     dask = run_sweep(experiment, tmp_path / "dask", DaskExecutor(workers=2), progress=False)
+    # the runs sharing a spin-up go out together (4 groups of 4 here); one run a task,
+    # each with its own spin-up, gives the same tables
+    assert [len(group) for group in spin_up_groups(experiment.runs())] == [4, 4, 4, 4]
+    monkeypatch.setattr(sim.sweep.tasks, "GROUP_RUNS", 1)
+    alone = run_sweep(experiment, tmp_path / "alone", InProcessExecutor(), progress=False)
 
     reference = tmp_path / "in_order"
     assert len(in_order) == SMALL_RUNS and in_order["run_id"].is_unique
     pd.testing.assert_frame_equal(in_order, runs_table(reference))
-    for other, table in (("shuffled", shuffled), ("dask", dask)):
+    for other, table in (("shuffled", shuffled), ("dask", dask), ("alone", alone)):
         pd.testing.assert_frame_equal(table, in_order)
         assert_complete(tmp_path / other, reference, SMALL_RUNS, series=series)
     assert (tmp_path / "in_order" / "series.parquet").exists() == series
@@ -279,13 +286,14 @@ class _Recording(InProcessExecutor):
 
     def map_unordered(self, task, items):
         items = list(items)
-        self.given.extend(spec.run_id for spec in items)
+        self.given.extend(spec.run_id for group in items for spec in group)
         return super().map_unordered(task, items)
 
 
 def test_interrupted_store_with_stray_temporary_files_resumes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sim.sweep, "FLUSH_EVERY_RUNS", 3)
+    monkeypatch.setattr(sim.sweep.tasks, "GROUP_RUNS", 1)  # a stop between any two runs
     experiment = load(write_experiment(tmp_path / "exp.toml", "resume", series=True))
     reference = tmp_path / "reference"
     run_sweep(experiment, reference, InProcessExecutor(), progress=False)
@@ -330,10 +338,28 @@ def test_interrupted_store_with_stray_temporary_files_resumes(
     assert_complete(out, reference, SMALL_RUNS, series=True)
 
 
+def test_a_sweep_stopped_between_groups_resumes(tmp_path: Path) -> None:
+    """Stopped after two groups of runs sharing a spin-up (8 runs): the rest run on
+    resuming, and the tables are those of a sweep never stopped."""
+    experiment = load(write_experiment(tmp_path / "exp.toml", "groups", series=True))
+    reference = tmp_path / "reference"
+    run_sweep(experiment, reference, InProcessExecutor(), progress=False)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(experiment, out, _Interrupted(after=2), progress=False)
+    stored = set(stored_in_parts(out)["run_id"])
+    assert len(stored) == 8
+    executor = _Recording(shuffle_seed=2)
+    run_sweep(experiment, out, executor, progress=False)
+    assert sorted(executor.given) == sorted({s.run_id for s in experiment.runs()} - stored)
+    assert_complete(out, reference, SMALL_RUNS, series=True)
+
+
 def test_duplicate_part_is_consolidated_once(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A run stored twice (e.g. the same batch written by two attempts) is kept once."""
     monkeypatch.setattr(sim.sweep, "FLUSH_EVERY_RUNS", 4)
+    monkeypatch.setattr(sim.sweep.tasks, "GROUP_RUNS", 1)
     experiment = load(write_experiment(tmp_path / "exp.toml", "duplicates"))
     reference = tmp_path / "reference"
     run_sweep(experiment, reference, InProcessExecutor(), progress=False)

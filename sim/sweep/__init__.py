@@ -16,7 +16,7 @@ from sim.sweep.design import Experiment, ExperimentError, load
 from sim.sweep.execute import DaskExecutor, ExecutorError, InProcessExecutor
 from sim.sweep.progress import Progress
 from sim.sweep.storage import ResultStore, read_results
-from sim.sweep.tasks import run_task
+from sim.sweep.tasks import run_group, spin_up_groups
 
 __all__ = ["DaskExecutor", "Experiment", "ExperimentError", "ExecutorError",
            "InProcessExecutor", "ResultStore", "load", "read_results", "run_sweep"]
@@ -30,8 +30,9 @@ def run_sweep(experiment: Experiment, out: str | Path,
               progress: bool = True, *, allow_code_change: bool = False) -> pd.DataFrame:
     """Run every run of ``experiment`` not yet stored in ``out``; return the runs table.
 
-    Results are written as they arrive (in batches of at most ``FLUSH_EVERY_RUNS`` runs
-    or ``FLUSH_EVERY_SECONDS`` seconds). A sweep stopped by an exception (Ctrl-C,
+    The runs go out in groups that share a spin-up (:func:`~sim.sweep.tasks.run_group`);
+    results are written as they arrive, once ``FLUSH_EVERY_RUNS`` runs are in hand or
+    ``FLUSH_EVERY_SECONDS`` seconds have passed. A sweep stopped by an exception (Ctrl-C,
     SIGTERM in the command line, an :class:`~sim.sweep.execute.ExecutorError`) stores
     what finished and marks its manifest ``interrupted``; one killed outright loses at
     most the batch in hand. Either resumes where it stopped when called again. No other
@@ -49,15 +50,17 @@ def run_sweep(experiment: Experiment, out: str | Path,
     try:
         with executor if todo else contextlib.nullcontext():
             try:
-                for result in executor.map_unordered(run_task, todo) if todo else ():
-                    store.add(result)
+                groups = spin_up_groups(todo)
+                for results in executor.map_unordered(run_group, groups) if todo else ():
+                    for result in results:
+                        store.add(result)
+                        if meter is not None:
+                            meter.update()
                     now = time.monotonic()
                     if (store.buffered >= FLUSH_EVERY_RUNS
                             or now - last_flush >= FLUSH_EVERY_SECONDS):
                         store.flush()
                         last_flush = now
-                    if meter is not None:
-                        meter.update()
             finally:
                 store.flush()  # before a cluster shuts down, which can take seconds
     except BaseException:

@@ -1,26 +1,42 @@
-"""The unit of work of a sweep: one run, from its spec to its table rows.
+"""The unit of work of a sweep: the runs that share one spin-up, from their specs to
+their table rows.
 
-A plain module-level function so that any executor (in-process, a local Dask cluster,
-remote Dask workers) can import and call it. :func:`run_checked` wraps it for workers
-that may run other code than the process submitting to them: it refuses the run.
+Runs with the same seed whose inputs differ only in those that take effect from 2018Q1
+(:data:`sim.params.FROM_2018`: coupling, schedules, policies, horizon, thresholds) start
+2018 in the same state: a phase diagram's couplings at one capability and replicate, a
+policy comparison's combinations at one point. :func:`spin_up_groups` gathers them and
+:func:`run_group` runs the spin-up once for a group, each run from a copy of its 2018
+state (:meth:`sim.model.ClusterModel.branch`), so every result is the one a run of its
+own would give, bit for bit.
+
+Plain module-level functions, so that any executor (in-process, a local Dask cluster,
+remote Dask workers) can import and call them. :func:`run_checked` wraps them for
+workers that may run other code than the process submitting to them: it refuses the
+work.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from sim.runs import run
+from sim.model import ClusterModel
+from sim.params import Params
 from sim.sweep import identity
 from sim.sweep.design import RunSpec
 
 #: Summary entries not stored per run (``seed`` is stored from the spec; ``quarter`` is
 #: the horizon, the same for every run of an experiment).
 _SKIPPED = {"seed", "quarter"}
+
+#: Most runs made from one spin-up in one task: about ten seconds of full-scale runs, so
+#: a sweep still has many tasks to spread over its workers, reports progress often, and
+#: a lost worker costs little to run again.
+GROUP_RUNS = 24
 
 
 @dataclass
@@ -33,7 +49,41 @@ class RunResult:
 
 def run_task(spec: RunSpec) -> RunResult:
     """Run one spec to its horizon and return its results."""
-    model = run(spec.seed, **spec.parameters)
+    return _finish(spec, ClusterModel(rng=spec.seed, **spec.parameters))
+
+
+def spin_up_groups(specs: Iterable[RunSpec],
+                   most: int | None = None) -> list[tuple[RunSpec, ...]]:
+    """``specs`` gathered by the spin-up they share (same seed, same inputs apart from
+    those that take effect from 2018Q1), at most ``most`` runs a group (default
+    :data:`GROUP_RUNS`); groups in the order of their first run, runs in their order in
+    ``specs``."""
+    most = GROUP_RUNS if most is None else most
+    if most < 1:
+        raise ValueError(f"most must be at least 1, got {most}")
+    shared: dict[tuple[int, Params], list[RunSpec]] = {}
+    for spec in specs:
+        key = (spec.seed, Params(**spec.parameters).for_spin_up())
+        shared.setdefault(key, []).append(spec)
+    return [tuple(runs[start:start + most]) for runs in shared.values()
+            for start in range(0, len(runs), most)]
+
+
+def run_group(specs: Sequence[RunSpec]) -> list[RunResult]:
+    """Run a group of :func:`spin_up_groups` (runs sharing one spin-up): the spin-up once,
+    every run from a copy of its 2018 state; the results in the order of ``specs``."""
+    *others, last = specs
+    start = ClusterModel(rng=last.seed, **last.parameters)
+    # every input given, so that none of the last run's carries over to another
+    results = [_finish(spec, start.branch(**Params(**spec.parameters).as_dict()))
+               for spec in others]
+    results.append(_finish(last, start))  # the last run needs no copy
+    return results
+
+
+def _finish(spec: RunSpec, model: ClusterModel) -> RunResult:
+    """Run ``model`` (built for ``spec``, at 2018Q1) to its horizon; its results."""
+    model.run_model()
     summary = {k: v for k, v in model.summary().items() if k not in _SKIPPED}
     row = {"run_id": spec.run_id, "point": spec.point, "replicate": spec.replicate,
            "seed": spec.seed, **spec.parameters, **summary}
