@@ -7,7 +7,9 @@ a fixed cost plus its quarters (spin-up included) times a cost per quarter that 
 with the number of agents (about 2,300 at scale 1). The constants were fitted to runs at
 scale 0.05 and 1, to 2018 and to 2030, and scaled to the full-scale run of
 ``benchmarks/bench_model.py`` on a quiet 2-core machine (0.35 s); a run inside a Dask
-worker takes 10-20 % longer. Memory is the sweeping process's baseline plus, per run
+worker takes 10-20 % longer. Every run is charged its spin-up, although a sweep runs one
+spin-up for the runs that share it (:mod:`sim.sweep.tasks`): for a phase diagram the
+estimate errs high by about a tenth. Memory is the sweeping process's baseline plus, per run
 and per series row, what the run list and the consolidated tables hold (measured with
 ``memory_usage(deep=True)`` and the process's resident size).
 """
