@@ -26,6 +26,7 @@ import sim.sweep
 import sim.sweep.tasks
 from sim.sweep import (
     DaskExecutor,
+    Experiment,
     ExperimentError,
     InProcessExecutor,
     ResultStore,
@@ -264,7 +265,7 @@ def test_shuffle_really_changes_the_order() -> None:
 
 # --- 2. interrupted sweeps resume ------------------------------------------------------------
 class _Interrupted(InProcessExecutor):
-    """Stops the sweep like Ctrl-C after ``after`` runs."""
+    """Stops the sweep like Ctrl-C after ``after`` tasks (one result each)."""
 
     def __init__(self, after: int) -> None:
         super().__init__()
@@ -290,17 +291,23 @@ class _Recording(InProcessExecutor):
         return super().map_unordered(task, items)
 
 
+def _stopped_sweep(tmp_path: Path, name: str, after: int) -> tuple[Experiment, Path, Path]:
+    """The small experiment (series on) swept whole into ``reference`` and stopped like
+    Ctrl-C after ``after`` tasks into ``out``: (experiment, reference, out)."""
+    experiment = load(write_experiment(tmp_path / "exp.toml", name, series=True))
+    reference = tmp_path / "reference"
+    run_sweep(experiment, reference, InProcessExecutor(), progress=False)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(experiment, out, _Interrupted(after=after), progress=False)
+    return experiment, reference, out
+
+
 def test_interrupted_store_with_stray_temporary_files_resumes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sim.sweep, "FLUSH_EVERY_RUNS", 3)
     monkeypatch.setattr(sim.sweep.tasks, "GROUP_RUNS", 1)  # a stop between any two runs
-    experiment = load(write_experiment(tmp_path / "exp.toml", "resume", series=True))
-    reference = tmp_path / "reference"
-    run_sweep(experiment, reference, InProcessExecutor(), progress=False)
-
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(experiment, out, _Interrupted(after=7), progress=False)
+    experiment, reference, out = _stopped_sweep(tmp_path, "resume", after=7)
     assert not (out / "runs.parquet").exists()
     assert manifest(out)["status"] == "interrupted"
     parts = part_files(out)
@@ -341,12 +348,7 @@ def test_interrupted_store_with_stray_temporary_files_resumes(
 def test_a_sweep_stopped_between_groups_resumes(tmp_path: Path) -> None:
     """Stopped after two groups of runs sharing a spin-up (8 runs): the rest run on
     resuming, and the tables are those of a sweep never stopped."""
-    experiment = load(write_experiment(tmp_path / "exp.toml", "groups", series=True))
-    reference = tmp_path / "reference"
-    run_sweep(experiment, reference, InProcessExecutor(), progress=False)
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(experiment, out, _Interrupted(after=2), progress=False)
+    experiment, reference, out = _stopped_sweep(tmp_path, "groups", after=2)
     stored = set(stored_in_parts(out)["run_id"])
     assert len(stored) == 8
     executor = _Recording(shuffle_seed=2)
