@@ -75,12 +75,15 @@ class TieTable:
         if len(new_keys) == 0:
             return
         new_weights = np.minimum(1.0, initial + gain * (counts[~found] - 1))
-        # both key lists are sorted and disjoint: inserting keeps the table sorted
-        # without sorting it again
-        at = pos[~found]
-        self.keys = np.insert(self.keys, at, new_keys)
-        self.weights = np.insert(self.weights, at, new_weights)
-        self.born = np.insert(self.born, at, now)
+        # both key lists are sorted and disjoint: the new ties go to their searchsorted
+        # places (shifted by the new ties before them), so the table stays sorted
+        # without sorting it again; one placement serves all three columns
+        slots = pos[~found] + np.arange(len(new_keys))
+        kept = np.ones(len(self.keys) + len(new_keys), dtype=bool)
+        kept[slots] = False
+        self.keys = _merged(self.keys, new_keys, slots, kept)
+        self.weights = _merged(self.weights, new_weights, slots, kept)
+        self.born = _merged(self.born, now, slots, kept)
 
     def drop_agents(self, gone: np.ndarray) -> None:
         """Remove every tie of the agents flagged in the boolean array ``gone``."""
@@ -124,3 +127,13 @@ class TieTable:
         graph.add_weighted_edges_from(
             zip(a.tolist(), b.tolist(), self.weights.tolist(), strict=True))
         return graph
+
+
+def _merged(column: np.ndarray, new: np.ndarray | float, slots: np.ndarray,
+            kept: np.ndarray) -> np.ndarray:
+    """``column`` with ``new`` placed at ``slots`` of the longer array (``kept`` marks
+    the places of the old entries, in order)."""
+    merged = np.empty(len(kept), dtype=column.dtype)
+    merged[slots] = new
+    merged[kept] = column
+    return merged

@@ -60,6 +60,32 @@ def test_a_branch_is_the_fresh_run_bit_for_bit(seed: int, start: dict, other: di
     _assert_same_run(model, ClusterModel(rng=seed, **SMALL, **start))
 
 
+def test_branches_from_one_snapshot_are_each_their_fresh_run() -> None:
+    model = ClusterModel(rng=21, **SMALL, until_year=2019)
+    inputs = [{"coupling": 0.9}, {"coupling": 0.0, "open_innovation": True},
+              {"coupling": 0.9}]
+    copies = model.branches(inputs)
+    first = next(copies)
+    first.run_model()  # a copy that has run leaves the next ones at 2018Q1
+    rest = list(copies)
+    assert [m.quarter_number for m in rest] == [1, 1]
+    assert rest[0] is not rest[1]
+    for twin, change in zip([first, *rest], inputs, strict=True):
+        _assert_same_run(twin, ClusterModel(rng=21, **SMALL, until_year=2019, **change))
+    _assert_same_run(model, ClusterModel(rng=21, **SMALL, until_year=2019))
+
+
+def test_branches_check_each_input_and_the_model_at_once() -> None:
+    model = ClusterModel(rng=2, **SMALL, until_year=2018)
+    copies = model.branches([{"coupling": 0.4}, {"capability": 0.9}])
+    assert next(copies).params.coupling == 0.4
+    with pytest.raises(ParameterError, match="cannot change capability"):
+        next(copies)
+    model.step()
+    with pytest.raises(RuntimeError, match="start of 2018Q1"):
+        model.branches([])  # refused when asked, before any copy is wanted
+
+
 def test_a_branch_changes_only_what_it_is_given() -> None:
     model = ClusterModel(rng=4, **SMALL, coupling=0.3, open_innovation=True)
     twin = model.branch(coupling=0.8)

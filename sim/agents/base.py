@@ -114,7 +114,8 @@ class ClusterAgent(mesa.Agent):
         Section 7.8), before any coordination cost. ``productivity`` is every row's
         research productivity this quarter."""
         pop, params = model.population, model.params
-        distance = cognitive_distance(pop.profile[i], pop.profile[j])
+        # take: the rows of pop.profile[i], several times faster on a 2-D array
+        distance = cognitive_distance(pop.profile.take(i, axis=0), pop.profile.take(j, axis=0))
         reach_a = reach(0.5 * (pop.absorptive[i] + pop.absorptive[j]),
                         params.reach_min, params.reach_gain)
         return success_probability(distance, reach_a, 0.5 * (productivity[i] + productivity[j]),
@@ -278,7 +279,7 @@ class ClusterAgent(mesa.Agent):
         i, j = projects.i, projects.j
         carried = params.learning_rate * projects.strength * np.where(
             inter, model.regime.coupling, 1.0)
-        step_i = carried[:, None] * (pop.profile[j] - pop.profile[i])
+        step_i = carried[:, None] * (pop.profile.take(j, axis=0) - pop.profile.take(i, axis=0))
         n = len(pop)
         delta = np.stack([np.bincount(i, weights=column, minlength=n)
                           - np.bincount(j, weights=column, minlength=n)

@@ -96,7 +96,7 @@ class Venture(ClusterAgent):
         if len(parents) == 0:
             return parents
         pop = model.population
-        rows = cls._start_ups(model, pop.profile[parents], pop.cluster[parents],
+        rows = cls._start_ups(model, pop.profile.take(parents, axis=0), pop.cluster[parents],
                               pop.absorptive[parents], model.params.spin_off_similarity)
         model.ties.strengthen(parents, rows, gain=0.0, initial=model.params.tie_initial,
                               now=model.quarter_number)

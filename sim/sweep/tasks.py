@@ -75,8 +75,8 @@ def run_group(specs: Sequence[RunSpec]) -> list[RunResult]:
     *others, last = specs
     start = ClusterModel(rng=last.seed, **last.parameters)
     # every input given, so that none of the last run's carries over to another
-    results = [_finish(spec, start.branch(**Params(**spec.parameters).as_dict()))
-               for spec in others]
+    copies = start.branches(Params(**spec.parameters).as_dict() for spec in others)
+    results = [_finish(spec, copy) for spec, copy in zip(others, copies, strict=True)]
     results.append(_finish(last, start))  # the last run needs no copy
     return results
 
