@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import cm
+from matplotlib.collections import PatchCollection
 from matplotlib.colors import ListedColormap, Normalize, to_rgb
 from matplotlib.patches import Patch, Rectangle
 
@@ -54,10 +55,11 @@ def cells(ax: Any, x: pd.Series, y: pd.Series, colours: np.ndarray) -> None:
         x_edges, y_edges = _edges(xs), _edges(ys)
         xi, yi = np.searchsorted(xs, x_values), np.searchsorted(ys, y_values)
         line = 0.6 if len(x) <= 400 else 0.0
-        for i, j, colour in zip(xi, yi, colours, strict=True):
-            ax.add_patch(Rectangle((x_edges[i], y_edges[j]), x_edges[i + 1] - x_edges[i],
-                                   y_edges[j + 1] - y_edges[j], facecolor=colour,
-                                   edgecolor="white", linewidth=line))
+        # one collection of rectangles: a patch per cell costs seconds on a 21 x 21 grid
+        ax.add_collection(PatchCollection(
+            [Rectangle((x_edges[i], y_edges[j]), x_edges[i + 1] - x_edges[i],
+                       y_edges[j + 1] - y_edges[j]) for i, j in zip(xi, yi, strict=True)],
+            facecolors=colours, edgecolors="white", linewidths=line))
         ax.set_xlim(x_edges[0], x_edges[-1])
         ax.set_ylim(y_edges[0], y_edges[-1])
         if len(xs) <= 11:
