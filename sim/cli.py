@@ -402,13 +402,14 @@ def _reproduce(args: argparse.Namespace) -> int:
                     for path in sorted((args.experiments / "calibration").glob("*.toml"))]
     executor = _executor(args)
     failed = 0
-    for experiment in experiments:
-        out = args.results / experiment.name
-        print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results in "
-              f"{out}", file=sys.stderr)
-        run_sweep(experiment, out, executor, progress=not args.quiet,
-                  allow_code_change=args.allow_code_change)
-        failed += _publish_or_compare(draw(out, out / "figures"), args)
+    with executor.kept_running():  # one cluster start-up for all the experiments
+        for experiment in experiments:
+            out = args.results / experiment.name
+            print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results "
+                  f"in {out}", file=sys.stderr)
+            run_sweep(experiment, out, executor, progress=not args.quiet,
+                      allow_code_change=args.allow_code_change)
+            failed += _publish_or_compare(draw(out, out / "figures"), args)
     for calibration in calibrations:
         failed += _publish_or_compare(_reproduce_calibration(calibration, args), args)
     return 1 if failed else 0

@@ -224,6 +224,29 @@ def test_local_workers_keep_glibcs_own_heap_trimming(monkeypatch: pytest.MonkeyP
     assert seen == ["1048576"]
 
 
+def test_sweeps_in_a_row_share_one_cluster(tmp_path: Path) -> None:
+    """Inside kept_running(), the cluster the first sweep starts serves the next one and
+    is closed at the block's end; a block in which no sweep has runs starts nothing."""
+    first = load(write_experiment(tmp_path / "a.toml", "first"))
+    second = load(write_experiment(tmp_path / "b.toml", "second"))
+    executor = DaskExecutor(workers=1)
+    clients = []
+    with executor.kept_running():
+        assert executor._client is None  # nothing started yet
+        for experiment in (first, second):
+            run_sweep(experiment, tmp_path / experiment.name, executor, progress=False)
+            clients.append(executor._client)
+    assert clients[0] is not None and clients[1] is clients[0]
+    assert clients[0].status == "closed" and executor._client is None
+    with executor.kept_running():  # every run stored: no cluster at all
+        run_sweep(first, tmp_path / "first", executor, progress=False)
+        assert executor._client is None
+    # outside such a block, each sweep starts and closes its own
+    run_sweep(second, tmp_path / "again", executor, progress=False)
+    assert executor._client is None
+    pd.testing.assert_frame_equal(runs_table(tmp_path / "again"), runs_table(tmp_path / "second"))
+
+
 @pytest.mark.parametrize("series", [False, True], ids=["runs", "series"])
 def test_executors_give_identical_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          series: bool) -> None:

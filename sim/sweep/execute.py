@@ -194,6 +194,11 @@ class InProcessExecutor:
     def __exit__(self, *exc: object) -> None:
         return None
 
+    @contextlib.contextmanager
+    def kept_running(self) -> Iterator[InProcessExecutor]:
+        """Nothing to keep running here (see :meth:`DaskExecutor.kept_running`)."""
+        yield self
+
     def describe(self) -> str:
         return "in-process"
 
@@ -234,6 +239,8 @@ class DaskExecutor:
         self._cluster = None
         self._client = None
         self._stack = contextlib.ExitStack()
+        self._users = 0  # ``with`` blocks open on the cluster
+        self._holds = 0  # kept_running() blocks open
 
     def probe(self) -> None:
         """Check the scheduler answers as a Dask scheduler (see :func:`probe_scheduler`);
@@ -245,6 +252,9 @@ class DaskExecutor:
         import dask
         from distributed import Client, LocalCluster
 
+        if self._client is not None:  # kept running, or an outer block's: reuse it
+            self._users += 1
+            return self
         # Dask's own log lines (a worker lost, a failed reconnection) would bury the one
         # line this executor reports for the same event.
         self._stack.enter_context(_quiet_logs())
@@ -284,11 +294,31 @@ class DaskExecutor:
                     print(self.describe(), file=sys.stderr)
             self._check_workers_code()
         except BaseException:
-            self.__exit__(None, None, None)
+            self._close()
             raise
+        self._users = 1
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._users -= 1
+        if self._users == 0 and self._holds == 0:
+            self._close()
+
+    @contextlib.contextmanager
+    def kept_running(self) -> Iterator[DaskExecutor]:
+        """Within this block, a cluster that a ``with`` block started stays up when that
+        block ends, for the next one (several sweeps in a row, as ``reproduce`` runs
+        them, start the cluster once); it is closed when this block ends. Nothing is
+        started here: a cluster starts only when some sweep has runs to send."""
+        self._holds += 1
+        try:
+            yield self
+        finally:
+            self._holds -= 1
+            if self._holds == 0 and self._users == 0:
+                self._close()
+
+    def _close(self) -> None:
         try:
             if self._client is not None:
                 with contextlib.suppress(Exception):  # a lost scheduler cannot be told
