@@ -19,7 +19,7 @@ def draw_profiles(rng: np.random.Generator, centres: np.ndarray,
     """
     alpha = concentration * np.atleast_2d(np.asarray(centres, dtype=float)) + 1e-3
     draws = rng.standard_gamma(alpha)
-    totals = draws.sum(axis=1, keepdims=True)
+    totals = row_sums(draws)[:, None]
     empty = totals[:, 0] == 0.0
     if empty.any():
         # At tiny concentrations every gamma draw of a row can underflow to 0: give such
@@ -59,5 +59,19 @@ def success_probability(distance: np.ndarray, reach_a: np.ndarray,
 def normalise(profiles: np.ndarray) -> np.ndarray:
     """Clip negatives and rescale rows to sum to one, in place."""
     np.clip(profiles, 0.0, None, out=profiles)
-    profiles /= np.maximum(profiles.sum(axis=1, keepdims=True), 1e-12)
+    profiles /= np.maximum(row_sums(profiles), 1e-12)[:, None]
     return profiles
+
+
+def row_sums(profiles: np.ndarray) -> np.ndarray:
+    """Each row's sum: the numbers of ``profiles.sum(axis=1)``, faster.
+
+    Numpy adds a row of fewer than eight entries one after the other, but calls its
+    loop once per row; adding column by column gives the same sums in a few whole-array
+    operations. Wider rows numpy sums pairwise, so they are left to numpy."""
+    if profiles.shape[1] >= 8:
+        return profiles.sum(axis=1)
+    total = profiles[:, 0].copy()
+    for column in range(1, profiles.shape[1]):
+        total += profiles[:, column]
+    return total

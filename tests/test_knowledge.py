@@ -1,7 +1,7 @@
 """Profiles, cognitive distance and the inverted U of innovation odds."""
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.knowledge import (
@@ -9,6 +9,7 @@ from sim.knowledge import (
     draw_profiles,
     normalise,
     reach,
+    row_sums,
     success_probability,
 )
 
@@ -69,3 +70,12 @@ def test_drawn_profiles_are_shares_near_their_centres():
 def test_normalise_clips_and_rescales():
     profiles = np.array([[2.0, -1.0, 2.0]])
     np.testing.assert_allclose(normalise(profiles), [[0.5, 0.0, 0.5]])
+
+
+@settings(max_examples=50, deadline=None)
+@given(rows=st.integers(0, 300), domains=st.integers(1, 12), seed=st.integers(0, 2**32 - 1))
+def test_row_sums_are_the_row_sums(rows: int, domains: int, seed: int) -> None:
+    """Column by column, left to right: the same numbers as numpy's own row sums, so
+    profiles normalised with it are the profiles of before, bit for bit."""
+    profiles = np.random.default_rng(seed).dirichlet(np.ones(domains), size=rows)
+    np.testing.assert_array_equal(row_sums(profiles), profiles.sum(axis=1))

@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from sim.calibration import CLUSTER_NAMES, DISTANCE_KM, DOMAINS, PANGYO
-from sim.knowledge import cognitive_distance, normalise, reach, success_probability
+from sim.knowledge import cognitive_distance, normalise, reach, row_sums, success_probability
 from sim.network import TieTable
 from sim.params import Params
 from sim.policy import Regime
@@ -189,10 +189,10 @@ class ClusterAgent(mesa.Agent):
         used = np.cumsum(np.concatenate([load, load])[order])
         # each agent's load taken by its earlier projects: the running total at the
         # end of the previous agent's group
-        group_start = np.flatnonzero(np.diff(sorted_ends)) + 1
-        group_end = np.append(group_start, len(order))
-        group_start = np.insert(group_start, 0, 0)
-        before = np.repeat(np.insert(used[group_start[1:] - 1], 0, 0.0),
+        boundaries = np.flatnonzero(np.diff(sorted_ends)) + 1
+        group_start = np.concatenate([[0], boundaries])
+        group_end = np.concatenate([boundaries, [len(order)]])
+        before = np.repeat(np.concatenate([[0.0], used[boundaries - 1]]),
                            group_end - group_start)
         fits_sorted = (used - before) <= cls.attention_capacity(model)[sorted_ends] + 1e-9
         fits = np.empty(2 * n, dtype=bool)
@@ -284,7 +284,7 @@ class ClusterAgent(mesa.Agent):
         delta = np.stack([np.bincount(i, weights=column, minlength=n)
                           - np.bincount(j, weights=column, minlength=n)
                           for column in step_i.T], axis=1)
-        moved = np.abs(step_i).sum(axis=1)
+        moved = row_sums(np.abs(step_i))
         pop.profile += delta
         pop.profile += params.anchoring * (pop.home - pop.profile)
         normalise(pop.profile)
