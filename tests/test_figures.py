@@ -125,6 +125,76 @@ def test_drawing_twice_gives_identical_csv_and_svg(results, drawn, tmp_path):
                 assert first.read_bytes() == second.read_bytes(), first.name
 
 
+def _panels(layout_noise: float):
+    """A figure laid out like the hysteresis figure (subfigures of grids of panels under
+    a title), whose layout engine, after it runs, moves every subfigure and panel by
+    ``layout_noise`` of its position: the size of the last-bit differences the
+    constraint solver gives from one drawing to the next."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 5), layout="constrained")
+    for row, subfigure in enumerate(figure.subfigures(2, 1)):
+        for column, axes in enumerate(subfigure.subplots(1, 3)):
+            axes.plot([0, 1, 2], [row, column, row + column], marker="o")
+            axes.set_title(f"panel {row}.{column}")
+        subfigure.suptitle(f"row {row}")
+    figure.suptitle("panels")
+    engine = figure.get_layout_engine()
+    solve = engine.execute
+
+    def execute(fig):
+        solve(fig)
+        for subfigure in fig.subfigs:
+            box = subfigure.bbox_relative
+            box.set_points(box.get_points() * (1.0 + layout_noise))
+        for axes in fig.axes:
+            box = axes.get_position(original=True)
+            axes.set_position(box.from_extents(*(box.get_points() * (1.0 + layout_noise))
+                                               .ravel()), which="both")
+
+    engine.execute = execute
+    return figure
+
+
+def test_a_layout_solved_with_other_last_bits_saves_the_same_svg(tmp_path, monkeypatch):
+    """The constraint solver behind matplotlib's layout can end a few units in the last
+    place apart from one drawing to the next, and the SVG names each clip path by a hash
+    of its exact box: the SVG is written from the layout snapped to a grid."""
+    from sim.analyses import style
+
+    table = pd.DataFrame({"x": [1]})
+    svg = {noise: style.save_figure(_panels(noise), table, tmp_path / str(noise),
+                                    "panels")[1].read_bytes()
+           for noise in (0.0, 4e-16, -3e-16)}
+    assert svg[0.0] == svg[4e-16] == svg[-3e-16]
+    # the noise is enough to change the file when nothing snaps the layout
+    monkeypatch.setattr(style, "snap_layout", lambda figure: None)
+    unsnapped = [style.save_figure(_panels(noise), table, tmp_path / f"raw{noise}",
+                                   "panels")[1].read_bytes() for noise in (0.0, 4e-16)]
+    assert unsnapped[0] != unsnapped[1]
+
+
+def test_snapping_moves_panels_by_less_than_the_grid():
+    from sim.analyses import style
+
+    figure = _panels(0.0)
+    figure.draw_without_rendering()  # runs the layout engine
+    figure.set_layout_engine("none")
+    boxes = [subfigure.bbox_relative for subfigure in figure.subfigs] + [
+        axes.get_position(original=True) for axes in figure.axes]
+    before = [box.get_points().copy() for box in boxes]
+    style.snap_layout(figure)
+    after = [box.get_points() for box in [subfigure.bbox_relative
+                                          for subfigure in figure.subfigs]] + [
+        axes.get_position(original=True).get_points() for axes in figure.axes]
+    assert len(after) == 2 + 6
+    for old, new in zip(before, after, strict=True):
+        assert abs(new - old).max() <= style.LAYOUT_GRID / 2 + 1e-15
+        steps = new / style.LAYOUT_GRID
+        assert abs(steps - steps.round()).max() < 1e-6
+    assert any(abs(new - old).max() > 0 for old, new in zip(before, after, strict=True))
+
+
 # --- phase diagram and thresholds -------------------------------------------------------
 def test_phase_diagram_table_has_one_row_per_cell(drawn, results):
     table = _csv(drawn, "phase", "phase_diagram")
