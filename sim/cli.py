@@ -402,7 +402,8 @@ def _reproduce(args: argparse.Namespace) -> int:
                     for path in sorted((args.experiments / "calibration").glob("*.toml"))]
     executor = _executor(args)
     failed = 0
-    with executor.kept_running():  # one cluster start-up for all the experiments
+    # one cluster start-up for all the experiments and calibrations
+    with executor.kept_running():
         for experiment in experiments:
             out = args.results / experiment.name
             print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results "
@@ -410,8 +411,9 @@ def _reproduce(args: argparse.Namespace) -> int:
             run_sweep(experiment, out, executor, progress=not args.quiet,
                       allow_code_change=args.allow_code_change)
             failed += _publish_or_compare(draw(out, out / "figures"), args)
-    for calibration in calibrations:
-        failed += _publish_or_compare(_reproduce_calibration(calibration, args), args)
+        for calibration in calibrations:
+            failed += _publish_or_compare(
+                _reproduce_calibration(calibration, executor, args), args)
     return 1 if failed else 0
 
 
@@ -432,8 +434,10 @@ def _publish_or_compare(drawn: list[Path], args: argparse.Namespace) -> int:
     return failed
 
 
-def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[Path]:
-    """Run (or resume) a publication calibration and its screening; draw its figures."""
+def _reproduce_calibration(calibration: Any, executor: Any,
+                           args: argparse.Namespace) -> list[Path]:
+    """Run (or resume) a publication calibration and its screening on ``executor``;
+    draw its figures."""
     from sim.inference.report import draw_calibration
     from sim.inference.run import SCREENING, calibrate, check_directory, screen_into
 
@@ -441,8 +445,8 @@ def _reproduce_calibration(calibration: Any, args: argparse.Namespace) -> list[P
     check_directory(calibration, out)
     print(f"reproduce {calibration.name}: calibration, results in {out}", file=sys.stderr)
     if calibration.screening is not None and not (out / SCREENING).exists():
-        screen_into(calibration, out, _executor(args))
-    calibrate(calibration, out, _executor(args), progress=not args.quiet)
+        screen_into(calibration, out, executor)
+    calibrate(calibration, out, executor, progress=not args.quiet)
     return draw_calibration(out, out / "figures")
 
 

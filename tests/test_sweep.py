@@ -247,6 +247,25 @@ def test_sweeps_in_a_row_share_one_cluster(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(runs_table(tmp_path / "again"), runs_table(tmp_path / "second"))
 
 
+def test_a_kept_cluster_lost_between_sweeps_is_started_afresh(tmp_path: Path) -> None:
+    """A cluster kept running whose client was lost before the next sweep is not reused:
+    that sweep starts a new one and completes."""
+    first = load(write_experiment(tmp_path / "a.toml", "first"))
+    second = load(write_experiment(tmp_path / "b.toml", "second"))
+    executor = DaskExecutor(workers=1)
+    with executor.kept_running():
+        run_sweep(first, tmp_path / "first", executor, progress=False)
+        lost = executor._client
+        lost.close()  # as if the scheduler had gone away meanwhile
+        assert lost.status != "running"
+        run_sweep(second, tmp_path / "second", executor, progress=False)
+        assert executor._client is not None and executor._client is not lost
+        assert executor._client.status == "running"
+    assert executor._client is None
+    alone = run_sweep(second, tmp_path / "alone", InProcessExecutor(), progress=False)
+    pd.testing.assert_frame_equal(runs_table(tmp_path / "second"), alone)
+
+
 @pytest.mark.parametrize("series", [False, True], ids=["runs", "series"])
 def test_executors_give_identical_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          series: bool) -> None:

@@ -253,8 +253,12 @@ class DaskExecutor:
         from distributed import Client, LocalCluster
 
         if self._client is not None:  # kept running, or an outer block's: reuse it
-            self._users += 1
-            return self
+            if self._client.status == "running":
+                self._users += 1
+                return self
+            if self._users:  # an outer block's sweep is on it: that sweep reports it
+                raise self._lost()
+            self._close()  # kept running but lost since: start afresh
         # Dask's own log lines (a worker lost, a failed reconnection) would bury the one
         # line this executor reports for the same event.
         self._stack.enter_context(_quiet_logs())
