@@ -112,6 +112,31 @@ def test_reproduction_passes(results: Path) -> None:
         assert (results / folder / "figures" / f"{name}.csv").exists(), name
 
 
+def test_reproduction_on_dask_starts_one_cluster(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Every experiment and the calibration (its screening and its ABC-SMC) run on the
+    one local cluster the first sweep starts, and the results pass as in-process."""
+    import distributed
+
+    started = []
+
+    class CountedCluster(distributed.LocalCluster):
+        def __init__(self, *args, **kwargs):
+            started.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "LocalCluster", CountedCluster)
+    argv = reproduce_args(FIGURES, tmp_path / "results")
+    argv[argv.index("--workers") + 1] = "2"
+    code, stdout, stderr = invoke(capsys, argv)
+    assert code == 0, stdout + stderr
+    assert all(line == f"PASS {name}" for name, line in verdict_lines(stdout).items())
+    assert sorted(verdict_lines(stdout)) == NAMES
+    assert len(started) == 1
+    assert started[0].status.name == "closed"
+
+
 def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     figures = tmp_path / "figures"
