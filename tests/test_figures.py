@@ -177,16 +177,18 @@ def test_a_layout_solved_with_other_last_bits_saves_the_same_svg(tmp_path, monke
 def test_snapping_moves_panels_by_less_than_the_grid():
     from sim.analyses import style
 
+    def boxes(figure):
+        """Every subfigure's and panel's box, as fresh arrays."""
+        return [box.get_points().copy() for box in (
+            [subfigure.bbox_relative for subfigure in figure.subfigs]
+            + [axes.get_position(original=True) for axes in figure.axes])]
+
     figure = _panels(0.0)
     figure.draw_without_rendering()  # runs the layout engine
     figure.set_layout_engine("none")
-    boxes = [subfigure.bbox_relative for subfigure in figure.subfigs] + [
-        axes.get_position(original=True) for axes in figure.axes]
-    before = [box.get_points().copy() for box in boxes]
+    before = boxes(figure)
     style.snap_layout(figure)
-    after = [box.get_points() for box in [subfigure.bbox_relative
-                                          for subfigure in figure.subfigs]] + [
-        axes.get_position(original=True).get_points() for axes in figure.axes]
+    after = boxes(figure)
     assert len(after) == 2 + 6
     for old, new in zip(before, after, strict=True):
         assert abs(new - old).max() <= style.LAYOUT_GRID / 2 + 1e-15
