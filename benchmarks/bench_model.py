@@ -7,18 +7,27 @@ What is measured
   recorded quarters) and the construction (agents, initial ties and the spin-up of
   ``spin_up_years``, 16 quarters by default) are timed apart with
   ``time.perf_counter``, and the medians are reported. The ratio uses the run alone;
-  the spin-up's cost is reported beside it. Mesa's
-  ``BoltzmannWealth`` example is then timed the same way, as written (its own ``step()``,
-  ``DataCollector`` and ``DataRecorder``), with as many agents as ClusterModel has right
-  after construction, the same number of steps, and the example's default density of one
-  agent per cell (a ``ceil(sqrt(n))`` square grid).
+  the spin-up's cost is reported beside it. Mesa's ``BoltzmannWealth`` example is timed
+  the same way, as written (its own ``step()``, ``DataCollector`` and ``DataRecorder``),
+  with as many agents as ClusterModel has right after construction, the same number of
+  steps, and the example's default density of one agent per cell (a ``ceil(sqrt(n))``
+  square grid).
+* **Pairs.** The two models are timed seed by seed, back to back (ClusterModel first for
+  even seeds, Boltzmann first for odd ones), so that both meet the machine in the same
+  state: a shared virtual machine's speed drifts by tens of percent within minutes, and
+  timing all of one model's runs before the other's would put that drift into the ratio.
 * **Microseconds per agent-step** = run seconds / (agents x steps), the median over runs.
   Boltzmann's population is constant. ClusterModel's changes (ventures are born and
   exit), so its agents are the mean of ``len(model.agents)`` at the start of each step,
   counted in a separate, untimed run of the same seed that steps the model by hand (the
   same loop as ``run_model``, so the same run; the final count is checked against the
   timed run). Those counting runs double as warm-up; Boltzmann gets one untimed warm-up.
-* **Ratio** ClusterModel / Boltzmann microseconds per agent-step; the goal is <= 0.3.
+* **Ratio** ClusterModel / Boltzmann microseconds per agent-step, one per pair; the
+  median over pairs is reported with its distribution-free 95% confidence interval (order
+  statistics of the pair ratios, from the binomial distribution: no assumption about
+  the noise). The goal is <= 0.3: *met* when the whole interval lies at or below it,
+  *not met* when the whole interval lies above it, and *not settled* when the interval
+  holds the goal (more repeats narrow it).
 * **Peak memory.** Each model runs once (seed 0) in a fresh subprocess of this script;
   ``ru_maxrss`` at the end of the run is its peak resident set (interpreter and imports
   included; the figure after imports is reported as the baseline). The goal for
@@ -32,7 +41,7 @@ What is measured
 Run it (not part of the test suite)::
 
     make bench
-    .venv/bin/python benchmarks/bench_model.py --repeats 5 --json bench.json
+    .venv/bin/python benchmarks/bench_model.py --repeats 15 --json bench.json
 """
 
 from __future__ import annotations
@@ -68,6 +77,7 @@ if TYPE_CHECKING:
 
 SCALE = 1.0
 RATIO_GOAL = 0.3
+CONFIDENCE = 0.95
 RSS_GOAL_MB = 300.0
 MEMORY_SEED = 0
 CLUSTER, BOLTZMANN = "cluster", "boltzmann"
@@ -250,35 +260,94 @@ class Timing:
                                "median_us_per_agent_step": self.median_us_per_agent_step}
 
 
-def bench_cluster(seeds: range) -> Timing:
+def bench_pairs(seeds: range) -> tuple[Timing, Timing]:
+    """Time ClusterModel and Boltzmann seed by seed, back to back, alternating which goes
+    first; Boltzmann gets as many agents as ClusterModel has after construction."""
     counts = [count_cluster_agents(seed) for seed in seeds]
-    seconds: list[float] = []
+    steps = {c.steps for c in counts}
+    if len(steps) != 1:
+        raise RuntimeError(f"runs of different lengths: {sorted(steps)}")
+    n_steps = steps.pop()
+    run_boltzmann(counts[0].initial, n_steps, seeds[0])  # warm-up, untimed
+    cluster_seconds: list[float] = []
     construction: list[float] = []
-    for seed, count in zip(seeds, counts, strict=True):
+    boltzmann_seconds: list[float] = []
+
+    def time_cluster(seed: int, count: AgentCount) -> None:
         built, model = timed(partial(build_cluster, seed))
         elapsed, model = timed(partial(run_to_horizon, model))
         if (len(model.agents), model.steps) != (count.final, count.steps):
             raise RuntimeError(f"seed {seed}: the timed run differs from the counting run")
-        seconds.append(elapsed)
+        cluster_seconds.append(elapsed)
         construction.append(built)
-        del model
-    steps = {c.steps for c in counts}
-    if len(steps) != 1:
-        raise RuntimeError(f"runs of different lengths: {sorted(steps)}")
-    return Timing(seconds, [c.initial for c in counts], [c.mean for c in counts],
-                  steps.pop(), construction)
 
-
-def bench_boltzmann(seeds: range, agents: list[int], steps: int) -> Timing:
-    run_boltzmann(agents[0], steps, seeds[0])  # warm-up, untimed
-    seconds: list[float] = []
-    for seed, n in zip(seeds, agents, strict=True):
-        elapsed, model = timed(partial(run_boltzmann, n, steps, seed))
-        if (len(model.agents), model.steps) != (n, steps):
+    def time_boltzmann(seed: int, count: AgentCount) -> None:
+        elapsed, model = timed(partial(run_boltzmann, count.initial, n_steps, seed))
+        if (len(model.agents), model.steps) != (count.initial, n_steps):
             raise RuntimeError(f"seed {seed}: unexpected Boltzmann run")
-        seconds.append(elapsed)
-        del model
-    return Timing(seconds, list(agents), [float(n) for n in agents], steps)
+        boltzmann_seconds.append(elapsed)
+
+    for turn, (seed, count) in enumerate(zip(seeds, counts, strict=True)):
+        order = (time_cluster, time_boltzmann) if turn % 2 == 0 else (time_boltzmann,
+                                                                      time_cluster)
+        for time_model in order:
+            time_model(seed, count)
+    initial = [c.initial for c in counts]
+    return (Timing(cluster_seconds, initial, [c.mean for c in counts], n_steps, construction),
+            Timing(boltzmann_seconds, initial, [float(n) for n in initial], n_steps))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """ClusterModel / Boltzmann microseconds per agent-step, pair by pair."""
+
+    pairs: list[float]
+    interval: tuple[float, float] | None  # for the median, at ``coverage``
+    coverage: float | None
+
+    @classmethod
+    def of(cls, cluster: Timing, boltzmann: Timing) -> Ratio:
+        pairs = [c / b for c, b in zip(cluster.us_per_agent_step,
+                                       boltzmann.us_per_agent_step, strict=True)]
+        interval, coverage = median_interval(pairs, CONFIDENCE)
+        return cls(pairs, interval, coverage)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.pairs)
+
+    def verdict(self, goal: float) -> str:
+        """'met', 'NOT met' or 'not settled', by where the interval lies (by the median
+        alone when there are too few pairs for an interval)."""
+        if self.interval is None:
+            return verdict(self.median <= goal) + " (too few pairs for an interval)"
+        low, high = self.interval
+        if high <= goal:
+            return "met"
+        if low > goal:
+            return "NOT met"
+        return "not settled (the interval holds the goal)"
+
+
+def median_interval(values: list[float], confidence: float
+                    ) -> tuple[tuple[float, float] | None, float | None]:
+    """Distribution-free confidence interval for the median of ``values``.
+
+    With ``n`` values sorted, ``[x_(k), x_(n+1-k)]`` (1-based) covers the median with
+    chance ``1 - 2 P(B <= k - 1)``, ``B`` binomial(``n``, 1/2); ``k`` is the largest rank
+    that keeps that chance at least ``confidence``. Returns the interval and its exact
+    coverage, or ``(None, None)`` when even the full range covers less (``n`` < 6 at
+    95%)."""
+    n = len(values)
+    below = 0.0  # P(B <= k - 1)
+    k = 0
+    while k < n and 1.0 - 2.0 * (below + math.comb(n, k) / 2**n) >= confidence:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return None, None
+    ordered = sorted(values)
+    return (ordered[k - 1], ordered[n - k]), 1.0 - 2.0 * below
 
 
 def environment() -> dict[str, Any]:
@@ -307,7 +376,7 @@ def verdict(met: bool) -> str:
 
 
 def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing,
-           memory: dict[str, Memory], ratio: float) -> str:
+           memory: dict[str, Memory], ratio: Ratio) -> str:
     """The printed summary: header, table, goals and notes."""
     columns = (("model", "<18"), ("agents start/mean", ">17"), ("steps", ">5"),
                ("s/run median [min-max]", ">22"), ("us/agent-step", ">13"),
@@ -338,15 +407,20 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
         f"{env['cpu_count']} CPUs ({env['cpus_usable']} usable, {env['cpu_model']})",
         (f"OPENBLAS_CORETYPE={blas}" if blas is not None else "OPENBLAS_CORETYPE not set")
         + (f" | load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}" if load else ""),
-        f"{len(seeds)} timed runs per model, seeds {seeds[0]}..{seeds[-1]}; "
-        "a run = all recorded steps (ClusterModel's construction and spin-up timed apart)",
+        f"{len(seeds)} timed pairs of runs, seeds {seeds[0]}..{seeds[-1]}, the two models "
+        "back to back, taking turns to go first; a run = all recorded steps "
+        "(ClusterModel's construction and spin-up timed apart)",
         "",
         line(*(name for name, _ in columns)),
         row("ClusterModel", cluster, memory[CLUSTER]),
         row("Boltzmann (Mesa)", boltzmann, memory[BOLTZMANN]),
         "",
-        f"ratio ClusterModel / Boltzmann us per agent-step: {ratio:.3f}"
-        f"   goal <= {RATIO_GOAL}: {verdict(ratio <= RATIO_GOAL)}",
+        f"ratio ClusterModel / Boltzmann us per agent-step: median of {len(ratio.pairs)} "
+        f"pairs {ratio.median:.3f}, " + (
+            f"{ratio.coverage:.1%} interval [{ratio.interval[0]:.3f}-{ratio.interval[1]:.3f}]"
+            if ratio.interval else "no interval")
+        + f"   goal <= {RATIO_GOAL}: {ratio.verdict(RATIO_GOAL)}",
+        "pair ratios: " + " ".join(f"{r:.3f}" for r in ratio.pairs),
         f"ClusterModel construction with its spin-up: median "
         f"{statistics.median(cluster.construction_seconds):.3f} s "
         f"[{min(cluster.construction_seconds):.3f}-{max(cluster.construction_seconds):.3f}], "
@@ -379,8 +453,8 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="timed runs per model, seeds 0..R-1 (default 5)")
+    parser.add_argument("--repeats", type=int, default=15,
+                        help="timed pairs of runs, seeds 0..R-1 (default 15)")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="also write the figures to PATH as JSON")
     parser.add_argument("--_child", choices=(CLUSTER, BOLTZMANN), help=argparse.SUPPRESS)
@@ -402,12 +476,11 @@ def main(argv: list[str] | None = None) -> None:
                                        memory[CLUSTER].steps)
 
     seeds = range(args.repeats)
-    cluster = bench_cluster(seeds)
+    cluster, boltzmann = bench_pairs(seeds)
     if (cluster.initial_agents[MEMORY_SEED], cluster.steps) != (memory[CLUSTER].agents,
                                                                 memory[CLUSTER].steps):
         raise RuntimeError("the memory run differs from the timed runs")
-    boltzmann = bench_boltzmann(seeds, cluster.initial_agents, cluster.steps)
-    ratio = cluster.median_us_per_agent_step / boltzmann.median_us_per_agent_step
+    ratio = Ratio.of(cluster, boltzmann)
     print(report(env, seeds, cluster, boltzmann, memory, ratio))
 
     if args.json:
@@ -418,8 +491,10 @@ def main(argv: list[str] | None = None) -> None:
             "boltzmann": boltzmann.to_dict() | {
                 "grid": [boltzmann_side(n) for n in boltzmann.initial_agents],
                 "memory": asdict(memory[BOLTZMANN])},
-            "ratio_us_per_agent_step": ratio,
-            "goals": {"ratio_max": RATIO_GOAL, "ratio_met": ratio <= RATIO_GOAL,
+            "ratio_us_per_agent_step": {
+                "pairs": ratio.pairs, "median": ratio.median,
+                "interval": ratio.interval, "coverage": ratio.coverage},
+            "goals": {"ratio_max": RATIO_GOAL, "ratio_verdict": ratio.verdict(RATIO_GOAL),
                       "cluster_peak_rss_mb_max": RSS_GOAL_MB,
                       "cluster_peak_rss_met": memory[CLUSTER].peak_rss_mb <= RSS_GOAL_MB},
         }

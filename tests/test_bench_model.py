@@ -1,0 +1,66 @@
+"""The model benchmark's statistics: the interval for the median pair ratio and the
+verdict it gives (the timings themselves are a benchmark, never a test)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_model.py"
+_SPEC = importlib.util.spec_from_file_location("bench_model", _PATH)
+bench_model = importlib.util.module_from_spec(_SPEC)
+sys.modules[_SPEC.name] = bench_model  # dataclasses look their module up there
+_SPEC.loader.exec_module(bench_model)
+
+
+def test_fifteen_pairs_give_the_fourth_and_twelfth_values() -> None:
+    # P(B <= 3) for B ~ binomial(15, 1/2) is (1 + 15 + 105 + 455) / 2**15 = 576 / 32768,
+    # so [x_(4), x_(12)] covers the median with chance 1 - 2 x 576 / 32768 = 0.96484;
+    # one rank further in, [x_(5), x_(11)], would cover only 1 - 2 x 1941 / 32768 = 0.88
+    values = [float(v) for v in (9, 3, 14, 1, 7, 12, 5, 15, 2, 11, 8, 4, 13, 6, 10)]
+    interval, coverage = bench_model.median_interval(values, 0.95)
+    assert interval == (4.0, 12.0)
+    assert coverage == pytest.approx(1 - 2 * 576 / 32768, abs=1e-12)
+
+
+@pytest.mark.parametrize("n", [6, 9, 20, 41])
+def test_the_interval_is_the_narrowest_with_enough_coverage(n: int) -> None:
+    values = [float(v) for v in range(n)]
+    (low, high), coverage = bench_model.median_interval(values, 0.95)
+    k = int(low) + 1  # the values are 0..n-1, so x_(k) = k - 1
+    assert high == n - k
+    below = sum(math.comb(n, r) for r in range(k)) / 2**n
+    assert coverage == pytest.approx(1 - 2 * below, abs=1e-12)
+    assert coverage >= 0.95
+    one_rank_in = 1 - 2 * (below + math.comb(n, k) / 2**n)
+    assert one_rank_in < 0.95
+
+
+def test_five_pairs_are_too_few_for_a_95_percent_interval() -> None:
+    # even the full range [x_(1), x_(5)] covers only 1 - 2 / 32 = 0.9375
+    assert bench_model.median_interval([0.3, 0.2, 0.4, 0.1, 0.5], 0.95) == (None, None)
+
+
+def _ratio(pairs: list[float]) -> object:
+    interval, coverage = bench_model.median_interval(pairs, 0.95)
+    return bench_model.Ratio(pairs, interval, coverage)
+
+
+def test_the_verdict_follows_where_the_interval_lies() -> None:
+    below = [0.20 + 0.005 * k for k in range(15)]  # 0.200 .. 0.270
+    assert _ratio(below).verdict(0.3) == "met"
+    above = [0.31 + 0.005 * k for k in range(15)]
+    assert _ratio(above).verdict(0.3) == "NOT met"
+    # median 0.29 <= 0.3, but the interval [0.275, 0.315] holds the goal
+    straddling = [0.26 + 0.005 * k for k in range(15)]
+    assert _ratio(straddling).verdict(0.3).startswith("not settled")
+
+
+def test_pair_ratios_pair_the_same_seed() -> None:
+    cluster = bench_model.Timing([1.0, 2.0], [100, 100], [100.0, 100.0], 10)
+    boltzmann = bench_model.Timing([4.0, 4.0], [100, 100], [100.0, 100.0], 10)
+    assert bench_model.Ratio.of(cluster, boltzmann).pairs == pytest.approx([0.25, 0.5])
