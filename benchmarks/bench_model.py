@@ -28,6 +28,10 @@ What is measured
   the noise). The goal is <= 0.3: *met* when the whole interval lies at or below it,
   *not met* when the whole interval lies above it, and *not settled* when the interval
   holds the goal (more repeats narrow it).
+* **Where a run's time goes.** The same runs once more, after the pairs, each stage of
+  ``ClusterModel.step`` (:data:`STAGES`, the ODD's schedule) timed with
+  ``time.perf_counter`` around the rule that runs it; what the stages leave of a run is
+  Mesa's scheduling of the step and the model's own bookkeeping between stages.
 * **Peak memory.** Each model runs once (seed 0) in a fresh subprocess of this script;
   ``ru_maxrss`` at the end of the run is its peak resident set (interpreter and imports
   included; the figure after imports is reported as the baseline). The goal for
@@ -47,6 +51,8 @@ Run it (not part of the test suite)::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -60,7 +66,8 @@ import sys
 import textwrap
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
 from importlib import metadata
@@ -230,6 +237,103 @@ def measure_memory(which: str, agents: int = 0, steps: int = 0) -> Memory:
                   parent)
 
 
+# --- where a run's time goes --------------------------------------------------------------
+STAGES: tuple[tuple[str, str, str], ...] = (
+    ("regime in force", "Regime", "in_quarter"),
+    ("tie decay", "ClusterModel", "loosen_ties"),
+    ("research productivity", "ResearchInstitute", "research_productivity"),
+    ("agencies", "SupportAgency", "step"),
+    ("partner search", "ClusterAgent", "search_partners"),
+    ("tie projects", "ClusterModel", "tie_projects"),
+    ("limited attention", "ClusterAgent", "allocate_attention"),
+    ("joint projects", "ClusterAgent", "collaborate"),
+    ("training", "University", "train"),
+    ("capability stock", "ClusterAgent", "accumulate_capability"),
+    ("venture life cycle", "Venture", "life_cycle"),
+    ("exits", "ClusterModel", "remove"),
+    ("relocation", "Venture", "relocate"),
+    ("spin-off parents", "ClusterAgent", "spin_off_parents"),
+    ("spin-offs", "Venture", "found"),
+    ("entry", "Venture", "enter"),
+    ("quarterly record", "ClusterModel", "observe"),
+    ("compaction", "ClusterModel", "compact"),
+)
+"""The stages of ``ClusterModel.step`` in its order: a label, and the class and attribute
+of the rule that runs the stage (tests/test_bench_model.py checks them against step())."""
+
+
+def stage_owners() -> dict[str, type]:
+    """The classes named in :data:`STAGES`."""
+    from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
+    from sim.model import ClusterModel
+    from sim.policy import Regime
+
+    return {cls.__name__: cls for cls in (Regime, ClusterModel, ClusterAgent,
+                                          ResearchInstitute, SupportAgency, University,
+                                          Venture)}
+
+
+@contextlib.contextmanager
+def stage_clock(seconds: dict[str, float]) -> Iterator[None]:
+    """While open, every call of a stage's rule adds its duration to ``seconds[label]``;
+    the rules are put back as they were on leaving."""
+    owners = stage_owners()
+    originals = []
+    try:
+        for label, owner_name, attribute in STAGES:
+            owner = owners[owner_name]
+            rule = owner.__dict__[attribute]  # as declared: function, static or class method
+            originals.append((owner, attribute, rule))
+            setattr(owner, attribute, _clocked(rule, label, seconds))
+        yield
+    finally:
+        for owner, attribute, rule in reversed(originals):
+            setattr(owner, attribute, rule)
+
+
+def _clocked(rule: Any, label: str, seconds: dict[str, float]) -> Any:
+    wrapper = type(rule) if isinstance(rule, staticmethod | classmethod) else None
+    function = rule.__func__ if wrapper else rule
+
+    @functools.wraps(function)
+    def clocked(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[label] += time.perf_counter() - start
+
+    return wrapper(clocked) if wrapper else clocked
+
+
+@dataclass(frozen=True)
+class StageProfile:
+    """Seconds per run spent in each stage, and in the whole run (means over runs)."""
+
+    runs: int
+    stages: dict[str, float]
+    run_seconds: float
+
+    @property
+    def between_stages(self) -> float:
+        return self.run_seconds - sum(self.stages.values())
+
+
+def profile_stages(seeds: range) -> StageProfile:
+    """Run ClusterModel for ``seeds`` with every stage timed (built, with their
+    spin-ups, before the clock starts)."""
+    models = [build_cluster(seed) for seed in seeds]
+    seconds: dict[str, float] = defaultdict(float)
+    total = 0.0
+    with stage_clock(seconds):
+        for model in models:
+            elapsed, _ = timed(partial(run_to_horizon, model))
+            total += elapsed
+    runs = len(models)
+    return StageProfile(runs, {label: seconds[label] / runs for label, _, _ in STAGES},
+                        total / runs)
+
+
 # --- results -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Timing:
@@ -376,7 +480,7 @@ def verdict(met: bool) -> str:
 
 
 def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing,
-           memory: dict[str, Memory], ratio: Ratio) -> str:
+           memory: dict[str, Memory], ratio: Ratio, stages: StageProfile) -> str:
     """The printed summary: header, table, goals and notes."""
     columns = (("model", "<18"), ("agents start/mean", ">17"), ("steps", ">5"),
                ("s/run median [min-max]", ">22"), ("us/agent-step", ">13"),
@@ -428,6 +532,13 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
         "of the median run on top of it",
         f"ClusterModel peak RSS: {rss:.1f} MB"
         f"   goal <= {RSS_GOAL_MB:.0f} MB: {verdict(rss <= RSS_GOAL_MB)}",
+        "",
+        f"where a ClusterModel run's time goes, stage by stage in the order of its step "
+        f"(mean of {stages.runs} runs, {stages.run_seconds:.3f} s a run with the clocks):",
+        *(f"  {label:<24}{sec * 1e3:8.1f} ms {sec / stages.run_seconds:6.1%}"
+          for label, sec in stages.stages.items()),
+        f"  {'between the stages':<24}{stages.between_stages * 1e3:8.1f} ms "
+        f"{stages.between_stages / stages.run_seconds:6.1%}",
         "",
         "notes:",
         *note(f"agents: {AGENT_COUNT_METHOD}. us/agent-step = median over runs of "
@@ -481,7 +592,8 @@ def main(argv: list[str] | None = None) -> None:
                                                                 memory[CLUSTER].steps):
         raise RuntimeError("the memory run differs from the timed runs")
     ratio = Ratio.of(cluster, boltzmann)
-    print(report(env, seeds, cluster, boltzmann, memory, ratio))
+    stages = profile_stages(seeds)
+    print(report(env, seeds, cluster, boltzmann, memory, ratio, stages))
 
     if args.json:
         figures = {
@@ -494,6 +606,7 @@ def main(argv: list[str] | None = None) -> None:
             "ratio_us_per_agent_step": {
                 "pairs": ratio.pairs, "median": ratio.median,
                 "interval": ratio.interval, "coverage": ratio.coverage},
+            "stages": asdict(stages) | {"between_stages": stages.between_stages},
             "goals": {"ratio_max": RATIO_GOAL, "ratio_verdict": ratio.verdict(RATIO_GOAL),
                       "cluster_peak_rss_mb_max": RSS_GOAL_MB,
                       "cluster_peak_rss_met": memory[CLUSTER].peak_rss_mb <= RSS_GOAL_MB},

@@ -3,9 +3,13 @@ verdict it gives (the timings themselves are a benchmark, never a test)."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import inspect
 import math
 import sys
+import textwrap
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -64,3 +68,48 @@ def test_pair_ratios_pair_the_same_seed() -> None:
     cluster = bench_model.Timing([1.0, 2.0], [100, 100], [100.0, 100.0], 10)
     boltzmann = bench_model.Timing([4.0, 4.0], [100, 100], [100.0, 100.0], 10)
     assert bench_model.Ratio.of(cluster, boltzmann).pairs == pytest.approx([0.25, 0.5])
+
+
+def _rules_called_by_step() -> set[tuple[str, str]]:
+    """(class, attribute) of every rule ClusterModel.step calls by name; ``self.x`` is
+    ClusterModel's, and the agencies are stepped through ``map("step")``."""
+    from sim.model import ClusterModel
+
+    owners = set(bench_model.stage_owners())
+    tree = ast.parse(textwrap.dedent(inspect.getsource(ClusterModel.step)))
+    called = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        receiver = node.func.value
+        if isinstance(receiver, ast.Name) and receiver.id == "self":
+            called.add(("ClusterModel", node.func.attr))
+        elif isinstance(receiver, ast.Name) and receiver.id in owners:
+            called.add((receiver.id, node.func.attr))
+        elif node.func.attr == "map" and isinstance(node.args[0], ast.Constant):
+            called.add(("SupportAgency", node.args[0].value))
+    return called
+
+
+def test_the_stage_clock_times_every_stage_of_the_step() -> None:
+    declared = {(owner, attribute) for _, owner, attribute in bench_model.STAGES}
+    assert _rules_called_by_step() == declared
+
+
+def test_the_clocked_run_is_the_same_run_and_the_rules_are_put_back() -> None:
+    from sim.model import ClusterModel
+
+    def run() -> list[dict]:
+        model = ClusterModel(rng=5, scale=0.1, until_year=2019)
+        model.run_model()
+        return model.history
+
+    owners = bench_model.stage_owners()
+    before = {(o, a): owners[o].__dict__[a] for _, o, a in bench_model.STAGES}
+    seconds: dict[str, float] = defaultdict(float)
+    with bench_model.stage_clock(seconds):
+        clocked = run()
+    assert clocked == run()
+    assert {label for label, _, _ in bench_model.STAGES} == set(seconds)
+    assert all(value > 0.0 for value in seconds.values())
+    assert {(o, a): owners[o].__dict__[a] for o, a in before} == before
