@@ -239,27 +239,29 @@ def measure_memory(which: str, agents: int = 0, steps: int = 0) -> Memory:
 
 # --- where a run's time goes --------------------------------------------------------------
 STAGES: tuple[tuple[str, str, str], ...] = (
-    ("regime in force", "Regime", "in_quarter"),
-    ("tie decay", "ClusterModel", "loosen_ties"),
-    ("research productivity", "ResearchInstitute", "research_productivity"),
-    ("agencies", "SupportAgency", "step"),
-    ("partner search", "ClusterAgent", "search_partners"),
-    ("tie projects", "ClusterModel", "tie_projects"),
-    ("limited attention", "ClusterAgent", "allocate_attention"),
-    ("joint projects", "ClusterAgent", "collaborate"),
-    ("training", "University", "train"),
-    ("capability stock", "ClusterAgent", "accumulate_capability"),
-    ("venture life cycle", "Venture", "life_cycle"),
-    ("exits", "ClusterModel", "remove"),
-    ("relocation", "Venture", "relocate"),
-    ("spin-off parents", "ClusterAgent", "spin_off_parents"),
-    ("spin-offs", "Venture", "found"),
-    ("entry", "Venture", "enter"),
-    ("quarterly record", "ClusterModel", "observe"),
-    ("compaction", "ClusterModel", "compact"),
+    ("Regime of the quarter", "Regime", "in_quarter"),
+    ("Loosening of ties", "ClusterModel", "loosen_ties"),
+    ("Research productivity", "ResearchInstitute", "research_productivity"),
+    ("Support agencies act", "SupportAgency", "step"),
+    ("Partner search", "ClusterAgent", "search_partners"),
+    ("Tie projects", "ClusterModel", "tie_projects"),
+    ("Limited attention", "ClusterAgent", "allocate_attention"),
+    ("Joint projects", "ClusterAgent", "collaborate"),
+    ("Training", "University", "train"),
+    ("Capability stock", "ClusterAgent", "accumulate_capability"),
+    ("Venture life cycle", "Venture", "life_cycle"),
+    ("Removal", "ClusterModel", "remove"),
+    ("Relocation", "Venture", "relocate"),
+    ("Spin-offs: parents", "ClusterAgent", "spin_off_parents"),
+    ("Spin-offs: founding", "Venture", "found"),
+    ("Entry", "Venture", "enter"),
+    ("Observation", "ClusterModel", "observe"),
+    ("Compaction", "ClusterModel", "compact"),
 )
-"""The stages of ``ClusterModel.step`` in its order: a label, and the class and attribute
-of the rule that runs the stage (tests/test_bench_model.py checks them against step())."""
+"""The stages of ``ClusterModel.step`` in its order: the stage's name in docs/ODD.md
+section 3 (stage 14 in its two rules), and the class and attribute of the rule that runs
+it. tests/test_bench_model.py checks both against step() and the ODD. Ageing and the
+advance of the quarter are single lines of step(), timed with what lies between stages."""
 
 
 def stage_owners() -> dict[str, type]:

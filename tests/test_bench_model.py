@@ -7,6 +7,7 @@ import ast
 import importlib.util
 import inspect
 import math
+import re
 import sys
 import textwrap
 from collections import defaultdict
@@ -113,3 +114,14 @@ def test_the_clocked_run_is_the_same_run_and_the_rules_are_put_back() -> None:
     assert {label for label, _, _ in bench_model.STAGES} == set(seconds)
     assert all(value > 0.0 for value in seconds.values())
     assert {(o, a): owners[o].__dict__[a] for o, a in before} == before
+
+
+def test_the_stages_carry_the_odd_names_in_the_odd_order() -> None:
+    odd = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text("utf-8")
+    overview = odd.split("## 3.", 1)[1].split("\n## ", 1)[0]
+    names = re.findall(r"^\d+\. \*\*([^*]+?)\.?\*\*", overview, flags=re.MULTILINE)
+    assert len(names) >= 18, names  # the parse found the schedule
+    stages = [label.split(":")[0] for label, _, _ in bench_model.STAGES]
+    assert set(stages) <= set(names)
+    ranks = [names.index(stage) for stage in stages]
+    assert ranks == sorted(ranks)
