@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import gc
 import importlib
 import json
@@ -69,7 +68,7 @@ import tracemalloc
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import partial, wraps
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -297,7 +296,7 @@ def _clocked(rule: Any, label: str, seconds: dict[str, float]) -> Any:
     wrapper = type(rule) if isinstance(rule, staticmethod | classmethod) else None
     function = rule.__func__ if wrapper else rule
 
-    @functools.wraps(function)
+    @wraps(function)
     def clocked(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
         try:
