@@ -5,7 +5,10 @@
 #                             (embedded Dask cluster): runs in results/quick/<experiment>,
 #                             figures in results/quick/figures
 #   make simulate ARGS='...'  one simulation with the default calibration (python -m sim run)
-#   make test PYTEST_ARGS='...'
+#   make test                 the fast loop: every test but the slow and browser ones,
+#                             on TEST_WORKERS processes (pytest-xdist; default: one per core)
+#   make test-all             every test (what CI runs)
+#   make test PYTEST_ARGS='...'   e.g. PYTEST_ARGS='-k tie' or PYTEST_ARGS='-n 0' (one process)
 #   make reproduce            re-run the publication experiments, compare with figures/
 #   make publish              re-run them and overwrite figures/ with the new figures
 #   make dashboard            the interactive dashboard on http://127.0.0.1:8765 (offline)
@@ -25,12 +28,16 @@ STAMP := $(VENV)/.installed
 
 ARGS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
+# --durations: the slowest tests are named at the end of every run, so a test that
+# grows past a few seconds is seen and can be marked slow
+PYTEST = $(VPY) -m pytest -n $(TEST_WORKERS) --durations=10
 
 QUICK := $(wildcard experiments/quick/*.toml)
 WORKERS ?=
 SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
 
-.PHONY: venv run simulate test reproduce publish dashboard dashboard-assets notebooks screenshot \
+.PHONY: venv run simulate test test-all reproduce publish dashboard dashboard-assets notebooks screenshot \
         lint bench bench-sweep bench-dashboard clean
 
 venv: $(STAMP)
@@ -79,7 +86,10 @@ publish: venv
 	cp results/publication/calibration/profile.toml sim/profiles/calibrated.toml
 
 test: venv
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not browser" $(PYTEST_ARGS)
+
+test-all: venv
+	$(PYTEST) $(PYTEST_ARGS)
 
 dashboard: venv
 	$(VPY) -m sim.dashboard $(ARGS)

@@ -212,6 +212,7 @@ def test_negative_seed_exits_2(capsys):
 TINY = ROOT / "tests" / "data" / "reproduce"
 
 
+@pytest.mark.slow
 def test_figures_from_csv_redraws_them(capsys, tmp_path):
     code, out, err = invoke(capsys, ["figures", "--from-csv", str(TINY / "figures"),
                                      "--experiments", str(TINY / "experiments"),

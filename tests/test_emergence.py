@@ -267,6 +267,7 @@ def test_hysteresis_table_refuses_what_it_cannot_compare():
         analyses.hysteresis_table(runs.drop(columns="coupling_after"))
 
 
+@pytest.mark.slow
 def test_hysteresis_figure_redrawn_from_its_csv_is_identical(tmp_path):
     table = analyses.hysteresis_table(_hysteresis_runs(effect=0.05))
     context = analyses.FigureContext(experiment="hand-made", horizon="2020", runs=64,

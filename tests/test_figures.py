@@ -117,6 +117,7 @@ def test_every_figure_is_written_as_png_svg_csv(drawn, key):
     assert b"<svg" in expected[1].read_bytes()[:2000]
 
 
+@pytest.mark.slow
 def test_drawing_twice_gives_identical_csv_and_svg(results, drawn, tmp_path):
     for key, directory in results.items():
         again = analyses.draw(directory, tmp_path / key)

@@ -222,6 +222,7 @@ def test_optimal_coupling_needs_three_levels():
 
 
 # --- discovery ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_prim_finds_a_known_box():
     rng = np.random.default_rng(11)
     inputs = pd.DataFrame({"a": rng.random(1000), "b": rng.random(1000),

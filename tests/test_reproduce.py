@@ -98,6 +98,7 @@ def test_fixture_is_small_and_complete() -> None:
     assert sorted(p.name for p in FIGURES.iterdir()) == [f"{n}.csv" for n in NAMES]
 
 
+@pytest.mark.slow
 def test_reproduction_passes(results: Path) -> None:
     code, stdout, stderr = entry_point_output(results)
     assert code == 0, stdout + stderr
@@ -112,6 +113,7 @@ def test_reproduction_passes(results: Path) -> None:
         assert (results / folder / "figures" / f"{name}.csv").exists(), name
 
 
+@pytest.mark.slow
 def test_reproduction_on_dask_starts_one_cluster(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
@@ -137,6 +139,7 @@ def test_reproduction_on_dask_starts_one_cluster(tmp_path: Path,
     assert started[0].status.name == "closed"
 
 
+@pytest.mark.slow
 def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     figures = tmp_path / "figures"
@@ -158,6 +161,7 @@ def test_altered_number_fails_that_figure_only(results: Path, tmp_path: Path,
     assert lines["threshold_sensitivity"] == "PASS threshold_sensitivity"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(QUESTIONS))
 def test_altered_data_of_each_question_fails_that_figure_only(
         results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
@@ -183,6 +187,7 @@ def test_altered_data_of_each_question_fails_that_figure_only(
     assert all(line.startswith("PASS ") for line in others), stdout
 
 
+@pytest.mark.slow
 def test_altered_calibration_data_fails_that_figure_only(
         results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     figures = tmp_path / "figures"
@@ -201,6 +206,7 @@ def test_altered_calibration_data_fails_that_figure_only(
     assert lines["phase_diagram"] == "PASS phase_diagram"
 
 
+@pytest.mark.slow
 def test_missing_committed_data_fails(results: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     figures = tmp_path / "figures"

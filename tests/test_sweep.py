@@ -205,6 +205,7 @@ def big_reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 
 # --- 1. executors agree ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_local_workers_keep_glibcs_own_heap_trimming(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dask's nannies would start workers with MALLOC_TRIM_THRESHOLD_=65536, which makes
     a run 2-10% slower; the embedded cluster's workers run without it, unless
@@ -224,6 +225,7 @@ def test_local_workers_keep_glibcs_own_heap_trimming(monkeypatch: pytest.MonkeyP
     assert seen == ["1048576"]
 
 
+@pytest.mark.slow
 def test_sweeps_in_a_row_share_one_cluster(tmp_path: Path) -> None:
     """Inside kept_running(), the cluster the first sweep starts serves the next one and
     is closed at the block's end; a block in which no sweep has runs starts nothing."""
@@ -247,6 +249,7 @@ def test_sweeps_in_a_row_share_one_cluster(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(runs_table(tmp_path / "again"), runs_table(tmp_path / "second"))
 
 
+@pytest.mark.slow
 def test_a_kept_cluster_lost_between_sweeps_is_started_afresh(tmp_path: Path) -> None:
     """A cluster kept running whose client was lost before the next sweep is not reused:
     that sweep starts a new one and completes."""
@@ -266,6 +269,7 @@ def test_a_kept_cluster_lost_between_sweeps_is_started_afresh(tmp_path: Path) ->
     pd.testing.assert_frame_equal(runs_table(tmp_path / "second"), alone)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("series", [False, True], ids=["runs", "series"])
 def test_executors_give_identical_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          series: bool) -> None:
