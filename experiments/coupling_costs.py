@@ -1,13 +1,14 @@
 """What each cost of coupling does to the coupling response, to 2030 and to 2050.
 
-For every configuration (all cost submodules on; each one off in turn; all off) and
+For every configuration (all cost submodules on; each one off in turn; all off; all on
+with attention allocated by value, docs/ODD.md 7.7.2) and
 every coupling level, runs the model to 2050 with a set of seeds and reads total
 innovations at the end of 2030 and of 2050 from the same run. Synergy is paired: total
 innovations at coupling c over those of the same configuration and seed at coupling 0,
 minus one. Prints the mean synergy with a 95% t-interval over seeds.
 
     python experiments/coupling_costs.py [--seeds 8] [--scale 0.25] [--capability 0.8]
-                                         [--workers 2]
+                                         [--workers 2] [--configurations NAME ...]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CONFIGURATIONS: dict[str, dict[str, bool]] = {
     "all costs on": {},
     **{f"{cost} off": {cost: False} for cost in COSTS},
     "all costs off": {cost: False for cost in COSTS},
+    "attention by value": {"attention_by_value": True},
 }
 COUPLINGS = (0.0, 0.2, 0.5, 1.0)
 HORIZONS = (2030, 2050)
@@ -46,17 +48,21 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.25)
     parser.add_argument("--capability", type=float, default=0.8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--configurations", nargs="+", choices=list(CONFIGURATIONS),
+                        default=list(CONFIGURATIONS), metavar="NAME",
+                        help="the configurations to run (default: all): "
+                        + ", ".join(repr(name) for name in CONFIGURATIONS))
     args = parser.parse_args()
     tasks = [(config, coupling, seed, args.capability, args.scale)
              for config, coupling, seed in itertools.product(
-                 CONFIGURATIONS, COUPLINGS, range(args.seeds))]
+                 args.configurations, COUPLINGS, range(args.seeds))]
     with ProcessPoolExecutor(args.workers) as pool:
         results = {(c, k, s): totals for c, k, s, totals in pool.map(innovations, tasks)}
     print(f"synergy at capability {args.capability}, scale {args.scale}, "
           f"{args.seeds} seeds (mean and 95% interval, paired with coupling 0)")
     header = "".join(f"{f'c={c} {y}':>17}" for c in COUPLINGS[1:] for y in HORIZONS)
     print(f"{'configuration':<26}{header}")
-    for config in CONFIGURATIONS:
+    for config in args.configurations:
         cells = []
         for coupling, h in itertools.product(COUPLINGS[1:], range(len(HORIZONS))):
             synergy = np.array([results[config, coupling, s][h]

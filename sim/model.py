@@ -233,7 +233,7 @@ class ClusterModel(mesa.Model):
         searched = ClusterAgent.search_partners(self, productivity)
         tied = self.tie_projects()
         projects, crowded_out = ClusterAgent.allocate_attention(
-            self, JointProjects.concat(tied, *brokered, searched))
+            self, JointProjects.concat(tied, *brokered, searched), productivity)
         outcome = ClusterAgent.collaborate(self, projects, productivity)
         trained = University.train(self.population.kind, projects, len(self.population))
         drained = ClusterAgent.accumulate_capability(self, outcome, trained)

@@ -242,6 +242,10 @@ class Params:
     attention_research: float = _p(6.0, "project slots of an institute or university "
                                    "per quarter", unit="slots/quarter", low=0.0,
                                    high=1000.0, low_open=True)
+    attention_by_value: bool = _p(False, "agents rank the projects open to them by "
+                                  "expected innovations per slot, take them in that "
+                                  "order while slots last and decline the rest (off: "
+                                  "by origin, ties first, then brokered, then searched)")
     cross_attention_cost: float = _p(1.5, "slots an inter-cluster project takes (an "
                                      "intra-cluster one takes 1)", unit="slots",
                                      low=1.0, high=100.0)

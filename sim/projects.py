@@ -87,6 +87,55 @@ class ProjectOutcome:
 
 
 
+def take_in_rank_order(i: np.ndarray, j: np.ndarray, rank: np.ndarray, load: np.ndarray,
+                       capacity: np.ndarray) -> np.ndarray:
+    """Which projects run when every agent takes its projects in one shared order of
+    preference (``rank``, 0 first) while its slots last (docs/ODD.md, 7.7.2).
+
+    Project ``k`` needs ``load[k]`` of the slots of both partners ``i[k]`` and
+    ``j[k]``; agent ``a`` has ``capacity[a]`` slots. The result is the one the
+    sequential rule gives (go through the projects in rank order, run one if both
+    partners still have room for it, otherwise decline it, so a declined project takes
+    nobody's slots), found in rounds over all agents at once: a pending project runs
+    once it fits both partners even if every better project still pending runs, and is
+    declined once it does not fit one of them even if only the better projects already
+    running do. The best pending project is decided in every round, so the rounds end.
+
+    Returns the boolean mask of the projects that run."""
+    n = len(i)
+    ends = np.concatenate([i, j])
+    project = np.concatenate([np.arange(n), np.arange(n)])
+    order = np.lexsort((np.concatenate([rank, rank]), ends))  # by agent, then by rank
+    ends, project = ends[order], project[order]
+    entry_load = load[project]
+    room = capacity[ends] + 1e-9
+    starts = np.flatnonzero(np.concatenate([[True], ends[1:] != ends[:-1]]))
+    group_size = np.diff(np.concatenate([starts, [len(ends)]]))
+
+    def running_total(values: np.ndarray) -> np.ndarray:
+        """Cumulative sum within each agent's run of entries."""
+        total = np.cumsum(values)
+        before = np.concatenate([[0.0], total[starts[1:] - 1]])
+        return total - np.repeat(before, group_size)
+
+    def both_ends(entry: np.ndarray) -> np.ndarray:
+        """Per project: the entry's condition holds at both partners."""
+        by_end = np.empty(2 * n, dtype=bool)
+        by_end[order] = entry
+        return by_end[:n] & by_end[n:]
+
+    runs = np.zeros(n, dtype=bool)
+    declined = np.zeros(n, dtype=bool)
+    pending = np.ones(n, dtype=bool)
+    while pending.any():
+        if_all_better_run = running_total(entry_load * ~declined[project]) <= room
+        beside_those_running = running_total(entry_load * runs[project]) + entry_load <= room
+        runs |= pending & both_ends(if_all_better_run)
+        declined |= pending & ~both_ends(beside_those_running)
+        pending &= ~(runs | declined)
+    return runs
+
+
 def _column(value: np.ndarray | float | int, n: int, dtype: type) -> np.ndarray:
     """``value`` as a fresh array of ``n`` entries (a scalar repeated)."""
     if np.ndim(value) == 0:

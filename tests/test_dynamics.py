@@ -19,6 +19,10 @@ def _model(**params) -> ClusterModel:
     return model
 
 
+def _productivity(model) -> np.ndarray:
+    return ResearchInstitute.research_productivity(model)
+
+
 def _rows(model, cluster, kind=VENTURE, n=2):
     pop = model.population
     return np.flatnonzero(pop.alive & (pop.kind == kind) & (pop.cluster == cluster))[:n]
@@ -116,11 +120,11 @@ def test_attention_keeps_ties_first_and_crossing_takes_more_slots():
         JointProjects.of(SEARCH, [busy], [away[0]], 0.3),
         JointProjects.of(TIE, [busy, busy], home[1:3], 0.5, 4),
         JointProjects.of(SEARCH, [busy], [home[3]], 0.3))
-    running, crowded = ClusterAgent.allocate_attention(model, projects)
+    running, crowded = ClusterAgent.allocate_attention(model, projects, _productivity(model))
     assert sorted(running.j.tolist()) == sorted(home[1:4].tolist())  # 1 + 1 + 1 = 3 slots
     assert crowded.j.tolist() == [away[0]]                           # 2 + 1.5 > 3
     off = _model(limited_attention=False)
-    running, crowded = ClusterAgent.allocate_attention(off, projects)
+    running, crowded = ClusterAgent.allocate_attention(off, projects, _productivity(off))
     assert len(running) == 4 and len(crowded) == 0
 
 
@@ -129,7 +133,7 @@ def test_a_project_runs_only_if_both_partners_have_room():
     a, b, c = _rows(model, 0, n=3)
     projects = JointProjects.concat(JointProjects.of(TIE, [a], [b], 0.5, 2),
                                     JointProjects.of(BROKERED, [c], [b], 0.3))
-    running, crowded = ClusterAgent.allocate_attention(model, projects)
+    running, crowded = ClusterAgent.allocate_attention(model, projects, _productivity(model))
     assert running.i.tolist() == [a] and crowded.i.tolist() == [c]
 
 

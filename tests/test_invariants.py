@@ -20,17 +20,18 @@ years = st.integers(2018, 2022)
 @RUN
 @given(seed=seeds, capability=levels, vision=policies, programme=policies, open_=policies,
        coupling_after=unscheduled_or_zero, switch_year=years, invest=investment,
-       invest_after=st.one_of(st.none(), investment), spin_up=st.integers(0, 3))
+       invest_after=st.one_of(st.none(), investment), spin_up=st.integers(0, 3),
+       by_value=st.booleans())
 def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, open_,
                                           coupling_after, switch_year, invest, invest_after,
-                                          spin_up):
+                                          spin_up, by_value):
     # every cost submodule is on by default; the schedule keeps coupling at 0 throughout
     model = ClusterModel(rng=seed, scale=0.05, until_year=2021, coupling=0.0,
                          coupling_after=coupling_after, switch_year=switch_year,
                          capability=capability, shared_vision=vision,
                          cooperation_programme=programme, open_innovation=open_,
                          capability_investment=invest, capability_investment_after=invest_after,
-                         spin_up_years=spin_up)
+                         spin_up_years=spin_up, attention_by_value=by_value)
     params = model.params
     assert params.coordination_cost and params.limited_attention
     assert params.brain_drain and params.lock_in

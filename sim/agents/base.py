@@ -21,7 +21,14 @@ from sim.network import TieTable
 from sim.params import Params
 from sim.policy import Regime
 from sim.population import KIND_NAMES, Population
-from sim.projects import BROKERED, SEARCH, JointProjects, ProjectOutcome, credit_by_cluster
+from sim.projects import (
+    BROKERED,
+    SEARCH,
+    JointProjects,
+    ProjectOutcome,
+    credit_by_cluster,
+    take_in_rank_order,
+)
 
 
 class ClusterWorld(Protocol):
@@ -164,13 +171,15 @@ class ClusterAgent(mesa.Agent):
         return np.where(pop.research, params.attention_research, params.attention_venture)
 
     @classmethod
-    def allocate_attention(cls, model: ClusterWorld,
-                           projects: JointProjects) -> tuple[JointProjects, JointProjects]:
+    def allocate_attention(cls, model: ClusterWorld, projects: JointProjects,
+                           productivity: np.ndarray) -> tuple[JointProjects, JointProjects]:
         """Limited attention (Section 7.7): each agent takes on its projects in order of
-        priority (tie projects, then brokered, then new searches; random order within
-        each), while its load stays within its slots; an inter-cluster project takes
-        ``cross_attention_cost`` slots. A project runs only if both partners took it on
-        (a project one partner had to refuse still took the other's slots).
+        preference while its load stays within its slots; an inter-cluster project takes
+        ``cross_attention_cost`` slots. The order is by expected innovations per slot
+        with ``attention_by_value`` (a project one partner declines takes none of the
+        other's slots), otherwise by origin (tie projects, then brokered, then new
+        searches; a project one partner had to refuse still took the other's slots).
+        A project runs only if both partners took it on.
 
         Returns the projects that run and those crowded out."""
         n = len(projects)
@@ -179,6 +188,15 @@ class ClusterAgent(mesa.Agent):
         pop = model.population
         inter = projects.crossing(pop.cluster)
         load = np.where(inter, model.params.cross_attention_cost, 1.0)
+        if model.params.attention_by_value:
+            value = cls.value_per_slot(model, projects, productivity, inter, load)
+            # best first; equal values in random order
+            by_preference = np.lexsort((model.rng.random(n), -value))
+            rank = np.empty(n, dtype=np.int64)
+            rank[by_preference] = np.arange(n)
+            runs = take_in_rank_order(projects.i, projects.j, rank, load,
+                                      cls.attention_capacity(model))
+            return projects.subset(runs), projects.subset(~runs)
         priority = projects.origin + model.rng.random(n)
         ends = np.concatenate([projects.i, projects.j])
         rank = np.empty(n, dtype=np.int64)
@@ -199,6 +217,17 @@ class ClusterAgent(mesa.Agent):
         fits[order] = fits_sorted
         runs = fits[:n] & fits[n:]
         return projects.subset(runs), projects.subset(~runs)
+
+    @classmethod
+    def value_per_slot(cls, model: ClusterWorld, projects: JointProjects,
+                       productivity: np.ndarray, inter: np.ndarray,
+                       load: np.ndarray) -> np.ndarray:
+        """What a candidate project is worth to either partner per slot of attention
+        (Section 7.7.2): its chance of an innovation, after the coordination penalty,
+        over the slots it takes. Both partners see the same value, since a success
+        counts as one innovation for each."""
+        odds = cls.project_odds(model, productivity, projects.i, projects.j)
+        return odds * (1.0 - cls.coordination_penalty(model, projects, inter)) / load
 
     @staticmethod
     def coordination_penalty(model: ClusterWorld, projects: JointProjects,
