@@ -210,6 +210,33 @@ class ClusterModel(mesa.Model):
         return np.bincount(pop.cluster[pop.alive & (pop.kind == VENTURE)],
                            minlength=len(CLUSTER_NAMES))
 
+    @property
+    def year(self) -> int:
+        """Calendar year of the current quarter (before 2018 in the spin-up)."""
+        return START_YEAR + (self.quarter_number - 1) // QUARTERS_PER_YEAR
+
+    def capacity(self) -> np.ndarray:
+        """Ventures each cluster can hold this quarter, at the model's scale
+        (Section 7.16.2): ``inf`` for a cluster without a limit."""
+        return np.array(self.params.capacity_in(self.year)) * self.params.scale
+
+    def crowding(self) -> np.ndarray:
+        """How crowded each cluster is, 0 to 1 (Section 7.16.2): its occupancy (living
+        ventures over capacity, at most 1) to the power ``crowding_shape``; exactly 0
+        for a cluster without a limit."""
+        capacity = self.capacity()
+        if np.isinf(capacity).all():  # nothing to count: read several times a quarter
+            return np.zeros(len(capacity))
+        occupancy = np.minimum(self.ventures_by_cluster() / capacity, 1.0)
+        return occupancy ** self.params.crowding_shape
+
+    def room(self) -> np.ndarray:
+        """Places for ventures left in each cluster (``inf`` without a limit)."""
+        capacity = self.capacity()
+        if np.isinf(capacity).all():
+            return capacity
+        return np.maximum(np.floor(capacity) - self.ventures_by_cluster(), 0.0)
+
     def cluster_distance(self) -> float:
         """Cognitive distance between the clusters' mean profiles."""
         pop = self.population
@@ -239,14 +266,17 @@ class ClusterModel(mesa.Model):
         drained = ClusterAgent.accumulate_capability(self, outcome, trained)
         scaled, exited = Venture.life_cycle(self, outcome)
         self.remove(exited)
-        relocated = Venture.relocate(self, outcome)
-        spin_offs = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
-        entrants = Venture.enter(self)
+        relocated, movers_turned_away = Venture.relocate(self, outcome)
+        spin_offs, spin_offs_turned_away = Venture.found(
+            self, ClusterAgent.spin_off_parents(self, outcome))
+        entrants, entrants_turned_away = Venture.enter(self)
         self.population.age[self.population.alive] += 1
         if self.quarter_number >= 1:  # the spin-up is not observed
             self.observe(observation.QuarterEvents(
                 outcome=outcome, crowded_out=crowded_out, scaled=scaled, exited=exited,
                 relocated=relocated, spin_offs=spin_offs, entrants=entrants,
+                turned_away=(movers_turned_away + spin_offs_turned_away
+                             + entrants_turned_away),
                 drained=drained))
         self.compact()
         self.quarter_number += 1

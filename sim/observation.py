@@ -59,6 +59,7 @@ class QuarterEvents:
     relocated: np.ndarray
     spin_offs: np.ndarray
     entrants: np.ndarray
+    turned_away: np.ndarray  # per cluster: would-be newcomers that found no place
     drained: float
 
 
@@ -184,6 +185,8 @@ SCHEMA: tuple[Series, ...] = (
            lambda q: q.per_cluster(q.events.scaled), per_cluster=True),
     Series("relocations_to", "ventures that moved into the cluster", _arrivals,
            per_cluster=True),
+    Series("turned_away", "spin-offs, entrants and movers that found no place in the "
+           "full cluster", lambda q: q.events.turned_away, per_cluster=True),
     # the network
     Series("ties", "ties in the collaboration network", lambda q: len(q.model.ties)),
     Series("inter_cluster_ties", "ties across the clusters",

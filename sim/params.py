@@ -225,6 +225,27 @@ class Params:
                            "0.5 (scaled by 0.5 + stock)", unit="1/quarter", low=0.0,
                            high=1.0)
 
+    # --- room to grow: each cluster's capacity (density dependence) -----------------------
+    capacity_daedeok: float | None = _p(None, "ventures Daedeok's zone can hold, at scale 1 "
+                                        "(None: no limit)", unit="ventures", low=0.0,
+                                        high=1e6, low_open=True, kind=float, optional=True)
+    capacity_pangyo: float | None = _p(None, "ventures Pangyo's first valley can hold, at "
+                                       "scale 1 (None: no limit)", unit="ventures",
+                                       low=0.0, high=1e6, low_open=True, kind=float,
+                                       optional=True)
+    second_valley_capacity: float = _p(0.0, "ventures Pangyo's second valley adds to its "
+                                       "capacity from second_valley_year, at scale 1",
+                                       unit="ventures", low=0.0, high=1e6)
+    second_valley_year: int = _p(2020, "year in which Pangyo's second valley opens",
+                                 unit="year", low=1970, high=2100)
+    crowding_shape: float = _p(1.0, "theta of the crowding (occupancy)^theta that "
+                               "lowers founding and entry and raises burn: 1 is "
+                               "logistic, larger values bite only near capacity",
+                               low=0.0, high=100.0, low_open=True)
+    congestion_cost: float = _p(0.5, "share by which a venture's burn rises in a full "
+                                "cluster (rent and congestion rise with crowding)",
+                                low=0.0, high=10.0)
+
     # --- what coupling costs (each submodule can be switched off) ----------------------
     coordination_cost: bool = _p(True, "inter-cluster projects lose success odds to "
                                  "coordination over distance, less as the tie ages")
@@ -293,6 +314,10 @@ class Params:
             # Normalise 4.0 -> 4 and 1 -> True so downstream code sees one type.
             if value is not None:
                 object.__setattr__(self, spec.name, spec.metadata["kind"](value))
+        if self.second_valley_capacity > 0 and self.capacity_pangyo is None:
+            raise ParameterError(
+                "second_valley_capacity adds to capacity_pangyo, which is None (no limit): "
+                "set capacity_pangyo too, or leave second_valley_capacity at 0")
         if self.tie_floor >= self.tie_initial:
             raise ParameterError(
                 f"tie_floor must be below tie_initial ({self.tie_initial}), "
@@ -325,6 +350,16 @@ class Params:
         if self.capability_investment_after is not None and year >= self.switch_year:
             return self.capability_investment_after
         return self.capability_investment
+
+    def capacity_in(self, year: int) -> tuple[float, ...]:
+        """Ventures each cluster (Daedeok, Pangyo) can hold in ``year``, at scale 1:
+        ``inf`` for a cluster without a limit; Pangyo's second valley counts from
+        ``second_valley_year``."""
+        daedeok = math.inf if self.capacity_daedeok is None else self.capacity_daedeok
+        pangyo = math.inf if self.capacity_pangyo is None else self.capacity_pangyo
+        if year >= self.second_valley_year:
+            pangyo += self.second_valley_capacity
+        return daedeok, pangyo
 
     def cluster_capability(self, cluster: int) -> float:
         """2018 capability endowment of cluster 0 (Daedeok) or 1 (Pangyo)."""

@@ -122,7 +122,8 @@ def test_spin_offs_need_a_success_and_land_in_the_parents_cluster():
     parents = ClusterAgent.spin_off_parents(model, _outcome(model, successes=successes))
     assert parents.tolist() == [research[0]]
     before = len(model.agents)
-    rows = Venture.found(model, parents)
+    rows, turned_away = Venture.found(model, parents)
+    assert turned_away.tolist() == [0, 0]  # no limit to a cluster's size
     assert len(model.agents) == before + 1
     assert pop.kind[rows[0]] == VENTURE and pop.cluster[rows[0]] == pop.cluster[research[0]]
     assert model.ties.weight(research[0], rows[0]) == model.params.tie_initial
@@ -139,7 +140,7 @@ def test_relocation_needs_coupling():
         pop.stage[v] = 1
         inter_successes = np.zeros(len(pop), dtype=np.int64)
         inter_successes[v] = 1
-        movers = Venture.relocate(model, _outcome(model, inter_successes=inter_successes))
+        movers, _ = Venture.relocate(model, _outcome(model, inter_successes=inter_successes))
         assert (v in movers) == expect_move
         assert pop.cluster[v] == (1 if expect_move else 0)
 

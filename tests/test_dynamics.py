@@ -1,6 +1,9 @@
 """The capability stock, the costs of coupling and the spin-up, each on its own, with
 hand-computed expectations; and that switching a cost off removes it."""
 
+import dataclasses
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +11,7 @@ import pytest
 from sim import ClusterModel
 from sim.agents import ClusterAgent, ResearchInstitute, Venture
 from sim.calibration import DISTANCE_KM
+from sim.params import ParameterError, Params
 from sim.policy import Regime
 from sim.population import VENTURE
 from sim.projects import BROKERED, SEARCH, TIE, JointProjects, ProjectOutcome
@@ -171,7 +175,7 @@ def _share_moving(cluster: int, **params) -> float:
         inter[ventures] = 1
         outcome = _outcome(model, JointProjects.of(TIE, [], [], 0.3))
         outcome = ProjectOutcome(**{**outcome.__dict__, "inter_successes": inter})
-        moved += len(Venture.relocate(model, outcome))
+        moved += len(Venture.relocate(model, outcome)[0])
         eligible += len(ventures)
     return moved / eligible
 
@@ -248,3 +252,84 @@ def test_research_productivity_follows_the_stock():
     productivity = ResearchInstitute.research_productivity(model)
     assert productivity[research] == pytest.approx([0.7, 1.4])
     assert (productivity[pop.kind == VENTURE] == 1.0).all()
+
+
+# --- clusters that fill up (Section 7.16.2) ------------------------------------------------
+def _filled(share: float, **params) -> ClusterModel:
+    """A model whose Pangyo holds ``share`` of its capacity (Daedeok: no limit)."""
+    probe = _model()
+    pangyo = int(probe.ventures_by_cluster()[1])
+    return _model(capacity_pangyo=pangyo / share / 0.05, **params)
+
+
+def test_crowding_is_occupancy_to_the_power_theta():
+    model = _filled(0.5, crowding_shape=2.0)
+    assert model.crowding() == pytest.approx([0.0, 0.25])
+    assert model.crowding()[0] == 0.0  # no limit: exactly nothing
+    full = _filled(1.0)
+    assert full.crowding()[1] == pytest.approx(1.0) and full.room()[1] == 0
+    assert np.isinf(full.room()[0])
+
+
+def test_burn_rises_with_crowding():
+    cash_lost = []
+    for model in (_model(survival_relief=0.0),
+                  _filled(0.5, crowding_shape=1.0, congestion_cost=0.4, survival_relief=0.0)):
+        pop = model.population
+        v = _rows(model, 1, n=1)[0]
+        pop.stage[v], pop.revenue[v], pop.cash[v] = 0, 0.0, 50.0
+        pop.incubated_until[v] = 0
+        Venture.life_cycle(model, _outcome(model, JointProjects.of(TIE, [], [], 0.3)))
+        cash_lost.append(50.0 - pop.cash[v])
+    assert cash_lost[0] == pytest.approx(1.0)              # burn_startup, no limit
+    assert cash_lost[1] == pytest.approx(1.0 * (1 + 0.4 * 0.5))
+
+
+def test_a_full_cluster_founds_nothing_and_its_spin_offs_are_turned_away():
+    model = _filled(1.0, spin_off_venture=1.0)
+    pop = model.population
+    pop.absorptive[:] = 0.5  # chance min(1, 1.0 x (0.5 + 0.5)) = 1 before crowding
+    successes = np.zeros(len(pop), dtype=np.int64)
+    home, full = _rows(model, 0, n=5), _rows(model, 1, n=5)
+    successes[np.concatenate([home, full])] = 1
+    parents = ClusterAgent.spin_off_parents(model, _outcome(
+        model, JointProjects.of(TIE, [], [], 0.3), successes))
+    assert sorted(parents.tolist()) == sorted(home.tolist())  # crowding 1: chance 0
+    # parents that got through anyway (e.g. drawn earlier) find no place
+    rows, turned_away = Venture.found(model, np.concatenate([home, full]))
+    assert len(rows) == 5 and turned_away.tolist() == [0, 5]
+    entrants, _ = Venture.enter(model)
+    assert (pop.cluster[entrants] == 0).all()
+
+
+def test_newcomers_beyond_the_room_left_are_chosen_at_random():
+    model = _filled(1.0)
+    ventures = model.ventures_by_cluster()
+    model.params = dataclasses.replace(model.params,
+                                       capacity_pangyo=(ventures[1] + 2) / 0.05)
+    assert model.room().tolist() == [np.inf, 2.0]
+    admitted, turned_away = Venture.admit(model, np.array([1, 0, 1, 1, 0, 1], np.int8))
+    assert admitted[[1, 4]].all() and admitted[[0, 2, 3, 5]].sum() == 2
+    assert turned_away.tolist() == [0, 2]
+
+
+def test_the_second_valley_opens_in_its_year():
+    params = Params(capacity_pangyo=1300.0, second_valley_capacity=400.0,
+                    second_valley_year=2020)
+    assert params.capacity_in(2019) == (math.inf, 1300.0)
+    assert params.capacity_in(2020) == (math.inf, 1700.0)
+    with pytest.raises(ParameterError, match="second_valley_capacity"):
+        Params(second_valley_capacity=400.0)
+
+
+def test_a_limit_far_away_is_no_limit_bit_for_bit():
+    # occupancy ~1e-4 to the power 100 underflows: crowding is exactly 0, yet every
+    # code path of a finite capacity (room, admission) runs
+    runs = [ClusterModel(rng=5, scale=0.05, until_year=2020, coupling=0.5, **params)
+            for params in ({}, {"capacity_daedeok": 1e6, "capacity_pangyo": 1e6,
+                                "crowding_shape": 100.0})]
+    for model in runs:
+        model.run_model()
+    unlimited, far = (model.datacollector.get_model_vars_dataframe() for model in runs)
+    pd.testing.assert_frame_equal(unlimited, far)
+    assert (unlimited.filter(like="turned_away") == 0).all().all()

@@ -27,9 +27,10 @@ def _ids(fields: list[dataclasses.Field]) -> list[str]:
 
 
 def _valid(name: str, value: object) -> Params:
-    """Build Params with ``name=value``, moving the other side of the one cross-field
-    rule (tie_floor < tie_initial) out of the way."""
-    companion = {"tie_initial": {"tie_floor": 0.0}, "tie_floor": {"tie_initial": 1.0}}
+    """Build Params with ``name=value``, moving the other side of the cross-field rules
+    (tie_floor < tie_initial; a second valley needs a first) out of the way."""
+    companion = {"tie_initial": {"tie_floor": 0.0}, "tie_floor": {"tie_initial": 1.0},
+                 "second_valley_capacity": {"capacity_pangyo": 1300.0}}
     return Params(**{name: value}, **companion.get(name, {}))
 
 
@@ -204,7 +205,8 @@ def test_bool_field_accepts_bools(spec):
 # --- optional fields: per-cluster capabilities, schedules -----------------------------------
 def test_the_optional_fields():
     assert {f.name for f in OPTIONAL} == {"capability_daedeok", "capability_pangyo",
-                                          "coupling_after", "capability_investment_after"}
+                                          "coupling_after", "capability_investment_after",
+                                          "capacity_daedeok", "capacity_pangyo"}
 
 
 @pytest.mark.parametrize("spec", OPTIONAL, ids=_ids(OPTIONAL))

@@ -49,6 +49,10 @@ class ClusterWorld(Protocol):
 
     def ventures_by_cluster(self) -> np.ndarray: ...
 
+    def crowding(self) -> np.ndarray: ...
+
+    def room(self) -> np.ndarray: ...
+
 
 class ClusterAgent(mesa.Agent):
     """An organisation in one of the two clusters."""
@@ -365,10 +369,13 @@ class ClusterAgent(mesa.Agent):
         Only agents with a success this quarter spin off (technology transfer), with
         chance ``min(1, base x (0.5 + capability stock of its cluster))`` (times the
         open-innovation factor), where the base is ``spin_off_research`` for
-        institutes and universities and ``spin_off_venture`` for ventures."""
+        institutes and universities and ``spin_off_venture`` for ventures, times one
+        minus the crowding of the cluster (density dependence, Section 7.16.2; 1
+        without a limit)."""
         pop, params, rng = model.population, model.params, model.rng
         base = np.where(pop.research, params.spin_off_research, params.spin_off_venture)
         stock = model.capability_stock[pop.cluster]
         chance = np.minimum(1.0, base * (0.5 + stock) * model.regime.open_innovation_factor)
+        chance = chance * (1.0 - model.crowding())[pop.cluster]
         eligible = pop.alive & (outcome.successes > 0)
         return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))

@@ -71,6 +71,9 @@ class Venture(ClusterAgent):
         pop.revenue[rows] = (pop.revenue[rows] * (1.0 - params.revenue_decay)
                              + params.innovation_revenue * factor * successes)
         burn = params.burn_startup * factor
+        # rent and congestion rise with crowding (Section 7.16.2); 0 without a limit
+        congestion = 1.0 + params.congestion_cost * model.crowding()
+        burn = burn * congestion[pop.cluster[rows]]
         stock = model.capability_stock[pop.cluster[rows]]
         burn = np.where(stage == 0, burn * (1.0 - params.survival_relief * stock), burn)
         incubated = pop.incubated_until[rows] > model.quarter_number
@@ -88,36 +91,64 @@ class Venture(ClusterAgent):
         pop.alive[exited] = False
         return scaled, exited
 
+    @staticmethod
+    def admit(model: ClusterWorld, cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which would-be newcomers find a place (Section 7.16.2): ``cluster`` holds the
+        cluster each one wants to settle in. All do, unless more want a cluster than it
+        has places left; then as many as fit, chosen at random.
+
+        Returns the mask of those admitted and the number turned away per cluster."""
+        admitted = np.ones(len(cluster), dtype=bool)
+        turned_away = np.zeros(len(CLUSTER_NAMES), dtype=np.int64)
+        room = model.room()
+        for c, places in enumerate(room.tolist()):
+            wanting = np.flatnonzero(cluster == c)
+            if len(wanting) > places:
+                chosen = model.rng.choice(wanting, int(places), replace=False)
+                admitted[wanting] = False
+                admitted[chosen] = True
+                turned_away[c] = len(wanting) - int(places)
+        return admitted, turned_away
+
     @classmethod
-    def found(cls, model: ClusterWorld, parents: np.ndarray) -> np.ndarray:
-        """Spin-offs (Section 7.16): one start-up per parent, in the parent's cluster,
-        its profile drawn around the parent's, its capability stock around the parent's,
-        tied to its parent. Returns the new rows."""
-        if len(parents) == 0:
-            return parents
+    def found(cls, model: ClusterWorld,
+              parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Spin-offs (Section 7.16): one start-up per parent, in the parent's cluster if
+        it has a place (:meth:`admit`), its profile drawn around the parent's, its
+        capability stock around the parent's, tied to its parent. Returns the new rows
+        and the spin-offs turned away per cluster."""
         pop = model.population
+        admitted, turned_away = cls.admit(model, pop.cluster[parents])
+        parents = parents[admitted]
+        if len(parents) == 0:
+            return parents, turned_away
         rows = cls._start_ups(model, pop.profile.take(parents, axis=0), pop.cluster[parents],
                               pop.absorptive[parents], model.params.spin_off_similarity)
         model.ties.strengthen(parents, rows, gain=0.0, initial=model.params.tie_initial,
                               now=model.quarter_number)
-        return rows
+        return rows, turned_away
 
     @classmethod
-    def enter(cls, model: ClusterWorld) -> np.ndarray:
+    def enter(cls, model: ClusterWorld) -> tuple[np.ndarray, np.ndarray]:
         """Entry from outside the modelled agents (Section 7.16.1): start-ups founded in
         each cluster, Poisson with mean ``entry_rate x ventures x (0.5 + capability
-        stock)``; their profiles drawn around the cluster's domain mix, their stock
-        around the cluster's. Capable clusters attract more founders. Returns the new
-        rows."""
+        stock) x (1 - crowding)`` (0 crowding without a limit; Section 7.16.2), as many
+        as find a place; their profiles drawn around the
+        cluster's domain mix, their stock around the cluster's. Capable clusters attract
+        more founders, full ones fewer. Returns the new rows and the entrants turned
+        away per cluster."""
         params, rng = model.params, model.rng
         stock = model.capability_stock
-        counts = rng.poisson(params.entry_rate * model.ventures_by_cluster() * (0.5 + stock))
-        if counts.sum() == 0:
-            return np.empty(0, dtype=np.int64)
+        counts = rng.poisson(params.entry_rate * model.ventures_by_cluster() * (0.5 + stock)
+                             * (1.0 - model.crowding()))
         cluster = np.repeat(np.arange(len(CLUSTER_NAMES), dtype=np.int8), counts)
+        admitted, turned_away = cls.admit(model, cluster)
+        cluster = cluster[admitted]
+        if len(cluster) == 0:
+            return np.empty(0, dtype=np.int64), turned_away
         centres = model.home_mix[cluster]
         return cls._start_ups(model, centres, cluster, stock[cluster],
-                              params.profile_concentration)
+                              params.profile_concentration), turned_away
 
     @classmethod
     def _start_ups(cls, model: ClusterWorld, centres: np.ndarray, cluster: np.ndarray,
@@ -135,12 +166,14 @@ class Venture(ClusterAgent):
         return rows
 
     @classmethod
-    def relocate(cls, model: ClusterWorld, outcome: ProjectOutcome) -> np.ndarray:
+    def relocate(cls, model: ClusterWorld,
+                 outcome: ProjectOutcome) -> tuple[np.ndarray, np.ndarray]:
         """Growth and global ventures with an inter-cluster success this quarter move to
         the other cluster (Section 7.17) with chance ``relocation_rate x coupling``
         (times the programme factor), multiplied by ``capital_pull`` toward Pangyo
-        under brain drain. A mover takes its capability stock with it. Returns the
-        movers."""
+        under brain drain, if it has a place (:meth:`admit`). A mover takes its
+        capability stock with it. Returns the movers and the movers turned away per
+        cluster they wanted to move to."""
         pop, params, rng = model.population, model.params, model.rng
         eligible = (pop.alive & (pop.kind == VENTURE) & (pop.stage >= 1)
                     & (outcome.inter_successes > 0))
@@ -149,5 +182,7 @@ class Venture(ClusterAgent):
         if params.brain_drain:
             chance[pop.cluster != PANGYO] *= params.capital_pull
         movers = np.flatnonzero(eligible & (rng.random(len(pop)) < np.minimum(1.0, chance)))
+        admitted, turned_away = cls.admit(model, pop.cluster[movers] ^ 1)
+        movers = movers[admitted]
         pop.cluster[movers] ^= 1
-        return movers
+        return movers, turned_away

@@ -101,6 +101,7 @@ SERIES_UNITS: dict[str, tuple[str, str]] = {
     "exits_<cluster>": ("ventures/quarter", "int64"),
     "scale_ups_<cluster>": ("ventures/quarter", "int64"),
     "relocations_to_<cluster>": ("ventures/quarter", "int64"),
+    "turned_away_<cluster>": ("ventures/quarter", "int64"),
     "ties": ("ties", "int64"),
     "inter_cluster_ties": ("ties", "int64"),
     "density": ("", "float64"),
