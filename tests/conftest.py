@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
 from sim import ClusterModel, cli
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test run started in the background by a shell without job control inherits
+    SIGINT ignored, and so would every process the tests start, which then could not
+    be interrupted as a user interrupts them (the signal tests): restore the default.
+    Runs in every pytest-xdist worker too."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 SMALL = 0.05
 """Scale of the test models: about 125 agents."""
