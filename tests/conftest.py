@@ -9,6 +9,7 @@ import pytest
 
 from sim import ClusterModel, cli
 
+
 def pytest_configure(config: pytest.Config) -> None:
     """A test run started in the background by a shell without job control inherits
     SIGINT ignored, and so would every process the tests start, which then could not

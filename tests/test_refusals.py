@@ -289,6 +289,15 @@ UNUSABLE = {
     "coupling_response with coupling left at its default": (
         'analysis = "coupling_response"', "", "[grid]\ncapability = [0.2, 0.8]\n",
         ["coupling_response analysis", "coupling is 0.2 in every run"]),
+    "coupling_break_even without the attention constants in the grid": (
+        'analysis = "coupling_break_even"\nreplicates = 2', "",
+        "[grid]\ncoupling = [0.0, 1.0]\nattention_venture = [2.0, 4.0]\n",
+        ["coupling_break_even analysis", "put cross_attention_cost in the [grid]"]),
+    "coupling_break_even with one replicate": (
+        'analysis = "coupling_break_even"', "",
+        "[grid]\ncoupling = [0.0, 1.0]\nattention_venture = [2.0, 4.0]\n"
+        "cross_attention_cost = [1.0, 2.0]\n",
+        ["coupling_break_even analysis", "replicates >= 2"]),
     "hysteresis on a sample": (
         'analysis = "hysteresis"\nreplicates = 2', "",
         "[sample]\nn = 4\n[sample.ranges]\ncoupling = [0.1, 0.9]\n",
@@ -311,6 +320,9 @@ def test_design_its_analysis_cannot_use_is_refused_before_any_run(
     ('analysis = "trajectories"\nseries = true', "", "[grid]\ncoupling = [0.05, 0.6]\n"),
     ('analysis = "coupling_response"', "", "[grid]\ncoupling = [0.0, 0.5]\n"),
     ('analysis = "coupling_response"', "coupling = 0.0\n", "[grid]\ncapability = [0.2, 0.8]\n"),
+    ('analysis = "coupling_break_even"\nreplicates = 2', "",
+     "[grid]\ncoupling = [0.0, 1.0]\nattention_venture = [2.0, 4.0]\n"
+     "cross_attention_cost = [1.0, 2.0]\n"),
 ])
 def test_design_meeting_its_analysis_needs_is_accepted(head: str, fixed: str, grid: str,
                                                        tmp_path: Path) -> None:

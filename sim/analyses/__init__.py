@@ -4,23 +4,24 @@ It reads a results directory (:func:`sim.sweep.storage.read_results`) and never 
 model. :func:`draw` draws the figures of the analysis the manifest names
 (``experiment.analysis``); :mod:`sim.analyses.registry` declares every analysis once:
 
-=====================  ===============================================
-analysis               figures
-=====================  ===============================================
-``phase_diagram``      ``phase_diagram`` (and its table
-                       ``phase_diagram_emergence``), ``threshold_sensitivity``
-``coupling_response``  ``coupling_response``
-``trajectories``       ``trajectories`` (needs ``series = true``)
-``hysteresis``         ``hysteresis`` (coupling switched in ``switch_year``)
-``policy``             ``policy`` (and its table ``policy_transitions``)
-``optimal_coupling``   ``optimal_coupling`` (and ``optimal_coupling_distribution``)
-``discovery``          ``discovery`` (and ``discovery_trajectory``,
-                       ``discovery_boxes``; PRIM on a sampled design)
-``replicates``         ``replicates`` (and ``replicates_needed``)
-``sensitivity``        ``sensitivity`` (Morris or Sobol indices; a ``morris`` or
-                       ``sobol`` sample)
-``none``               (none)
-=====================  ===============================================
+========================  ===============================================
+analysis                  figures
+========================  ===============================================
+``phase_diagram``         ``phase_diagram`` (and its table
+                          ``phase_diagram_emergence``), ``threshold_sensitivity``
+``coupling_response``     ``coupling_response``
+``coupling_break_even``   ``coupling_break_even`` (synergy over the attention constants)
+``trajectories``          ``trajectories`` (needs ``series = true``)
+``hysteresis``            ``hysteresis`` (coupling switched in ``switch_year``)
+``policy``                ``policy`` (and its table ``policy_transitions``)
+``optimal_coupling``      ``optimal_coupling`` (and ``optimal_coupling_distribution``)
+``discovery``             ``discovery`` (and ``discovery_trajectory``,
+                          ``discovery_boxes``; PRIM on a sampled design)
+``replicates``            ``replicates`` (and ``replicates_needed``)
+``sensitivity``           ``sensitivity`` (Morris or Sobol indices; a ``morris`` or
+                          ``sobol`` sample)
+``none``                  (none)
+========================  ===============================================
 
 Every figure ``NAME`` is written as ``NAME.png`` (200 dpi), ``NAME.svg`` (byte-identical
 from one drawing to the next) and ``NAME.csv``: the exact numbers drawn, one tidy table,
@@ -40,7 +41,8 @@ alone from the CSV files (the committed ``figures/*.csv``), taking the context f
 experiment files that made them, so a published figure can be rebuilt without its runs.
 
 Modules: one per analysis (:mod:`~sim.analyses.phase_diagram`,
-:mod:`~sim.analyses.coupling_response`, :mod:`~sim.analyses.trajectories`,
+:mod:`~sim.analyses.coupling_response`, :mod:`~sim.analyses.coupling_break_even`,
+:mod:`~sim.analyses.trajectories`,
 :mod:`~sim.analyses.hysteresis`, :mod:`~sim.analyses.policy`,
 :mod:`~sim.analyses.optimal_coupling`, :mod:`~sim.analyses.discovery`,
 :mod:`~sim.analyses.replicates`, :mod:`~sim.analyses.sensitivity`), each with its

@@ -110,6 +110,15 @@ def _coupling_zero(design: Design) -> str | None:
     return f"{why}, but coupling is {coupling:g} in every run: vary it in a [grid] with 0"
 
 
+def _break_even_grid(design: Design) -> str | None:
+    axes = ("attention_venture", "cross_attention_cost")
+    short = [name for name in axes if len(design.grid.get(name, ())) < 2]
+    if short:
+        return (f"maps synergy over {' and '.join(axes)}: put "
+                f"{' and '.join(short)} in the [grid] with two levels or more")
+    return None
+
+
 def _series(design: Design) -> str | None:
     if design.series:
         return None
@@ -250,6 +259,15 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         requirements=(
             Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or "
                         "fixed at 0)", _coupling_zero),)),
+    Analysis(
+        "coupling_break_even", "sim.analyses.coupling_break_even",
+        figures=(Figure("coupling_break_even"),),
+        requirements=(
+            Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or "
+                        "fixed at 0)", _coupling_zero),
+            Requirement("a [grid] with attention_venture and cross_attention_cost, two "
+                        "levels or more each", _break_even_grid),
+            Requirement("replicates >= 2", _paired_replicates))),
     Analysis(
         "trajectories", "sim.analyses.trajectories",
         figures=(Figure("trajectories"),),
