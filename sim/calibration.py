@@ -35,12 +35,13 @@ class ClusterProfile:
     stage_mix: tuple[float, float, float]
     sources: dict[str, str]
 
-    def populations(self, scale: float) -> dict[str, int]:
-        """Agents of each kind at ``scale``; never fewer than one of a kind."""
+    def populations(self, scale: float, ventures_factor: float = 1.0) -> dict[str, int]:
+        """Agents of each kind at ``scale`` (ventures times ``ventures_factor``); never
+        fewer than one of a kind."""
         return {
             "institutes": max(1, round(self.institutes * scale)),
             "universities": max(1, round(self.universities * scale)),
-            "ventures": max(1, round(self.ventures * scale)),
+            "ventures": max(1, round(self.ventures * scale * ventures_factor)),
             "agencies": 1,
         }
 

@@ -149,8 +149,9 @@ class ClusterModel(mesa.Model):
         """Create every agent of both clusters from the calibration at ``scale``; each
         agent's capability stock is drawn around its cluster's endowment."""
         params, rng = self.params, self.rng
+        factors = (params.ventures_daedeok_factor, params.ventures_pangyo_factor)
         for cluster, profile in enumerate(CLUSTERS):
-            counts = profile.populations(params.scale)
+            counts = profile.populations(params.scale, ventures_factor=factors[cluster])
             endowment = params.cluster_capability(cluster)
             for kind, key in ((INSTITUTE, "institutes"), (UNIVERSITY, "universities"),
                               (VENTURE, "ventures"), (AGENCY, "agencies")):

@@ -70,6 +70,14 @@ class Params:
     # --- size and time ----------------------------------------------------------------
     scale: float = _p(1.0, "multiplier on every calibrated population (at least one "
                       "agent of each kind is kept)", low=0.0, high=10.0, low_open=True)
+    ventures_daedeok_factor: float = _p(1.0, "multiplier on Daedeok's calibrated number "
+                                        "of ventures when the spin-up starts (1: as "
+                                        "calibrated; critical-mass experiments)",
+                                        low=0.0, high=10.0, low_open=True)
+    ventures_pangyo_factor: float = _p(1.0, "multiplier on Pangyo's calibrated number of "
+                                       "ventures when the spin-up starts (1: as "
+                                       "calibrated; critical-mass experiments)",
+                                       low=0.0, high=10.0, low_open=True)
     until_year: int = _p(2030, "last simulated year (runs to its fourth quarter)",
                          unit="year", low=START_YEAR, high=2100, from_2018=True)
     spin_up_years: int = _p(4, "years simulated before 2018Q1, uncoupled and without "

@@ -448,7 +448,7 @@ def test_requirements_refuse_a_wrong_design_before_any_run(
 
 
 @pytest.mark.parametrize("name", ["policy", "optimal_coupling", "discovery", "replicates",
-                                  "coupling_break_even"])
+                                  "coupling_break_even", "critical_mass"])
 def test_quick_and_publication_experiments_meet_their_requirements(name: str) -> None:
     for folder in ("quick", "publication"):
         for path in sorted((ROOT / "experiments" / folder).glob(f"{name}*.toml")):
@@ -475,7 +475,7 @@ def tiny(name: str, folder: Path) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["policy", "optimal_coupling", "discovery", "replicates",
-                                  "coupling_break_even"])
+                                  "coupling_break_even", "critical_mass"])
 def test_quick_experiment_end_to_end(name: str, tmp_path: Path) -> None:
     experiments = tmp_path / "experiments"
     experiments.mkdir()

@@ -298,6 +298,14 @@ UNUSABLE = {
         "[grid]\ncoupling = [0.0, 1.0]\nattention_venture = [2.0, 4.0]\n"
         "cross_attention_cost = [1.0, 2.0]\n",
         ["coupling_break_even analysis", "replicates >= 2"]),
+    "critical_mass without series": (
+        'analysis = "critical_mass"\nreplicates = 2\nseries = false', "",
+        "[grid]\nventures_pangyo_factor = [0.5, 2.0]\n",
+        ["critical_mass analysis", "series = true"]),
+    "critical_mass on one starting state": (
+        'analysis = "critical_mass"\nreplicates = 2\nseries = true', "",
+        "[grid]\nventures_pangyo_factor = [2.0]\n",
+        ["critical_mass analysis", "vary them in a [grid]"]),
     "hysteresis on a sample": (
         'analysis = "hysteresis"\nreplicates = 2', "",
         "[sample]\nn = 4\n[sample.ranges]\ncoupling = [0.1, 0.9]\n",

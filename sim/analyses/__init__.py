@@ -12,6 +12,8 @@ analysis                  figures
 ``coupling_response``     ``coupling_response``
 ``coupling_break_even``   ``coupling_break_even`` (synergy over the attention constants)
 ``trajectories``          ``trajectories`` (needs ``series = true``)
+``critical_mass``         ``critical_mass`` (and ``critical_mass_convergence``;
+                          paths from different starting states, ``series = true``)
 ``hysteresis``            ``hysteresis`` (coupling switched in ``switch_year``)
 ``policy``                ``policy`` (and its table ``policy_transitions``)
 ``optimal_coupling``      ``optimal_coupling`` (and ``optimal_coupling_distribution``)
@@ -42,7 +44,7 @@ experiment files that made them, so a published figure can be rebuilt without it
 
 Modules: one per analysis (:mod:`~sim.analyses.phase_diagram`,
 :mod:`~sim.analyses.coupling_response`, :mod:`~sim.analyses.coupling_break_even`,
-:mod:`~sim.analyses.trajectories`,
+:mod:`~sim.analyses.trajectories`, :mod:`~sim.analyses.critical_mass`,
 :mod:`~sim.analyses.hysteresis`, :mod:`~sim.analyses.policy`,
 :mod:`~sim.analyses.optimal_coupling`, :mod:`~sim.analyses.discovery`,
 :mod:`~sim.analyses.replicates`, :mod:`~sim.analyses.sensitivity`), each with its

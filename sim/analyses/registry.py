@@ -126,6 +126,13 @@ def _series(design: Design) -> str | None:
             "(got series = false)")
 
 
+def _states_grid(design: Design) -> str | None:
+    if design.grid and any(len(levels) > 1 for levels in design.grid.values()):
+        return None
+    return ("compares starting states: vary them in a [grid] (e.g. "
+            "ventures_pangyo_factor = [0.5, 1.0, 2.0])")
+
+
 def _hysteresis_grid(design: Design) -> str | None:
     if not design.grid:
         return "needs a [grid] (paths are paired across grid points), not a [sample]"
@@ -272,6 +279,13 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         "trajectories", "sim.analyses.trajectories",
         figures=(Figure("trajectories"),),
         requirements=(Requirement("series = true in [experiment]", _series),)),
+    Analysis(
+        "critical_mass", "sim.analyses.critical_mass",
+        figures=(Figure("critical_mass", companions=("critical_mass_convergence",)),),
+        requirements=(
+            Requirement("series = true in [experiment]", _series),
+            Requirement("a [grid] of starting states", _states_grid),
+            Requirement("replicates >= 2", _paired_replicates))),
     Analysis(
         "hysteresis", "sim.analyses.hysteresis",
         figures=(Figure("hysteresis"),),
