@@ -254,6 +254,13 @@ def _sensitivity_sample(design: Design) -> str | None:
             f"that sample's structure), got {got}")
 
 
+# requirements several analyses share
+_COUPLING_ZERO = Requirement(
+    "runs at coupling 0: coupling in a [grid] that includes 0 (or fixed at 0)", _coupling_zero)
+_PAIRED_REPLICATES = Requirement("replicates >= 2", _paired_replicates)
+_SERIES = Requirement("series = true in [experiment]", _series)
+
+
 # --- the analyses -----------------------------------------------------------------------------
 REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
     Analysis(
@@ -263,29 +270,26 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
     Analysis(
         "coupling_response", "sim.analyses.coupling_response",
         figures=(Figure("coupling_response"),),
-        requirements=(
-            Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or "
-                        "fixed at 0)", _coupling_zero),)),
+        requirements=(_COUPLING_ZERO,)),
     Analysis(
         "coupling_break_even", "sim.analyses.coupling_break_even",
         figures=(Figure("coupling_break_even"),),
         requirements=(
-            Requirement("runs at coupling 0: coupling in a [grid] that includes 0 (or "
-                        "fixed at 0)", _coupling_zero),
+            _COUPLING_ZERO,
             Requirement("a [grid] with attention_venture and cross_attention_cost, two "
                         "levels or more each", _break_even_grid),
-            Requirement("replicates >= 2", _paired_replicates))),
+            _PAIRED_REPLICATES)),
     Analysis(
         "trajectories", "sim.analyses.trajectories",
         figures=(Figure("trajectories"),),
-        requirements=(Requirement("series = true in [experiment]", _series),)),
+        requirements=(_SERIES,)),
     Analysis(
         "critical_mass", "sim.analyses.critical_mass",
         figures=(Figure("critical_mass", companions=("critical_mass_convergence",)),),
         requirements=(
-            Requirement("series = true in [experiment]", _series),
+            _SERIES,
             Requirement("a [grid] of starting states", _states_grid),
-            Requirement("replicates >= 2", _paired_replicates))),
+            _PAIRED_REPLICATES)),
     Analysis(
         "hysteresis", "sim.analyses.hysteresis",
         figures=(Figure("hysteresis"),),
@@ -295,7 +299,7 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
                         "least two levels", _hysteresis_levels),
             Requirement("one fixed switch_year inside the simulated years (after 2018, at "
                         "most until_year)", _hysteresis_switch),
-            Requirement("replicates >= 2", _paired_replicates))),
+            _PAIRED_REPLICATES)),
     Analysis(
         "policy", "sim.analyses.policy",
         figures=(Figure("policy", companions=("policy_transitions",)),),
@@ -304,7 +308,7 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
                         "cooperation_programme, open_innovation", _policy_grid),
             Requirement("the no-policy combination: false among each varied switch's "
                         "levels, no switch fixed true", _policy_none),
-            Requirement("replicates >= 2", _paired_replicates))),
+            _PAIRED_REPLICATES)),
     Analysis(
         "optimal_coupling", "sim.analyses.optimal_coupling",
         figures=(Figure("optimal_coupling", companions=("optimal_coupling_distribution",)),),
