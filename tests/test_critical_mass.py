@@ -63,6 +63,7 @@ def test_hand_computed_paths_and_a_gap_that_closes():
     assert pangyo["spread_last"] == pytest.approx(abs(1220 - 1200))
     assert pangyo["spread_ratio"] == pytest.approx(20 / 1500)
     assert not pangyo["apart_at_end"]
+    assert (gaps["runs"] == 6).all()  # the runs behind every comparison
     assert math.isnan(gaps.loc["ventures_daedeok", "spread_ratio"])  # never apart
 
 

@@ -77,10 +77,12 @@ def critical_mass_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.D
 
 def convergence_table(table: pd.DataFrame) -> pd.DataFrame:
     """Per series: the spread of the states' means (highest minus lowest) in the first
-    and the last quarter, its ratio, and whether the states are still apart at the end
-    (the 95 % intervals of the highest and the lowest mean do not overlap)."""
+    and the last quarter, its ratio, whether the states are still apart at the end (the
+    95 % intervals of the highest and the lowest mean do not overlap), and the number of
+    runs behind the comparison."""
     rows = []
     first, last = table["quarter"].min(), table["quarter"].max()
+    runs = int(_runs_behind(table)[0])
     for column in SERIES:
         part = table[table["series"] == column]
         start = part[part["quarter"] == first].set_index("state")
@@ -93,6 +95,7 @@ def convergence_table(table: pd.DataFrame) -> pd.DataFrame:
             "spread_first": spread_first, "spread_last": spread_last,
             "spread_ratio": spread_last / spread_first if spread_first > 0 else math.nan,
             "apart_at_end": bool(end.loc[bottom, "high"] < end.loc[top, "low"]),
+            "runs": runs,
         })
     return tidy(pd.DataFrame(rows), None)
 
@@ -162,8 +165,8 @@ TABLES: dict[str, Table] = {
         compute=lambda runs, series: convergence_table(critical_mass_table(runs, series)),
         columns={"series": "text", "first_quarter": "text", "last_quarter": "text",
                  "spread_first": "number", "spread_last": "number",
-                 "spread_ratio": "number", "apart_at_end": "flag"},
-        check=_check_series, runs=None),
+                 "spread_ratio": "number", "apart_at_end": "flag", "runs": "integer"},
+        check=_check_series, runs=lambda table: table["runs"].unique()),
 }
 """The tables of this analysis: the paths, and how far apart the states end."""
 
