@@ -464,6 +464,8 @@ def tiny(name: str, folder: Path) -> Path:
     document = tomllib.loads(text)
     lines = []
     for line in text.splitlines():
+        if line.startswith("until_year ="):
+            continue  # replaced below
         if line.startswith("scale ="):
             line = "scale = 0.05\nuntil_year = 2019"
         lines.append(line)
