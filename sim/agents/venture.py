@@ -133,10 +133,9 @@ class Venture(ClusterAgent):
         """Entry from outside the modelled agents (Section 7.16.1): start-ups founded in
         each cluster, Poisson with mean ``entry_rate x ventures x (0.5 + capability
         stock) x (1 - crowding)`` (0 crowding without a limit; Section 7.16.2), as many
-        as find a place; their profiles drawn around the
-        cluster's domain mix, their stock around the cluster's. Capable clusters attract
-        more founders, full ones fewer. Returns the new rows and the entrants turned
-        away per cluster."""
+        as find a place; their profiles drawn around the cluster's domain mix, their
+        stock around the cluster's. Capable clusters attract more founders, full ones
+        fewer. Returns the new rows and the entrants turned away per cluster."""
         params, rng = model.params, model.rng
         stock = model.capability_stock
         counts = rng.poisson(params.entry_rate * model.ventures_by_cluster() * (0.5 + stock)
