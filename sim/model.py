@@ -268,15 +268,15 @@ class ClusterModel(mesa.Model):
         scaled, exited = Venture.life_cycle(self, outcome)
         self.remove(exited)
         relocated, movers_turned_away = Venture.relocate(self, outcome)
-        spin_offs, spin_offs_turned_away = Venture.found(
-            self, ClusterAgent.spin_off_parents(self, outcome))
+        founding = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
         entrants, entrants_turned_away = Venture.enter(self)
         self.population.age[self.population.alive] += 1
         if self.quarter_number >= 1:  # the spin-up is not observed
             self.observe(observation.QuarterEvents(
                 outcome=outcome, crowded_out=crowded_out, scaled=scaled, exited=exited,
-                relocated=relocated, spin_offs=spin_offs, entrants=entrants,
-                turned_away=(movers_turned_away + spin_offs_turned_away
+                relocated=relocated, spin_offs=founding.rows,
+                spin_off_parents=founding.parents, entrants=entrants,
+                turned_away=(movers_turned_away + founding.turned_away
                              + entrants_turned_away),
                 drained=drained))
         self.compact()

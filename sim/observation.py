@@ -19,11 +19,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from sim import metrics
-from sim.calibration import CLUSTER_NAMES
+from sim.calibration import CLUSTER_NAMES, STAGES
 from sim.network import TieTable
 from sim.params import QUARTERS_PER_YEAR, Params
 from sim.policy import Regime
-from sim.population import Population
+from sim.population import VENTURE, Population
 from sim.projects import JointProjects, ProjectOutcome
 
 N_CLUSTERS = len(CLUSTER_NAMES)
@@ -58,6 +58,7 @@ class QuarterEvents:
     exited: np.ndarray
     relocated: np.ndarray
     spin_offs: np.ndarray
+    spin_off_parents: np.ndarray  # the spin-offs' parents, in the same order
     entrants: np.ndarray
     turned_away: np.ndarray  # per cluster: would-be newcomers that found no place
     drained: float
@@ -98,6 +99,19 @@ class Series:
         if not self.per_cluster:
             return (self.name,)
         return tuple(f"{self.name}_{c.lower()}" for c in CLUSTER_NAMES)
+
+
+def _research_births(q: Quarter) -> np.ndarray:
+    parents = q.events.spin_off_parents
+    return q.per_cluster(parents[q.model.population.research[parents]])
+
+
+def _ventures_at(stage: int) -> Callable[[Quarter], np.ndarray]:
+    def count(q: Quarter) -> np.ndarray:
+        pop = q.model.population
+        return q.per_cluster(np.flatnonzero(pop.alive & (pop.kind == VENTURE)
+                                            & (pop.stage == stage)))
+    return count
 
 
 def _arrivals(q: Quarter) -> np.ndarray:
@@ -175,8 +189,13 @@ SCHEMA: tuple[Series, ...] = (
            lambda q: q.per_cluster(np.flatnonzero(q.active)), per_cluster=True),
     Series("ventures", "ventures alive", lambda q: q.model.ventures_by_cluster(),
            per_cluster=True),
+    *(Series(f"ventures_{stage.replace('-', '')}", f"ventures alive at the {stage} stage",
+             _ventures_at(level), per_cluster=True)
+      for level, stage in enumerate(STAGES)),
     Series("births", "spin-offs founded", lambda q: q.per_cluster(q.events.spin_offs),
            per_cluster=True),
+    Series("births_research", "spin-offs founded by research institutes and universities",
+           _research_births, per_cluster=True),
     Series("entries", "start-ups founded from outside the modelled agents",
            lambda q: q.per_cluster(q.events.entrants), per_cluster=True),
     Series("exits", "ventures that ran out of cash", lambda q: q.per_cluster(q.events.exited),

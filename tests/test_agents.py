@@ -122,8 +122,9 @@ def test_spin_offs_need_a_success_and_land_in_the_parents_cluster():
     parents = ClusterAgent.spin_off_parents(model, _outcome(model, successes=successes))
     assert parents.tolist() == [research[0]]
     before = len(model.agents)
-    rows, turned_away = Venture.found(model, parents)
+    rows, founders, turned_away = Venture.found(model, parents)
     assert turned_away.tolist() == [0, 0]  # no limit to a cluster's size
+    assert founders.tolist() == [research[0]]  # each new row beside its parent
     assert len(model.agents) == before + 1
     assert pop.kind[rows[0]] == VENTURE and pop.cluster[rows[0]] == pop.cluster[research[0]]
     assert model.ties.weight(research[0], rows[0]) == model.params.tie_initial

@@ -296,8 +296,9 @@ def test_a_full_cluster_founds_nothing_and_its_spin_offs_are_turned_away():
         model, JointProjects.of(TIE, [], [], 0.3), successes))
     assert sorted(parents.tolist()) == sorted(home.tolist())  # crowding 1: chance 0
     # parents that got through anyway (e.g. drawn earlier) find no place
-    rows, turned_away = Venture.found(model, np.concatenate([home, full]))
+    rows, founders, turned_away = Venture.found(model, np.concatenate([home, full]))
     assert len(rows) == 5 and turned_away.tolist() == [0, 5]
+    assert founders.tolist() == home.tolist()  # only the parents that found a place
     entrants, _ = Venture.enter(model)
     assert (pop.cluster[entrants] == 0).all()
 

@@ -138,3 +138,22 @@ def test_profiles_stay_defined_at_the_smallest_concentrations():
     assert np.isfinite(model.population.profile).all()
     summary = model.summary()
     assert all(np.isfinite(v) for v in summary.values() if isinstance(v, float))
+
+
+def test_ventures_by_stage_add_up_and_research_births_are_the_research_parents():
+    for spin_off_venture in (0.06, 0.0):
+        model = ClusterModel(rng=4, scale=0.1, until_year=2020,
+                             spin_off_venture=spin_off_venture)
+        model.run_model()
+        frame = model.datacollector.get_model_vars_dataframe()
+        for cluster in ("daedeok", "pangyo"):
+            stages = sum(frame[f"ventures_{stage}_{cluster}"]
+                         for stage in ("startup", "growth", "global"))
+            assert (stages == frame[f"ventures_{cluster}"]).all()
+            research = frame[f"births_research_{cluster}"]
+            assert (research <= frame[f"births_{cluster}"]).all()
+            if spin_off_venture == 0.0:  # only institutes and universities spin off
+                assert (research == frame[f"births_{cluster}"]).all()
+        assert frame["births_research_daedeok"].sum() > 0
+        if spin_off_venture > 0.0:  # ventures spin off too: not every birth is research's
+            assert (frame["births_research_daedeok"] < frame["births_daedeok"]).any()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from sim.agents.base import ClusterAgent, ClusterWorld
@@ -9,6 +11,14 @@ from sim.calibration import CLUSTER_NAMES, PANGYO, STAGES
 from sim.knowledge import draw_profiles
 from sim.population import VENTURE
 from sim.projects import ProjectOutcome
+
+
+class Founding(NamedTuple):
+    """What a quarter's spin-offs made (:meth:`Venture.found`)."""
+
+    rows: np.ndarray  # the new ventures
+    parents: np.ndarray  # their parents, in the same order
+    turned_away: np.ndarray  # spin-offs that found no place, per cluster
 
 
 class Venture(ClusterAgent):
@@ -111,22 +121,21 @@ class Venture(ClusterAgent):
         return admitted, turned_away
 
     @classmethod
-    def found(cls, model: ClusterWorld,
-              parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def found(cls, model: ClusterWorld, parents: np.ndarray) -> Founding:
         """Spin-offs (Section 7.16): one start-up per parent, in the parent's cluster if
         it has a place (:meth:`admit`), its profile drawn around the parent's, its
-        capability stock around the parent's, tied to its parent. Returns the new rows
-        and the spin-offs turned away per cluster."""
+        capability stock around the parent's, tied to its parent. Returns the new rows,
+        their parents and the spin-offs turned away per cluster."""
         pop = model.population
         admitted, turned_away = cls.admit(model, pop.cluster[parents])
         parents = parents[admitted]
         if len(parents) == 0:
-            return parents, turned_away
+            return Founding(parents, parents, turned_away)
         rows = cls._start_ups(model, pop.profile.take(parents, axis=0), pop.cluster[parents],
                               pop.absorptive[parents], model.params.spin_off_similarity)
         model.ties.strengthen(parents, rows, gain=0.0, initial=model.params.tie_initial,
                               now=model.quarter_number)
-        return rows, turned_away
+        return Founding(rows, parents, turned_away)
 
     @classmethod
     def enter(cls, model: ClusterWorld) -> tuple[np.ndarray, np.ndarray]:
