@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import synergy
-from sim.analyses.panels import prefix
+from sim.analyses.panels import prefix, span_of_counts
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
 from sim.params import Params
 
@@ -131,8 +131,7 @@ def _draw_break_even(table: pd.DataFrame, context: FigureContext) -> Figure:
             axis.set_title(f"coupling {coupling:g}; {_RULES[bool(rule)]}")
     figure.colorbar(image, ax=axes, label="synergy (paired with coupling 0)",
                     format=lambda value, _pos: f"{100 * value:+.0f}%", shrink=0.8)
-    n = table["n"]
-    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    n_text = span_of_counts(table["n"])
     figure.suptitle(f"{prefix(context.experiment)}Where coupling breaks even, "
                     f"{context.horizon}Q4: mean synergy of {n_text} paired replicates per "
                     "cell\nbold where its 95 % t-interval excludes 0; line: zero contour; "

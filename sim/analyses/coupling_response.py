@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import COUPLING_LABEL, INDEX_LABELS, synergy
-from sim.analyses.panels import prefix, threshold_line
+from sim.analyses.panels import prefix, span_of_counts, threshold_line
 from sim.analyses.style import MARKERS, level_colours
 from sim.analyses.tables import Table, require, tidy, with_inputs
 
@@ -83,8 +83,7 @@ def _draw_coupling_response(table: pd.DataFrame, context: FigureContext) -> Figu
     handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside right upper", title="capability",
                   frameon=False)
-    n = table["n"]
-    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    n_text = span_of_counts(table["n"])
     figure.suptitle(f"{prefix(context.experiment)}Response to coupling at "
                     f"{context.horizon}Q4: mean and 95 % t-interval over {n_text} "
                     "replicates per point")

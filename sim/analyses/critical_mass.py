@@ -19,9 +19,9 @@ from matplotlib.figure import Figure
 
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
-from sim.analyses.panels import prefix
+from sim.analyses.panels import prefix, quarter_position, span_of_counts
 from sim.analyses.style import LINE_COLOURS
-from sim.analyses.tables import Table, require, tidy, with_inputs
+from sim.analyses.tables import Table, missing_series, require, tidy, with_inputs
 from sim.params import Params
 
 __all__ = ["DRAWERS", "SERIES", "TABLES", "convergence_table", "critical_mass_table",
@@ -56,9 +56,7 @@ def critical_mass_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.D
     over the replicates (ventures divided by the run's scale). Raises ``ValueError``
     without series."""
     if series is None:
-        raise ValueError("critical mass follows the per-quarter series, and these "
-                         "results have none: run the experiment with series = true in "
-                         "its [experiment] table")
+        raise missing_series("critical mass follows")
     runs = with_inputs(runs, ("scale",))
     require(series, ("run_id", "quarter", *SERIES), what="series table")
     states = runs[["run_id", "scale"]].assign(state=state_labels(runs))
@@ -100,11 +98,6 @@ def convergence_table(table: pd.DataFrame) -> pd.DataFrame:
     return tidy(pd.DataFrame(rows), None)
 
 
-def _position(quarter: str) -> float:
-    year, q = str(quarter).upper().split("Q")
-    return int(year) + (int(q) - 1) / 4
-
-
 def _draw_critical_mass(table: pd.DataFrame, context: FigureContext,
                         companions: Companions) -> Figure:
     figure = Figure(figsize=(13, 8.2), layout="constrained")
@@ -118,7 +111,7 @@ def _draw_critical_mass(table: pd.DataFrame, context: FigureContext,
         part = table[table["series"] == column]
         for i, state in enumerate(states):
             path = part[part["state"] == state].sort_values("quarter")
-            x = path["quarter"].map(_position).to_numpy()
+            x = path["quarter"].map(quarter_position).to_numpy()
             colour = LINE_COLOURS[i % len(LINE_COLOURS)]
             axis.fill_between(x, path["low"], path["high"], color=colour, alpha=0.18,
                               linewidth=0)
@@ -133,8 +126,7 @@ def _draw_critical_mass(table: pd.DataFrame, context: FigureContext,
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", frameon=False,
                   title="starting state", ncols=min(3, len(states)))
-    n = table["n"]
-    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    n_text = span_of_counts(table["n"])
     figure.suptitle(f"{prefix(context.experiment)}Do the clusters forget where they "
                     f"started? Mean paths from each starting state with 95 % t-bands over "
                     f"{n_text} replicates to {context.horizon}Q4")

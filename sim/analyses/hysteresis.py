@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import known_thresholds, scenarios, snake
-from sim.analyses.panels import patches, prefix, threshold_line
+from sim.analyses.panels import patches, prefix, span_of_counts, threshold_line
 from sim.analyses.style import OKABE_ITO, SCENARIO_COLOURS
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
 from sim.params import Params
@@ -192,8 +192,7 @@ def _draw_hysteresis(table: pd.DataFrame, context: FigureContext) -> Figure:
         text.text(0.0, 1.0, "\n".join(effects) or "no path switches coupling here",
                   transform=text.transAxes, ha="left", va="top", fontsize=8)
         subfigure.suptitle(f"capability {capability:g}", fontsize=11, fontweight="bold")
-    n = table["n"]
-    n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}-{n.max()}"
+    n_text = span_of_counts(table["n"])
     year = int(table["switch_year"].iloc[0])
     among = f", {context.runs} runs" if context.runs is not None else ""
     figure.suptitle(

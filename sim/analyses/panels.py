@@ -17,7 +17,7 @@ from sim.analyses.context import Span
 from sim.analyses.labels import CAPABILITY_LABEL, COUPLING_LABEL, letter
 
 __all__ = ["cells", "certainty_colourbar", "describe", "label_axes", "majority_map",
-           "patches", "prefix", "threshold_line"]
+           "patches", "prefix", "quarter_position", "span_of_counts", "threshold_line"]
 
 
 def majority_map(ax: Any, table: pd.DataFrame, categories: Sequence[str],
@@ -138,6 +138,19 @@ def threshold_line(ax: Any, span: Span | None, label: str) -> None:
                     xycoords=("axes fraction", "data"), xytext=(-2, 2),
                     textcoords="offset points", ha="right", va="bottom", fontsize=7,
                     color="0.4")
+
+
+def span_of_counts(counts: pd.Series) -> str:
+    """Replicates (or runs) per point as a title prints them: ``"8"``, or ``"3-5"``
+    when the points differ."""
+    low, high = counts.min(), counts.max()
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def quarter_position(quarter: str) -> float:
+    """A quarter ``YEARQn`` as a position on a time axis in years."""
+    year, q = str(quarter).upper().split("Q")
+    return int(year) + (int(q) - 1) / 4
 
 
 def prefix(name: str) -> str:

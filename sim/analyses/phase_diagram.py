@@ -44,6 +44,7 @@ from sim.analyses.panels import (
     majority_map,
     patches,
     prefix,
+    span_of_counts,
 )
 from sim.analyses.style import COUPLING_TYPE_COLOURS, SCENARIO_COLOURS
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
@@ -201,8 +202,7 @@ def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext,
     right.suptitle("Share of runs ending in each scenario")
 
     per_cell = table["n"]
-    n_text = (f"{per_cell.min()}" if per_cell.min() == per_cell.max()
-              else f"{per_cell.min()}-{per_cell.max()}")
+    n_text = span_of_counts(per_cell)
     runs = context.runs if context.runs is not None else int(per_cell.sum())
     figure.suptitle(
         f"{prefix(context.experiment)}Emergent scenario at {context.horizon}Q4 by coupling "

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.params import Params
 
-__all__ = ["SIG_DIGITS", "Table", "check_labels", "require",
+__all__ = ["SIG_DIGITS", "Table", "check_labels", "missing_series", "require",
            "round_value", "tidy", "total_runs", "with_inputs"]
 
 SIG_DIGITS = 12
@@ -61,6 +61,14 @@ def require(frame: pd.DataFrame, columns: Sequence[str], what: str = "runs table
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the {what} lacks column(s) {', '.join(missing)}")
+
+
+def missing_series(analysis_needs: str) -> ValueError:
+    """The error for an analysis of the per-quarter series given results without them;
+    ``analysis_needs`` starts the sentence (e.g. "trajectories need")."""
+    return ValueError(f"{analysis_needs} the per-quarter series, and these results have "
+                      "none: run the experiment with series = true in its [experiment] "
+                      "table")
 
 
 def with_inputs(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:

@@ -15,9 +15,17 @@ from matplotlib.lines import Line2D
 
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import INDEX_LABELS
-from sim.analyses.panels import prefix, threshold_line
+from sim.analyses.panels import prefix, quarter_position, threshold_line
 from sim.analyses.style import SCENARIO_COLOURS
-from sim.analyses.tables import Table, check_labels, require, round_value, tidy, with_inputs
+from sim.analyses.tables import (
+    Table,
+    check_labels,
+    missing_series,
+    require,
+    round_value,
+    tidy,
+    with_inputs,
+)
 from sim.scenarios import SCENARIOS
 
 __all__ = ["DRAWERS", "TABLES", "representative_runs", "trajectories_table"]
@@ -58,9 +66,7 @@ def trajectories_table(runs: pd.DataFrame, series: pd.DataFrame | None) -> pd.Da
     :func:`representative_runs`), as a long table: run_id, scenario, coupling,
     capability, quarter and the plotted series. Raises ``ValueError`` without series."""
     if series is None:
-        raise ValueError("trajectories need the per-quarter series, and these results "
-                         "have none: run the experiment with series = true in its "
-                         "[experiment] table")
+        raise missing_series("trajectories need")
     runs = with_inputs(runs, ("coupling", "capability"))
     require(series, ("run_id", "quarter", *_TRAJECTORY_SERIES), what="series table")
     chosen = representative_runs(runs)[["run_id", "scenario", "coupling", "capability"]]
@@ -96,7 +102,7 @@ def _draw_trajectories(table: pd.DataFrame, context: FigureContext) -> Figure:
     for rank, scenario in enumerate(reached):
         width = 2.6 - 0.45 * rank  # later lines thinner: coinciding curves stay visible
         part = table[table["scenario"] == scenario]
-        x = part["quarter"].map(_quarter_position).to_numpy()
+        x = part["quarter"].map(quarter_position).to_numpy()
         for axis, _title, _ylabel, curves in panels:
             for column, style in curves:
                 axis.plot(x, part[column].to_numpy(dtype=float), linestyle=style,
@@ -104,7 +110,7 @@ def _draw_trajectories(table: pd.DataFrame, context: FigureContext) -> Figure:
     threshold_line(axes[0, 1], context.threshold("capability_threshold"), "threshold")
     threshold_line(axes[0, 2], context.threshold("cooperation_threshold"), "threshold")
     threshold_line(axes[1, 0], context.threshold("distinctiveness_threshold"), "threshold")
-    first, last = (_quarter_position(q) for q in (table["quarter"].min(),
+    first, last = (quarter_position(q) for q in (table["quarter"].min(),
                                                   table["quarter"].max()))
     years = list(range(int(first), int(last) + 1))
     step = max(1, math.ceil(len(years) / 8))
@@ -147,12 +153,6 @@ def _draw_trajectories(table: pd.DataFrame, context: FigureContext) -> Figure:
     figure.suptitle(f"{prefix(context.experiment)}Trajectories of one representative run "
                     f"per scenario (closest to the scenario's median end point){among}")
     return figure
-
-
-def _quarter_position(quarter: str) -> float:
-    """A quarter ``YEARQn`` as a position on a time axis in years."""
-    year, q = str(quarter).upper().split("Q")
-    return int(year) + (int(q) - 1) / 4
 
 
 def _check_trajectories(name: str, table: pd.DataFrame) -> None:
