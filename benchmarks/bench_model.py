@@ -254,6 +254,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("Spin-offs: parents", "ClusterAgent", "spin_off_parents"),
     ("Spin-offs: founding", "Venture", "found"),
     ("Entry", "Venture", "enter"),
+    ("Moving in", "Venture", "move_in"),
     ("Observation", "ClusterModel", "observe"),
     ("Compaction", "ClusterModel", "compact"),
 )

@@ -7,7 +7,9 @@ candidates for a sensitivity analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import bisect
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,16 +36,49 @@ class ClusterProfile:
     domain_mix: tuple[float, ...]
     stage_mix: tuple[float, float, float]
     sources: dict[str, str]
+    observed_stage_mix: tuple[float, float, float] | None = None
+    """Stage mix from a sourced survey, where one exists (None: ``stage_mix`` stands)."""
+    observed_ventures: dict[int, int] = field(default_factory=dict)
+    """Sourced firm counts by year (data/targets.csv), from which the count in the year
+    a history run starts is read (:meth:`ventures_in`)."""
 
-    def populations(self, scale: float, ventures_factor: float = 1.0) -> dict[str, int]:
+    def ventures_in(self, year: int) -> float:
+        """The cluster's firms in ``year`` from :attr:`observed_ventures`: log-linear
+        between the sourced years around it (firm counts grow by rates), the nearest
+        sourced count outside them."""
+        years = sorted(self.observed_ventures)
+        if not years:
+            raise ValueError(f"{self.name} has no observed firm counts")
+        if year in self.observed_ventures:
+            return float(self.observed_ventures[year])
+        if year <= years[0]:
+            return float(self.observed_ventures[years[0]])
+        if year >= years[-1]:
+            return float(self.observed_ventures[years[-1]])
+        after = bisect.bisect_left(years, year)
+        y0, y1 = years[after - 1], years[after]
+        n0, n1 = self.observed_ventures[y0], self.observed_ventures[y1]
+        return math.exp(math.log(n0) + (math.log(n1) - math.log(n0)) * (year - y0) / (y1 - y0))
+
+    def populations(self, scale: float, ventures_factor: float = 1.0, *,
+                    year: int | None = None) -> dict[str, int]:
         """Agents of each kind at ``scale`` (ventures times ``ventures_factor``); never
-        fewer than one of a kind."""
+        fewer than one of a kind. Ventures: the observed count in ``year``
+        (:meth:`ventures_in`), or :attr:`ventures` (the 2018 count) when ``year`` is None."""
+        ventures = self.ventures if year is None else self.ventures_in(year)
         return {
             "institutes": max(1, round(self.institutes * scale)),
             "universities": max(1, round(self.universities * scale)),
-            "ventures": max(1, round(self.ventures * scale * ventures_factor)),
+            "ventures": max(1, round(ventures * scale * ventures_factor)),
             "agencies": 1,
         }
+
+    def start_stage_mix(self, observed: bool) -> tuple[float, float, float]:
+        """The stage mix ventures start with: the survey's when ``observed`` and there is
+        one, else :attr:`stage_mix`."""
+        if observed and self.observed_stage_mix is not None:
+            return self.observed_stage_mix
+        return self.stage_mix
 
     @property
     def domain_shares(self) -> np.ndarray:
@@ -72,6 +107,13 @@ DAEDEOK_2018 = ClusterProfile(
     domain_mix=(0.30, 0.20, 0.20, 0.15, 0.03, 0.12),
     # ASSUMPTION: a young, research-spun venture base: mostly start-ups.
     stage_mix=(0.70, 0.25, 0.05),
+    # 2020 survey of the special zone's firms (data/targets.csv,
+    # daedeok_lifecycle_*_2020): start-up 14.1%; early growth 31.3% + high growth 32.8%
+    # read as growth; mature 20.7% + decline 1.1% read as global (the established stage)
+    observed_stage_mix=(0.141, 0.641, 0.218),
+    # firms in the special zone (data/targets.csv, daedeok_firms_*)
+    observed_ventures={2005: 687, 2006: 786, 2007: 898, 2009: 1006, 2010: 1179,
+                       2012: 1312, 2020: 1945},
     sources={
         "founded": "source paper: built from 1973 around government research institutes",
         "institutes": "Daejeon city: about 30 government-funded research institutes",
@@ -92,8 +134,13 @@ PANGYO_2018 = ClusterProfile(
     ventures=1259,
     domain_mix=(_PANGYO_BASIC, _PANGYO_FIRMS["IT"], _PANGYO_FIRMS["BT"], _PANGYO_FIRMS["NT"],
                 _PANGYO_FIRMS["CT"], _PANGYO_OTHER),
-    # ASSUMPTION: many established IT firms besides the start-ups.
+    # ASSUMPTION: many established IT firms besides the start-ups. No stage survey: the
+    # 15% at the global stage agree with the 12-14% of firms that are not SMEs
+    # (data/targets.csv, pangyo_sme_share_*), so the mix is kept in history runs too.
     stage_mix=(0.40, 0.45, 0.15),
+    # firms in the first valley (data/targets.csv, pangyo_firms_*): occupancy began in
+    # 2011; 2015 is the end-of-year count
+    observed_ventures={2011: 83, 2014: 870, 2015: 1121, 2016: 1306, 2019: 1259},
     sources={
         "founded": "source paper, Table 1: project period 2005-2015",
         "universities": "source paper, Table 1: industry-academia R&D centre (counted 2)",

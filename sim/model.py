@@ -71,6 +71,9 @@ class ClusterModel(mesa.Model):
         self.agent_at: list[ClusterAgent] = []
         self.home_mix = np.array([profile.domain_shares for profile in CLUSTERS])
         self.history: list[dict[str, Any]] = []
+        #: The spin-up's quarterly records (same columns as ``history``, quarters before
+        #: 2018Q1): the clusters' history, which targets before 2018 are read from.
+        self.spin_up_history: list[dict[str, Any]] = []
         self.totals = {"innovations": 0, "innovations_inter": 0, "births": 0,
                        "entries": 0, "exits": 0, "scale_ups": 0, "relocations": 0}
 
@@ -82,6 +85,8 @@ class ClusterModel(mesa.Model):
         self.regime = Regime.in_quarter(self.params, self.quarter_number)
         self._populate()
         self._tie_within_clusters()
+        # distinctiveness in the spin-up's records is relative to its first quarter
+        self.initial_cluster_distance = self.cluster_distance()
         for _ in range(params.spin_up_steps):
             # the class's step, not Mesa's counting wrapper: the spin-up is before 2018Q1
             type(self).step(self)
@@ -147,11 +152,16 @@ class ClusterModel(mesa.Model):
     # --- initialisation ------------------------------------------------------------------
     def _populate(self) -> None:
         """Create every agent of both clusters from the calibration at ``scale``; each
-        agent's capability stock is drawn around its cluster's endowment."""
+        agent's capability stock is drawn around its cluster's endowment. Under
+        ``observed_start`` the ventures are the clusters' observed counts in the year the
+        spin-up starts, at Daedeok's surveyed stage mix (Section 5.1)."""
         params, rng = self.params, self.rng
         factors = (params.ventures_daedeok_factor, params.ventures_pangyo_factor)
+        start = self.year if params.observed_start else None
         for cluster, profile in enumerate(CLUSTERS):
-            counts = profile.populations(params.scale, ventures_factor=factors[cluster])
+            counts = profile.populations(params.scale, ventures_factor=factors[cluster],
+                                         year=start)
+            stage_mix = profile.start_stage_mix(params.observed_start)
             endowment = params.cluster_capability(cluster)
             for kind, key in ((INSTITUTE, "institutes"), (UNIVERSITY, "universities"),
                               (VENTURE, "ventures"), (AGENCY, "agencies")):
@@ -164,14 +174,7 @@ class ClusterModel(mesa.Model):
                     "cross_propensity": params.cross_propensity_initial,
                 }
                 if kind == VENTURE:
-                    stage = rng.choice(3, size=n, p=profile.stage_mix).astype(np.int8)
-                    burn = params.burn_startup * params.stage_cost_ratio ** stage
-                    columns |= {
-                        "stage": stage,
-                        "age": rng.integers(0, 40, size=n),
-                        "cash": params.startup_cash * burn * rng.uniform(0.5, 1.5, n),
-                        "revenue": burn * rng.uniform(0.5, 1.2, n),
-                    }
+                    columns |= Venture.established(self, n, stage_mix)
                 rows = self.population.append(
                     draw_profiles(rng, centres, params.profile_concentration), **columns)
                 for row in rows.tolist():
@@ -270,15 +273,15 @@ class ClusterModel(mesa.Model):
         relocated, movers_turned_away = Venture.relocate(self, outcome)
         founding = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
         entrants, entrants_turned_away = Venture.enter(self)
+        moved_in = Venture.move_in(self)
         self.population.age[self.population.alive] += 1
-        if self.quarter_number >= 1:  # the spin-up is not observed
-            self.observe(observation.QuarterEvents(
-                outcome=outcome, crowded_out=crowded_out, scaled=scaled, exited=exited,
-                relocated=relocated, spin_offs=founding.rows,
-                spin_off_parents=founding.parents, entrants=entrants,
-                turned_away=(movers_turned_away + founding.turned_away
-                             + entrants_turned_away),
-                drained=drained))
+        events = observation.QuarterEvents(
+            outcome=outcome, crowded_out=crowded_out, scaled=scaled, exited=exited,
+            relocated=relocated, spin_offs=founding.rows,
+            spin_off_parents=founding.parents, entrants=entrants, moved_in=moved_in,
+            turned_away=movers_turned_away + founding.turned_away + entrants_turned_away,
+            drained=drained)
+        self.observe(events)
         self.compact()
         self.quarter_number += 1
         if self.quarter_number > self.params.steps:
@@ -328,7 +331,14 @@ class ClusterModel(mesa.Model):
 
     # --- observation -------------------------------------------------------------------------
     def observe(self, events: observation.QuarterEvents) -> None:
-        """Record the quarter (Section 7.19) and let the DataCollector collect it."""
+        """Record the quarter (Section 7.19) and let the DataCollector collect it; in
+        the spin-up, record it in ``spin_up_history`` alone (the clusters' history, not
+        the run's observation: no totals, no DataCollector)."""
+        if self.quarter_number <= 0:
+            self.spin_up_history.append(observation.record(
+                observation.Quarter(self, events), self.quarter_from(self.quarter_number),
+                self.spin_up_history))
+            return
         outcome = events.outcome
         for key, value in (("innovations", outcome.innovations),
                            ("innovations_inter", outcome.innovations_inter),

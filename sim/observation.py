@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sim import metrics
-from sim.calibration import CLUSTER_NAMES, STAGES
+from sim.calibration import CLUSTER_NAMES, DOMAINS, STAGES
 from sim.network import TieTable
 from sim.params import QUARTERS_PER_YEAR, Params
 from sim.policy import Regime
@@ -27,6 +27,7 @@ from sim.population import VENTURE, Population
 from sim.projects import JointProjects, ProjectOutcome
 
 N_CLUSTERS = len(CLUSTER_NAMES)
+_IT = DOMAINS.index("IT")
 
 
 class ObservedModel(Protocol):
@@ -60,6 +61,7 @@ class QuarterEvents:
     spin_offs: np.ndarray
     spin_off_parents: np.ndarray  # the spin-offs' parents, in the same order
     entrants: np.ndarray
+    moved_in: np.ndarray  # established firms that moved in from outside the clusters
     turned_away: np.ndarray  # per cluster: would-be newcomers that found no place
     drained: float
 
@@ -112,6 +114,15 @@ def _ventures_at(stage: int) -> Callable[[Quarter], np.ndarray]:
         return q.per_cluster(np.flatnonzero(pop.alive & (pop.kind == VENTURE)
                                             & (pop.stage == stage)))
     return count
+
+
+def _it_ventures(q: Quarter) -> np.ndarray:
+    pop = q.model.population
+    ventures = np.flatnonzero(pop.alive & (pop.kind == VENTURE))
+    # the sector a firm is registered in is its founding field (its home profile), not
+    # where collaboration has since drawn its knowledge
+    it = pop.home.take(ventures, axis=0).argmax(axis=1) == _IT
+    return q.per_cluster(ventures[it])
 
 
 def _arrivals(q: Quarter) -> np.ndarray:
@@ -198,6 +209,11 @@ SCHEMA: tuple[Series, ...] = (
            _research_births, per_cluster=True),
     Series("entries", "start-ups founded from outside the modelled agents",
            lambda q: q.per_cluster(q.events.entrants), per_cluster=True),
+    Series("moved_in", "established firms that moved in from outside the modelled "
+           "clusters", lambda q: q.per_cluster(q.events.moved_in), per_cluster=True),
+    Series("ventures_it", "ventures alive founded in IT: the largest domain of their "
+           "home profile (the sector a firm survey files them under)", _it_ventures,
+           per_cluster=True),
     Series("exits", "ventures that ran out of cash", lambda q: q.per_cluster(q.events.exited),
            per_cluster=True),
     Series("scale_ups", "ventures that moved up a stage",

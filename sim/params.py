@@ -4,6 +4,12 @@
 an allowed range and a docstring (``help``). ``ClusterModel(**kwargs)`` builds one, so
 an invalid value fails before any agent exists, with a message that names the
 parameter and its allowed range. docs/ODD.md gives the rationale for every default.
+
+The defaults are the **fitted model**: every parameter the published calibration sets
+(``sim/profiles/calibrated.toml``: its posterior medians and the settings it fixed) takes
+its value from there, the one place it is written; the value declared here is then the
+model's earlier, hand-set default, kept as each field's ``legacy`` metadata and in the
+``legacy`` profile (``sim/profiles/legacy.toml``).
 """
 
 from __future__ import annotations
@@ -12,8 +18,11 @@ import dataclasses
 import difflib
 import math
 import numbers
+import tomllib
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,10 +32,12 @@ START_YEAR = 2018
 
 QUARTERS_PER_YEAR = 4
 
-CAPABILITY_BASELINE_2018 = 0.219
-"""Mean 2018 capability index of the default model at scale 1 over seeds 0-9, written
-down once from ``python -m sim baseline`` (docs/ODD.md, 7.19.5). A fixed number, never
-recomputed per run, so that a sensitivity analysis can move the scenario boundaries."""
+CAPABILITY_BASELINE_2018 = 0.195
+"""Mean 2018 capability index of the default (fitted) model at scale 1 over seeds 0-9,
+written down once from ``python -m sim baseline`` (0.1950, sd 0.0096; docs/ODD.md,
+7.19.5); the hand-set model's was 0.219, which the legacy profile keeps. A fixed number,
+never recomputed per run, so that a sensitivity analysis can move the scenario
+boundaries."""
 
 
 class ParameterError(ValueError):
@@ -46,7 +57,32 @@ def _p(default: Any, help: str, *, unit: str = "", low: float | None = None,
     })
 
 
+CALIBRATED_PROFILE = Path(__file__).resolve().parent / "profiles" / "calibrated.toml"
+"""The published calibration's parameter set, from which the defaults of the parameters
+it sets are read."""
+
+
+def _calibrated_values() -> dict[str, Any]:
+    values = tomllib.loads(CALIBRATED_PROFILE.read_text(encoding="utf-8"))["parameters"]
+    return {name: None if value == "none" else value for name, value in values.items()}
+
+
+def _defaults_from_calibration(cls: type) -> type:
+    """Give every field the calibrated profile sets that value as its default, keeping
+    the declared one as ``legacy`` metadata (runs before the dataclass is built)."""
+    calibrated = _calibrated_values()
+    unknown = sorted(set(calibrated) - set(vars(cls)))
+    if unknown:
+        raise ParameterError(f"{CALIBRATED_PROFILE} sets unknown parameter {unknown[0]!r}")
+    for name, value in calibrated.items():
+        spec = vars(cls)[name]
+        spec.metadata = types.MappingProxyType({**spec.metadata, "legacy": spec.default})
+        spec.default = value
+    return cls
+
+
 @dataclass(frozen=True)
+@_defaults_from_calibration
 class Params:
     """Inputs of :class:`sim.model.ClusterModel` (see docs/ODD.md, section 8, 'Parameters')."""
 
@@ -81,8 +117,15 @@ class Params:
     until_year: int = _p(2030, "last simulated year (runs to its fourth quarter)",
                          unit="year", low=START_YEAR, high=2100, from_2018=True)
     spin_up_years: int = _p(4, "years simulated before 2018Q1, uncoupled and without "
-                            "policies, from which the 2018 state emerges (nothing of "
-                            "them is recorded)", unit="year", low=0, high=50)
+                            "policies, from which the 2018 state emerges; they are "
+                            "the run's history (ClusterModel.spin_up_history), which "
+                            "targets before 2018 are compared with", unit="year",
+                            low=0, high=50)
+    observed_start: bool = _p(False, "the spin-up starts from the clusters as observed "
+                              "in its first year: firm counts read from the sourced "
+                              "counts of that year, Daedeok's stage mix from its 2020 "
+                              "survey (off: the 2018 counts and the assumed mixes, "
+                              "whatever the year)")
 
     # --- schedules: inputs that change in time (hysteresis experiments) -----------------
     switch_year: int = _p(2024, "first year in which coupling_after and "
@@ -253,6 +296,10 @@ class Params:
     congestion_cost: float = _p(0.5, "share by which a venture's burn rises in a full "
                                 "cluster (rent and congestion rise with crowding)",
                                 low=0.0, high=10.0)
+    move_in_rate: float = _p(0.0, "share of a cluster's free places taken each quarter "
+                             "by established firms moving in from outside the modelled "
+                             "clusters (how a new valley fills; 0: none, and none "
+                             "without a limit)", unit="1/quarter", low=0.0, high=1.0)
 
     # --- what coupling costs (each submodule can be switched off) ----------------------
     coordination_cost: bool = _p(True, "inter-cluster projects lose success odds to "

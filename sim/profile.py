@@ -14,15 +14,30 @@ A profile is a TOML file in ``sim/profiles/`` (shipped with the package)::
 "calibrated"`` start from these values instead of the defaults; anything set explicitly
 (``--set``, ``[fixed]``, ``[grid]``) still wins. The calibrated profile is written by
 ``python -m sim calibrate`` (``DIR/profile.toml``) and published with the figures.
+TOML has no null: an optional parameter is set to None by the string ``"none"``.
+
+A profile may ship its **posterior sample** beside it, ``NAME.posterior.csv``: the
+calibration's last generation, one column per calibrated parameter and a ``weight``
+column. An experiment's ``[experiment] posterior = "calibrated"`` draws each replicate's
+constants from it (:func:`draw_posterior`).
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import math
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.params import ParameterError, check_value
+import numpy as np
+
+from sim.params import ParameterError, Params, check_value
+
+#: Spawn-key tag of the posterior draws, so they never share a stream with run seeds.
+_POSTERIOR_STREAM = 0x9057
 
 PROFILES = Path(__file__).resolve().parent / "profiles"
 
@@ -42,7 +57,10 @@ def read_profile(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     values = document.get("parameters")
     if not isinstance(values, dict) or not values:
         raise ParameterError(f"profile {path} has no [parameters] table")
+    described = Params.describe()
     for name, value in values.items():
+        if value == "none" and described.get(name, {}).get("optional"):
+            values[name] = value = None
         try:
             check_value(name, value)
         except ParameterError as error:
@@ -57,3 +75,59 @@ def load_profile(name: str) -> dict[str, Any]:
     if name not in known:
         raise ParameterError(f"unknown profile {name!r} (known: {', '.join(known) or 'none'})")
     return read_profile(PROFILES / f"{name}.toml")[0]
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A profile's posterior sample: particles (one row each) and their weights."""
+
+    name: str
+    parameters: tuple[str, ...]
+    particles: np.ndarray  # particles x parameters
+    weights: np.ndarray  # summing to one
+    sha256: str  # of the file as read: part of an experiment's identity
+
+    def draw(self, master_seed: int, count: int) -> list[dict[str, float]]:
+        """``count`` particles drawn with replacement by weight, from a stream of the
+        master seed alone: draw ``r`` is replicate ``r``'s constants, whatever the
+        executor, the workers or the order in which runs finish."""
+        sequence = np.random.SeedSequence(master_seed, spawn_key=(_POSTERIOR_STREAM,))
+        chosen = np.random.default_rng(sequence).choice(len(self.weights), size=count,
+                                                        p=self.weights)
+        return [dict(zip(self.parameters, self.particles[k].tolist(), strict=True))
+                for k in chosen]
+
+
+def posterior_path(name: str) -> Path:
+    """Where the shipped profile ``name`` keeps its posterior sample."""
+    return PROFILES / f"{name}.posterior.csv"
+
+
+def load_posterior(name: str) -> Posterior:
+    """The posterior sample shipped beside profile ``name``, validated: known parameter
+    names, values in their ranges, finite non-negative weights with a positive sum."""
+    path = posterior_path(name)
+    if not path.is_file():
+        have = sorted(p.name.removesuffix(".posterior.csv")
+                      for p in PROFILES.glob("*.posterior.csv"))
+        raise ParameterError(f"no posterior sample for profile {name!r} (profiles with "
+                             f"one: {', '.join(have) or 'none'})")
+    raw = path.read_bytes()
+    rows = list(csv.DictReader(raw.decode("utf-8").splitlines()))
+    if not rows or "weight" not in rows[0]:
+        raise ParameterError(f"{path} needs a header with a weight column and particles")
+    names = tuple(column for column in rows[0] if column != "weight")
+    particles = np.array([[float(row[n]) for n in names] for row in rows])
+    weights = np.array([float(row["weight"]) for row in rows])
+    for column, name_ in enumerate(names):
+        for value in (particles[:, column].min(), particles[:, column].max()):
+            try:
+                check_value(name_, float(value))
+            except ParameterError as error:
+                raise ParameterError(f"{path}: {error}") from None
+    total = weights.sum()
+    if not (np.isfinite(weights).all() and (weights >= 0).all() and math.isfinite(total)
+            and total > 0):
+        raise ParameterError(f"{path}: weights must be finite, non-negative, not all 0")
+    return Posterior(name, names, particles, weights / total,
+                     hashlib.sha256(raw).hexdigest())

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import observation
-from sim.calibration import CLUSTER_NAMES
+from sim.calibration import CLUSTER_NAMES, STAGES
 from sim.params import QUARTERS_PER_YEAR, START_YEAR
 
 __all__ = [
@@ -98,7 +98,7 @@ _EXTENSIVE_SERIES = frozenset({
     "collaborations", "collaborations_inter", "innovations", "innovations_inter",
     "innovations_cumulative", "crowded_out", "crowded_out_home", "active_agents", "agents",
     "ventures", "ventures_startup", "ventures_growth", "ventures_global", "births",
-    "births_research", "entries", "exits", "scale_ups", "relocations_to", "turned_away", "ties",
+    "births_research", "entries", "moved_in", "ventures_it", "exits", "scale_ups", "relocations_to", "turned_away", "ties",
     "inter_cluster_ties",
 })
 """Series (by schema name) that count agents or events, so scale with the population."""
@@ -133,7 +133,22 @@ def _build_quantities() -> dict[str, Quantity]:
         name = f"{base}_total"
         quantities[name] = Quantity(name, f"{base} in both clusters together", True,
                                     _sum_over_clusters(base))
+    # compositions, as a survey reports them: shares of a cluster's living ventures
+    for part, what in (*((f"ventures_{stage.replace('-', '')}", f"at the {stage} stage")
+                         for stage in STAGES),
+                       ("ventures_it", "whose largest technology domain is IT")):
+        for cluster in CLUSTER_NAMES:
+            name = f"{part}_share_{cluster.lower()}"
+            quantities[name] = Quantity(
+                name, f"share of the ventures alive {what} ({cluster})", False,
+                _share(f"{part}_{cluster.lower()}", f"ventures_{cluster.lower()}"))
     return quantities
+
+
+def _share(part: str, whole: str) -> Callable[[Mapping[str, Any]], float]:
+    def read(record: Mapping[str, Any]) -> float:
+        return float(record[part]) / record[whole] if record[whole] else math.nan
+    return read
 
 
 QUANTITIES: dict[str, Quantity] = _build_quantities()
@@ -233,8 +248,7 @@ def parse_model_output(text: str, row_year: int) -> ModelOutput:
     """Parse a ``model_output`` expression for a target in ``row_year``.
 
     Raises ValueError (with a one-line reason) for an unknown quantity, aggregation or
-    summary field, or for years the model cannot simulate (before
-    :data:`sim.params.START_YEAR` or outside :data:`YEAR_RANGE`)."""
+    summary field, or for years outside :data:`YEAR_RANGE`."""
     text = text.strip()
     if text.startswith("summary:"):
         field = text.removeprefix("summary:")
@@ -272,12 +286,9 @@ def parse_model_output(text: str, row_year: int) -> ModelOutput:
         if base >= (year if year is not None else row_year):
             raise ValueError(f"model_output {text!r}: the base year must come before "
                              f"the end year")
-    output = ModelOutput(text, name, aggregation, year, base)
-    for simulated in output.years(row_year):
-        if simulated < START_YEAR:
-            raise ValueError(f"model_output {text!r} needs {simulated}, before the "
-                             f"simulated period (from {START_YEAR})")
-    return output
+    # a year before 2018 is read from the spin-up's records when the run's spin-up
+    # reaches back that far (a calibration checks its own runs do)
+    return ModelOutput(text, name, aggregation, year, base)
 
 
 def _year_argument(argument: str, text: str) -> int:
@@ -448,7 +459,8 @@ def simulated_values(run: Any, targets: Iterable[Target] | None = None, *,
     targets = load_targets() if targets is None else list(targets)
     get_summary: Callable[[], Mapping[str, Any] | None]
     if hasattr(run, "history") and hasattr(run, "params"):
-        records = list(run.history)
+        # the spin-up's records first: targets before 2018 read the clusters' history
+        records = [*getattr(run, "spin_up_history", ()), *run.history]
         scale = run.params.scale if scale is None else scale
         cached: list[Mapping[str, Any]] = []
 

@@ -165,12 +165,16 @@ def test_search_prefers_promising_partners():
     found = ClusterAgent.search_partners(model, productivity)
     i, j = found.i, found.j
     chosen = ClusterAgent.project_odds(model, productivity, i, j).mean()
-    random_j = model.rng.permutation(j)
+    # a random partner from the same cluster as the chosen one: the candidates' pool
+    random_j = j.copy()
+    for cluster in (0, 1):
+        same = np.flatnonzero(model.population.cluster[j] == cluster)
+        random_j[same] = model.rng.permutation(j[same])
     assert chosen > ClusterAgent.project_odds(model, productivity, i, random_j).mean()
 
 
 def test_agency_brokerage_stays_in_cluster_without_coupling():
-    model = ClusterModel(rng=6, scale=0.2, coupling=0.0)
+    model = ClusterModel(rng=6, scale=1.0, coupling=0.0)  # enough matches to look at
     pop = model.population
     for agency in model.agents_by_type[SupportAgency]:
         brokered = agency.step(_productivity(model))

@@ -4,6 +4,8 @@ cell with hand-computed intervals and signs, the figure, and what its design nee
 import itertools
 import math
 
+import numpy as np
+
 import pandas as pd
 import pytest
 from scipy import stats
@@ -84,3 +86,33 @@ def test_the_figure_is_drawn_from_its_table(tmp_path):
     # the zero contour is drawn where the mean changes sign
     assert any(collection.__class__.__name__ in ("QuadContourSet", "ContourSet")
                or hasattr(collection, "get_paths") for collection in figure.axes[0].collections)
+
+
+def test_the_posterior_weighs_the_map_by_the_cell_its_particles_fall_in():
+    from sim.analyses.coupling_break_even import posterior_mass_table
+    from sim.profile import Posterior
+
+    rows = []
+    for slots, cost, low, high in ((2.0, 1.0, 0.1, 0.3), (2.0, 2.0, -0.3, -0.1),
+                                   (4.0, 1.0, -0.1, 0.1), (4.0, 2.0, -0.5, -0.2)):
+        rows.append({"attention_by_value": True, "coupling": 1.0, "attention_venture": slots,
+                     "cross_attention_cost": cost, "n": 4, "synergy_mean": (low + high) / 2,
+                     "synergy_low": low, "synergy_high": high,
+                     "sign": "positive" if low > 0 else "negative" if high < 0 else "unsettled"})
+    table = pd.DataFrame(rows)
+    # particles near (2, 1): positive; near (4, 1): unsettled; near (4, 2): negative
+    particles = np.array([[2.4, 1.2], [3.6, 1.4], [4.9, 1.9], [3.1, 1.6]])
+    posterior = Posterior("probe", ("attention_venture", "cross_attention_cost"),
+                          particles, np.array([0.4, 0.3, 0.2, 0.1]), "0")
+    weighed = posterior_mass_table(table, posterior).iloc[0]
+    assert weighed["mass_positive"] == pytest.approx(0.4)
+    assert weighed["mass_unsettled"] == pytest.approx(0.3)
+    assert weighed["mass_negative"] == pytest.approx(0.3)  # (4.9, 1.9) and (3.1, 1.6)
+    assert weighed["n_runs"] == 16
+    assert weighed["attention_venture_median"] == pytest.approx(3.1)  # cumulative 0.4, 0.5
+    # a posterior without the constants says nothing about where on the map we are
+    unfitted = posterior_mass_table(table, Posterior("probe", ("entry_rate",),
+                                                     particles[:, :1], np.ones(4) / 4, "0"))
+    assert len(unfitted) == 1 and unfitted["n_runs"].iloc[0] == 16
+    assert unfitted.filter(like="mass_").isna().all().all()
+    assert unfitted.filter(like="_median").isna().all().all()

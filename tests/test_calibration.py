@@ -44,6 +44,8 @@ targets = "{targets}"
 [fixed]
 scale = 0.05
 until_year = 2020
+spin_up_years = 7
+observed_start = true
 
 [priors]
 entry_rate = {{ low = 0.0, high = 0.06 }}

@@ -5,6 +5,8 @@ and the starting-state inputs of the model."""
 import math
 
 import numpy as np
+
+from sim.calibration import CLUSTERS
 import pandas as pd
 import pytest
 from scipy import stats
@@ -92,6 +94,8 @@ def test_the_starting_population_follows_the_factors():
     calibrated = ClusterModel(rng=2, scale=0.1, spin_up_years=0).ventures_by_cluster()
     started = ClusterModel(rng=2, scale=0.1, spin_up_years=0, ventures_pangyo_factor=2.0,
                            ventures_daedeok_factor=0.5).ventures_by_cluster()
-    assert started.tolist() == [round(120 * 0.5), round(125.9 * 2)]
-    assert calibrated.tolist() == [120, 126]
+    # the observed counts of 2018, the first year when the spin-up is empty
+    daedeok, pangyo = (profile.ventures_in(2018) * 0.1 for profile in CLUSTERS)
+    assert started.tolist() == [round(daedeok * 0.5), round(pangyo * 2)]
+    assert calibrated.tolist() == [round(daedeok), round(pangyo)]
     assert np.all(started > 0)

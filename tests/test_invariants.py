@@ -21,10 +21,11 @@ years = st.integers(2018, 2022)
 @given(seed=seeds, capability=levels, vision=policies, programme=policies, open_=policies,
        coupling_after=unscheduled_or_zero, switch_year=years, invest=investment,
        invest_after=st.one_of(st.none(), investment), spin_up=st.integers(0, 3),
-       by_value=st.booleans(), capacity=st.one_of(st.none(), st.floats(300.0, 3000.0)))
+       by_value=st.booleans(), capacity=st.one_of(st.none(), st.floats(300.0, 3000.0)),
+       move_in=st.floats(0.0, 1.0), observed=st.booleans())
 def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, open_,
                                           coupling_after, switch_year, invest, invest_after,
-                                          spin_up, by_value, capacity):
+                                          spin_up, by_value, capacity, move_in, observed):
     # every cost submodule is on by default; the schedule keeps coupling at 0 throughout
     model = ClusterModel(rng=seed, scale=0.05, until_year=2021, coupling=0.0,
                          coupling_after=coupling_after, switch_year=switch_year,
@@ -32,7 +33,9 @@ def test_nothing_crosses_at_zero_coupling(seed, capability, vision, programme, o
                          cooperation_programme=programme, open_innovation=open_,
                          capability_investment=invest, capability_investment_after=invest_after,
                          spin_up_years=spin_up, attention_by_value=by_value,
-                         capacity_daedeok=capacity, capacity_pangyo=capacity)
+                         capacity_daedeok=capacity, capacity_pangyo=capacity,
+                         second_valley_capacity=0.0 if capacity is None else 400.0,
+                         move_in_rate=move_in, observed_start=observed)
     params = model.params
     assert params.coordination_cost and params.limited_attention
     assert params.brain_drain and params.lock_in
@@ -93,10 +96,11 @@ def test_populations_and_indices_stay_in_range(seed, coupling, capability):
        capacity=st.tuples(st.floats(200.0, 3000.0), st.floats(200.0, 3000.0)),
        second_valley=st.floats(0.0, 1000.0), shape=st.floats(0.2, 8.0),
        congestion=st.floats(0.0, 2.0), growth=st.floats(1.0, 2.0),
-       entry_rate=st.floats(0.0, 0.2))
+       entry_rate=st.floats(0.0, 0.2), move_in=st.floats(0.0, 1.0),
+       observed=st.booleans())
 def test_no_cluster_outgrows_its_capacity(seed, coupling, capability, capacity,
                                           second_valley, shape, congestion, growth,
-                                          entry_rate):
+                                          entry_rate, move_in, observed):
     # a cluster may start above its capacity (then it founds nothing until exits make
     # room), never grow past it: the documented tolerance is max(capacity, start)
     model = ClusterModel(rng=seed, scale=0.05, until_year=2021, coupling=coupling,
@@ -105,7 +109,8 @@ def test_no_cluster_outgrows_its_capacity(seed, coupling, capability, capacity,
                          crowding_shape=shape, congestion_cost=congestion,
                          success_scale=growth, search_rate=min(1.0, 0.25 * growth),
                          entry_rate=entry_rate, cooperation_programme=True,
-                         relocation_rate=0.2, spin_up_years=2)
+                         relocation_rate=0.2, spin_up_years=2, move_in_rate=move_in,
+                         observed_start=observed)
     ceiling = np.maximum(np.floor(model.capacity()), model.ventures_by_cluster())
     while model.running:
         model.step()

@@ -77,7 +77,7 @@ def _bad_rows(change: dict[str, str]) -> list[dict[str, str]]:
     ({"role": "fit"}, "unknown role 'fit'"),
     ({"model_output": "ventures_seoul@q4"}, "unknown quantity 'ventures_seoul'"),
     ({"model_output": "ventures_pangyo@median"}, "unknown aggregation 'median'"),
-    ({"model_output": "ventures_pangyo@cagr:2012"}, "before the simulated period"),
+    ({"model_output": "ventures_pangyo@cagr:1980"}, "outside 1990-2035"),
     ({"model_output": "summary:happiness"}, "unknown summary field"),
     ({"id": "first_row"}, "duplicate id 'first_row'"),
     ({"year": "1850"}, "outside 1990-2035"),
@@ -167,11 +167,13 @@ def test_simulated_values_for_a_tiny_run(tiny_run: ClusterModel) -> None:
     targets = load_targets()
     values = simulated_values(tiny_run, targets)
     by_id = {t.id: t for t in targets}
-    for ident in ("pangyo_firms_2019", "pangyo_firms_tv1_2020", "daedeok_firm_growth_2010_2012",
-                  "daedeok_firm_growth_2012_2020", "daedeok_ric_founded_2018"):
+    for ident in ("pangyo_firms_2014", "pangyo_firms_2019", "pangyo_firms_all_2020",
+                  "daedeok_ric_founded_2018", "daedeok_lifecycle_startup_2020",
+                  "pangyo_it_share_2019"):
         assert ident in values, ident
         assert math.isfinite(values[ident])
-    assert "pangyo_firms_tv1_2021" not in values            # 2021 is beyond the run
+    assert "pangyo_firms_all_2021" not in values            # 2021 is beyond the run
+    assert "pangyo_firms_tv1_2020" not in values            # no model output
     assert all(by_id[i].model_output is not None for i in values)
     frame = tiny_run.datacollector.get_model_vars_dataframe()
     assert values["pangyo_firms_2019"] == frame["ventures_pangyo"].iloc[7] / 0.05
@@ -183,8 +185,14 @@ def test_series_alone_give_the_same_values(tiny_run: ClusterModel) -> None:
     targets = load_targets()
     frame = tiny_run.datacollector.get_model_vars_dataframe()
     from_model = simulated_values(tiny_run, targets)
-    assert simulated_values(frame, targets, scale=0.05) == from_model
-    assert simulated_values(tiny_run.history, targets, scale=0.05) == from_model
+    # the series from 2018 alone give every value but those of the spin-up's years
+    by_id = {t.id: t for t in targets}
+    from_2018 = {k: v for k, v in from_model.items()
+                 if min(by_id[k].model_output.years(by_id[k].year)) >= 2018}
+    assert simulated_values(frame, targets, scale=0.05) == from_2018
+    assert simulated_values(tiny_run.history, targets, scale=0.05) == from_2018
+    records = tiny_run.spin_up_history + tiny_run.history
+    assert simulated_values(records, targets, scale=0.05) == from_model
     with pytest.raises(ValueError, match="scale"):
         simulated_values(frame, targets)
 

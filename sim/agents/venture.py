@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.agents.base import ClusterAgent, ClusterWorld
-from sim.calibration import CLUSTER_NAMES, PANGYO, STAGES
+from sim.calibration import CLUSTER_NAMES, CLUSTERS, PANGYO, STAGES
 from sim.knowledge import draw_profiles
 from sim.population import VENTURE
 from sim.projects import ProjectOutcome
@@ -157,6 +157,58 @@ class Venture(ClusterAgent):
         centres = model.home_mix[cluster]
         return cls._start_ups(model, centres, cluster, stock[cluster],
                               params.profile_concentration), turned_away
+
+    @classmethod
+    def move_in(cls, model: ClusterWorld) -> np.ndarray:
+        """Established firms moving in from outside the modelled clusters (Section
+        7.16.3): each free place of a cluster with a limit is taken with chance
+        ``move_in_rate`` this quarter (binomial over ``room``), which is how a newly
+        built valley fills. Movers are drawn like the cluster's starting ventures: stage
+        from its stage mix, profile around its domain mix, capability stock around its
+        own. None without a limit or at rate 0. Returns the new rows."""
+        params, rng = model.params, model.rng
+        room = model.room()
+        if params.move_in_rate == 0.0 or np.isinf(room).all():
+            return np.empty(0, dtype=np.int64)  # no draw: runs without it are unchanged
+        places = np.where(np.isinf(room), 0, room).astype(np.int64)
+        counts = rng.binomial(places, params.move_in_rate)
+        if counts.sum() == 0:
+            return np.empty(0, dtype=np.int64)
+        stock = model.capability_stock
+        new_rows = []
+        for cluster, n in enumerate(counts.tolist()):
+            if n == 0:
+                continue
+            profile = CLUSTERS[cluster]
+            centres = np.repeat(profile.domain_shares[None, :], n, axis=0)
+            rows = model.population.append(
+                draw_profiles(rng, centres, params.profile_concentration), kind=VENTURE,
+                cluster=np.full(n, cluster, dtype=np.int8),
+                absorptive=np.clip(stock[cluster]
+                                   + rng.normal(0.0, params.absorptive_spread, n), 0.0, 1.0),
+                cross_propensity=params.cross_propensity_initial,
+                **cls.established(model, n, profile.start_stage_mix(params.observed_start)))
+            for row in rows.tolist():
+                cls(model, row)
+            new_rows.append(rows)
+        return np.concatenate(new_rows)
+
+    @staticmethod
+    def established(model: ClusterWorld, n: int,
+                    stage_mix: tuple[float, float, float]) -> dict[str, np.ndarray]:
+        """Life-cycle columns of ``n`` ventures that exist already (at the start of the
+        spin-up, or moving in): a stage drawn from ``stage_mix``, an age of 0-39
+        quarters, cash of ``startup_cash`` quarters of their burn (times 0.5-1.5) and a
+        revenue of 0.5-1.2 times their burn."""
+        params, rng = model.params, model.rng
+        stage = rng.choice(len(STAGES), size=n, p=stage_mix).astype(np.int8)
+        burn = params.burn_startup * params.stage_cost_ratio ** stage
+        return {
+            "stage": stage,
+            "age": rng.integers(0, 40, size=n),
+            "cash": params.startup_cash * burn * rng.uniform(0.5, 1.5, n),
+            "revenue": burn * rng.uniform(0.5, 1.2, n),
+        }
 
     @classmethod
     def _start_ups(cls, model: ClusterWorld, centres: np.ndarray, cluster: np.ndarray,

@@ -273,7 +273,8 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         requirements=(_COUPLING_ZERO,)),
     Analysis(
         "coupling_break_even", "sim.analyses.coupling_break_even",
-        figures=(Figure("coupling_break_even"),),
+        figures=(Figure("coupling_break_even",
+                        companions=("coupling_break_even_posterior",)),),
         requirements=(
             _COUPLING_ZERO,
             Requirement("a [grid] with attention_venture and cross_attention_cost, two "

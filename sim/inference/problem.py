@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.params import ParameterError, Params, check_value
+from sim.params import START_YEAR, ParameterError, Params, check_value
 from sim.sweep.design import ExperimentError, check_name
 from sim.targets import DEFAULT_PATH, Target, TargetsError, load_targets, simulated_values
 
@@ -226,6 +226,14 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
     horizon = fixed.get("until_year", Params().until_year)
     usable = tuple(t for t in targets if t.role in ("calibrate", "validate")
                    and t.model_output and t.year <= horizon)
+    # years before 2018 are read from the spin-up's records: the runs must reach them
+    history_from = START_YEAR - fixed.get("spin_up_years", Params().spin_up_years)
+    unreachable = [t.id for t in usable
+                   if min(t.model_output.years(t.year)) < history_from]
+    if unreachable:
+        raise ExperimentError(
+            f"{where}: target {unreachable[0]} needs a year before {history_from}, where "
+            f"the runs' history starts: raise spin_up_years in [fixed] or change its role")
     if not any(t.role == "calibrate" for t in usable):
         raise ExperimentError(f"{where}: no target with role 'calibrate' and a model output "
                               f"up to until_year {horizon} in {targets_file}")

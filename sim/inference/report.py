@@ -38,6 +38,9 @@ from sim.sweep.design import ExperimentError
 FIGURES: tuple[str, ...] = ("calibration_screening", "calibration_posterior",
                             "calibration_targets")
 BAND = (0.05, 0.95)
+IDENTIFIED = 0.5
+"""A parameter counts as identified by the targets when its posterior's 90% interval is
+at most this share of its prior's width (its contraction)."""
 _SIG_DIGITS = 10
 
 
@@ -72,18 +75,22 @@ def read_calibration(directory: str | Path) -> tuple[Calibration, pd.DataFrame,
 
 def posterior_table(calibration: Calibration, posterior: pd.DataFrame,
                     generations: pd.DataFrame) -> pd.DataFrame:
-    """One row per calibrated parameter: prior range, posterior median, 90% interval;
-    the last generation's tolerance, evaluations and effective sample size alongside."""
+    """One row per calibrated parameter: prior range, posterior median, 90% interval,
+    its contraction (the interval's width over the prior's) and whether that makes it
+    identified (:data:`IDENTIFIED`); the last generation's tolerance, evaluations and
+    effective sample size alongside."""
     weights = posterior["weight"].to_numpy(float)
     last = generations.iloc[-1]
     rows = []
     for prior in calibration.priors:
         values = posterior[prior.name].to_numpy(float)
+        q05 = weighted_quantile(values, weights, BAND[0])
+        q95 = weighted_quantile(values, weights, BAND[1])
+        contraction = (q95 - q05) / (prior.high - prior.low)
         rows.append({
             "parameter": prior.name, "prior_low": prior.low, "prior_high": prior.high,
-            "median": weighted_quantile(values, weights, 0.5),
-            "q05": weighted_quantile(values, weights, BAND[0]),
-            "q95": weighted_quantile(values, weights, BAND[1]),
+            "median": weighted_quantile(values, weights, 0.5), "q05": q05, "q95": q95,
+            "contraction": contraction, "identified": bool(contraction <= IDENTIFIED),
             "generations": len(generations), "epsilon": float(last["epsilon"]),
             "evaluations": int(generations["evaluations"].sum()),
             "effective_sample_size": float(last["effective_sample_size"]),

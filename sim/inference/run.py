@@ -9,6 +9,8 @@ Layout of a calibration directory::
     DIR/generations.csv    tolerance, evaluations, acceptance rate, ESS by generation
     DIR/predictive.csv     posterior predictive draws: each draw's simulated targets
     DIR/profile.toml       the calibrated parameter set (posterior medians), with provenance
+    DIR/profile.posterior.csv  its posterior sample (particles and weights), from which
+                           experiments draw each replicate's constants
 
 pyabc writes a generation to its database only once it is complete, so a calibration
 killed at any moment resumes from its last complete generation; candidates are seeded
@@ -44,6 +46,10 @@ POSTERIOR = "posterior.csv"
 GENERATIONS = "generations.csv"
 PREDICTIVE = "predictive.csv"
 PROFILE = "profile.toml"
+PROFILE_POSTERIOR = "profile.posterior.csv"
+#: Fixed inputs that size a calibration's runs rather than define the model: left out of
+#: the profile it writes.
+_RUN_SIZE = frozenset({"scale", "until_year"})
 SCREENING = "screening.csv"
 #: Generation number given to the posterior predictive draws' seeds (never an ABC one).
 _PREDICTIVE_STREAM = 10_000
@@ -293,6 +299,10 @@ def _write_profile(calibration: Calibration, posterior: pd.DataFrame, out: Path)
         "",
         "[parameters]",
     ]
+    for name, value in calibration.fixed.items():
+        if name not in _RUN_SIZE:
+            shown = str(value).lower() if isinstance(value, bool) else repr(value)
+            lines.append(f"{name} = {shown}  # fixed in the calibration")
     for prior in calibration.priors:
         median = weighted_quantile(posterior[prior.name].to_numpy(), weights, 0.5)
         low = weighted_quantile(posterior[prior.name].to_numpy(), weights, 0.05)
@@ -300,6 +310,10 @@ def _write_profile(calibration: Calibration, posterior: pd.DataFrame, out: Path)
         lines.append(f"{prior.name} = {median!r}  # 90% interval [{low:.6g}, {high:.6g}], "
                      f"prior [{prior.low:g}, {prior.high:g}]")
     _atomic_text(out / PROFILE, "\n".join(lines) + "\n")
+    # the sample experiments draw each replicate's constants from (sim.profile.Posterior)
+    names = [prior.name for prior in calibration.priors]
+    _atomic_text(out / PROFILE_POSTERIOR,
+                 posterior[[*names, "weight"]].to_csv(index=False, float_format="%.10g"))
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

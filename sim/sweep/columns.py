@@ -106,6 +106,8 @@ SERIES_UNITS: dict[str, tuple[str, str]] = {
     "scale_ups_<cluster>": ("ventures/quarter", "int64"),
     "relocations_to_<cluster>": ("ventures/quarter", "int64"),
     "turned_away_<cluster>": ("ventures/quarter", "int64"),
+    "moved_in_<cluster>": ("ventures/quarter", "int64"),
+    "ventures_it_<cluster>": ("ventures", "int64"),
     "ties": ("ties", "int64"),
     "inter_cluster_ties": ("ties", "int64"),
     "density": ("", "float64"),

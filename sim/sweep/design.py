@@ -64,7 +64,7 @@ import numpy as np
 
 from sim.analyses import registry
 from sim.params import ParameterError, Params, check_names, check_value
-from sim.profile import load_profile
+from sim.profile import Posterior, load_posterior, load_profile
 
 DEFAULT_MAX_RUNS = 1_000_000
 """Most runs (points x replicates) a design may make unless its file or the caller
@@ -85,7 +85,7 @@ _POINTS_CHECKED_ONE_BY_ONE = 2_000
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
 _EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
-                    "max_runs", "profile", "figure_prefix"}
+                    "max_runs", "profile", "posterior", "figure_prefix"}
 _TOP_KEYS = {"experiment", "fixed", "grid", "sample", "points"}
 _SAMPLE_KEYS = {"method", "n", "ranges", "trajectories", "levels", "second_order"}
 _POINTS_KEYS = {"file"}
@@ -148,6 +148,9 @@ class Experiment:
     """Names the figure files in place of the analysis's name (``[experiment]
     figure_prefix``; see :func:`sim.analyses.registry.file_stem`), so that two
     experiments of one analysis publish side by side. Empty: the analysis's names."""
+    posterior: Posterior | None = field(default=None, repr=False)
+    """The posterior sample each replicate draws its constants from (``[experiment]
+    posterior``), or None: every replicate runs on the same constants."""
 
     @property
     def varied(self) -> list[str]:
@@ -186,6 +189,8 @@ class Experiment:
                      "sample": self.sample}
         if self.figure_prefix:  # only when set: older experiments keep their fingerprint
             canonical["figure_prefix"] = self.figure_prefix
+        if self.posterior is not None:
+            canonical["posterior"] = [self.posterior.name, self.posterior.sha256]
         return canonical
 
     def design_record(self) -> dict[str, Any]:
@@ -216,21 +221,39 @@ class Experiment:
         storage, the executor and the command line all ask for them)."""
         return list(self._runs)
 
+    def posterior_draws(self) -> list[dict[str, float]]:
+        """Each replicate's constants drawn from the posterior (without those the
+        design fixes or varies, which win), or one empty dict per replicate without a
+        posterior. Replicate ``r`` has the same draw at every point: the points it is
+        compared over share its constants as they share its seed."""
+        if self.posterior is None:
+            return [{} for _ in range(self.replicates)]
+        own = set(self.fixed) | set(self.varied)
+        return [{k: v for k, v in draw.items() if k not in own}
+                for draw in self.posterior.draw(self.master_seed, self.replicates)]
+
     @functools.cached_property
     def _runs(self) -> tuple[RunSpec, ...]:
         seeds = replicate_seeds(self.master_seed, self.replicates)
+        draws = self.posterior_draws()
         with_point = self.method in _POINTS_MAY_REPEAT
         specs = []
         for point, values in enumerate(self.points()):
             parameters = {**self.fixed, **values}
             # the text json.dumps({"parameters": ..., ["point": p,] "replicate": r,
             # "seed": s}, sort_keys=True) gives, with the parameters encoded once per point
-            head = '{"parameters": ' + _SORTED_JSON.encode(parameters)
-            head += (f', "point": {point}' if with_point else "") + ', "replicate": '
+            # (per run when each replicate draws its own constants)
+            point_key = f', "point": {point}' if with_point else ""
+            head = '{"parameters": ' + _SORTED_JSON.encode(parameters) + point_key
             for replicate, seed in enumerate(seeds):
-                identity = f'{head}{replicate}, "seed": {seed}}}'
+                run_parameters, run_head = parameters, head
+                if draws[replicate]:
+                    run_parameters = {**draws[replicate], **parameters}
+                    run_head = ('{"parameters": ' + _SORTED_JSON.encode(run_parameters)
+                                + point_key)
+                identity = f'{run_head}, "replicate": {replicate}, "seed": {seed}}}'
                 run_id = hashlib.sha256(identity.encode()).hexdigest()[:16]
-                specs.append(RunSpec(run_id, point, replicate, seed, parameters,
+                specs.append(RunSpec(run_id, point, replicate, seed, run_parameters,
                                      self.series))
         return tuple(specs)
 
@@ -378,6 +401,13 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
             raise ExperimentError(f"{where}: [experiment] {error}") from None
         # the profile replaces the defaults; [fixed] and the varied parameters win
         fixed = {**{k: v for k, v in values.items() if k not in varied}, **fixed}
+    posterior_name = _typed(head, "posterior", str, where, default=None)
+    posterior = None
+    if posterior_name is not None:
+        try:
+            posterior = load_posterior(posterior_name)
+        except ParameterError as error:
+            raise ExperimentError(f"{where}: [experiment] {error}") from None
 
     experiment = Experiment(name=name, description=_typed(head, "description", str, where,
                                                           default=""),
@@ -386,7 +416,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
                             source=source, max_runs=limit,
                             points_file=listed.name if listed else "",
                             points_bytes=listed.raw if listed else b"",
-                            figure_prefix=figure_prefix)
+                            figure_prefix=figure_prefix, posterior=posterior)
     _check_combinations(experiment, where)
     for requirement in registry.analysis(analysis).requirements:
         problem = requirement.check(experiment)
