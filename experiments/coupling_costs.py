@@ -5,10 +5,12 @@ with attention allocated by value, docs/ODD.md 7.7.2) and
 every coupling level, runs the model to 2050 with a set of seeds and reads total
 innovations at the end of 2030 and of 2050 from the same run. Synergy is paired: total
 innovations at coupling c over those of the same configuration and seed at coupling 0,
-minus one. Prints the mean synergy with a 95% t-interval over seeds.
+minus one. Prints the mean synergy with a 95% t-interval over seeds. ``--profile``
+starts from a named profile instead of the defaults (``legacy``: the hand-set model).
 
     python experiments/coupling_costs.py [--seeds 8] [--scale 0.25] [--capability 0.8]
                                          [--workers 2] [--configurations NAME ...]
+                                         [--profile NAME]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from sim.emergence import t_interval
+from sim.profile import load_profile
 from sim.runs import run
 
 COSTS = ("coordination_cost", "limited_attention", "brain_drain", "lock_in")
@@ -33,11 +36,14 @@ COUPLINGS = (0.0, 0.2, 0.5, 1.0)
 HORIZONS = (2030, 2050)
 
 
-def innovations(task: tuple[str, float, int, float, float]) -> tuple[str, float, int, list]:
+def innovations(task: tuple[str, float, int, float, float, str | None]
+                ) -> tuple[str, float, int, list]:
     """Cumulative innovations at the end of each horizon year, for one run."""
-    configuration, coupling, seed, capability, scale = task
-    model = run(seed, coupling=coupling, capability=capability, scale=scale,
-                until_year=max(HORIZONS), **CONFIGURATIONS[configuration])
+    configuration, coupling, seed, capability, scale, profile = task
+    base = load_profile(profile) if profile else {}
+    model = run(seed, **{**base, "coupling": coupling, "capability": capability,
+                         "scale": scale, "until_year": max(HORIZONS),
+                         **CONFIGURATIONS[configuration]})
     by_quarter = {r["quarter"]: r["innovations_cumulative"] for r in model.history}
     return configuration, coupling, seed, [by_quarter[f"{year}Q4"] for year in HORIZONS]
 
@@ -52,8 +58,13 @@ def main() -> None:
                         default=list(CONFIGURATIONS), metavar="NAME",
                         help="the configurations to run (default: all): "
                         + ", ".join(repr(name) for name in CONFIGURATIONS))
+    parser.add_argument("--profile", default=None,
+                        help="start from this named profile (e.g. legacy) instead of the "
+                        "defaults")
     args = parser.parse_args()
-    tasks = [(config, coupling, seed, args.capability, args.scale)
+    if args.profile:
+        load_profile(args.profile)  # an unknown name fails here, before any run
+    tasks = [(config, coupling, seed, args.capability, args.scale, args.profile)
              for config, coupling, seed in itertools.product(
                  args.configurations, COUPLINGS, range(args.seeds))]
     with ProcessPoolExecutor(args.workers) as pool:
