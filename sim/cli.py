@@ -227,6 +227,9 @@ def _readable(summary: dict[str, Any], params: Params) -> str:
         "",
         f"  scenario            {summary['scenario']}",
         f"  coupling type       {summary['coupling_type']}",
+        *([] if summary["paired_synergy"] is None else [
+            f"  paired synergy      {summary['paired_synergy']:+.1%} innovations over the "
+            "same run at coupling 0 (synergy only if positive)"]),
         f"  capability index    {summary['capability_index']:.3f} innovations/agent/year "
         f"(high from {summary['capability_threshold']:.3f})",
         f"    Daedeok / Pangyo  {summary['capability_index_daedeok']:.3f} / "

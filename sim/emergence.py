@@ -100,7 +100,10 @@ class QuadrantRule:
     High capability and high coupling give 'Loosely coupled synergy', high capability
     and low coupling 'Isolated excellence', low capability and high coupling 'Hollow
     networking', both low 'Stagnation'. ``accuracy`` is the share of runs whose
-    emergent scenario equals the rule's; ``runs`` how many runs were scored.
+    emergent scenario equals the rule's; ``runs`` how many runs were scored. No rule
+    predicts 'Coupled without synergy': the paper's plan, read off the inputs, promises
+    synergy wherever capability and coupling are high, so runs that end there without
+    it count against every rule.
     """
 
     coupling_cut: float

@@ -20,7 +20,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim import metrics, observation, scenarios
+from sim import metrics, observation, pairing, scenarios
 from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
 from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS
 from sim.knowledge import draw_profiles
@@ -57,6 +57,11 @@ class ClusterModel(mesa.Model):
     spin-up runs on construction; then run to the horizon with :meth:`run_model` and
     read :meth:`summary` or ``datacollector.get_model_vars_dataframe()``.
     """
+
+    #: The run's uncoupled twin, for its paired synergy (:mod:`sim.pairing`): its start
+    #: is kept on construction (a copy made by branch() shares its original's); None
+    #: for an uncoupled run, its own twin.
+    uncoupled_twin: pairing.UncoupledTwin | None = None
 
     def __init__(self, *, rng: int | np.random.Generator | np.random.SeedSequence | None = None,
                  **parameters: Any) -> None:
@@ -98,6 +103,7 @@ class ClusterModel(mesa.Model):
             model_reporters={name: functools.partial(_report, name=name)
                              for name in QUARTERLY_SERIES})
         self.running = True
+        self.uncoupled_twin = pairing.UncoupledTwin.before_first_step(self)
 
     def branch(self, **parameters: Any) -> ClusterModel:
         """A copy of this model at 2018Q1 with other values of inputs that take effect
@@ -134,6 +140,9 @@ class ClusterModel(mesa.Model):
             twin = pickle.loads(snapshot)
             twin.params = params
             twin.regime = Regime.in_quarter(params, twin.quarter_number)
+            if twin.uncoupled_twin is None and not pairing.is_uncoupled(params):
+                # an uncoupled original kept no start; the snapshot is one
+                twin.uncoupled_twin = pairing.UncoupledTwin(snapshot)
             yield twin
 
     def _branch_params(self, parameters: Mapping[str, Any]) -> Params:
@@ -383,7 +392,9 @@ class ClusterModel(mesa.Model):
     def summary(self) -> dict[str, Any]:
         """Indices at the horizon (or now), the scenario and the coupling type.
 
-        The capability and cooperation indices cover the last four quarters run."""
+        The capability and cooperation indices cover the last four quarters run.
+        ``paired_synergy`` is :meth:`paired_synergy`: None unless both are high, the
+        only case whose scenario needs it (and the only one that runs the twin)."""
         if not self.history:
             raise RuntimeError("summary() needs at least one step; call run_model() first")
         params = self.params
@@ -402,6 +413,7 @@ class ClusterModel(mesa.Model):
             "coupling_type": scenarios.coupling_type(
                 cooperation, distinct, cooperation_threshold=params.cooperation_threshold,
                 distinctiveness_threshold=params.distinctiveness_threshold),
+            "paired_synergy": self.paired_synergy(),
             "capability_index": capability,
             "capability_index_daedeok": last["capability_index_daedeok"],
             "capability_index_pangyo": last["capability_index_pangyo"],
@@ -428,14 +440,32 @@ class ClusterModel(mesa.Model):
 
     def current_scenario(self) -> str | None:
         """The scenario of the last four quarters run (None before the first step); at
-        the horizon, the run's scenario."""
+        the horizon, the run's scenario. High capability and cooperation count as
+        synergy only with a positive :meth:`paired_synergy`."""
         if not self.history:
             return None
         last = self.history[-1]
         return scenarios.classify(
-            last["capability_index"], last["cooperation_index"],
+            last["capability_index"], last["cooperation_index"], self.paired_synergy(),
             capability_threshold=self.capability_threshold,
             cooperation_threshold=self.params.cooperation_threshold)
+
+    def paired_synergy(self) -> float | None:
+        """Innovations since 2018Q1 over those of the uncoupled twin to the same
+        quarter, minus one (:func:`sim.pairing.synergy_of`), when the last four quarters
+        are high in both capability and cooperation; None otherwise (and before the
+        first step), without building the twin. The twin is built and stepped on the
+        first call that needs it and kept, so later calls cost only the quarters
+        added since."""
+        if not self.history:
+            return None
+        last = self.history[-1]
+        if not scenarios.needs_synergy(
+                last["capability_index"], last["cooperation_index"],
+                capability_threshold=self.capability_threshold,
+                cooperation_threshold=self.params.cooperation_threshold):
+            return None
+        return pairing.synergy_of(self)
 
     @property
     def capability_threshold(self) -> float:

@@ -18,19 +18,13 @@ import pytest
 from conftest import invoke
 
 from sim.params import Params
-from sim.scenarios import (
-    HOLLOW_NETWORKING,
-    ISOLATED_EXCELLENCE,
-    LOOSELY_COUPLED_SYNERGY,
-    STAGNATION,
-)
+from sim.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--scale", "0.05", "--until", "2019"]
-SCENARIOS = {ISOLATED_EXCELLENCE, LOOSELY_COUPLED_SYNERGY, STAGNATION, HOLLOW_NETWORKING}
-SUMMARY_KEYS = {"scenario", "coupling_type", "capability_index", "cooperation_index",
-                "distinctiveness", "innovations_total", "innovations_inter",
-                "ventures_alive", "scale_ups", "seed", "parameters"}
+SUMMARY_KEYS = {"scenario", "coupling_type", "paired_synergy", "capability_index",
+                "cooperation_index", "distinctiveness", "innovations_total",
+                "innovations_inter", "ventures_alive", "scale_ups", "seed", "parameters"}
 
 
 def _reject_constant(name: str):

@@ -137,6 +137,7 @@ def _phase_runs(seed: int = 3) -> pd.DataFrame:
     runs["cooperation_index"] = (np.where(runs["coupling"] >= 0.45, 0.2, 0.05)
                                  + rng.uniform(-0.04, 0.04, len(runs)))
     runs["distinctiveness"] = 1.0 - 0.5 * runs["coupling"]
+    runs["paired_synergy"] = 0.1  # coupling pays: high-high is synergy
     return runs
 
 
@@ -161,7 +162,7 @@ def test_emergence_table_reads_scenarios_from_indices_not_inputs():
     runs["scenario"] = STAGNATION  # a stored label that disagrees is not used
     runs["capability_threshold"] = 10.0  # nobody is capable: half the cells move
     value = analyses.emergence_table(runs).set_index(["quantity", "index"])["value"]
-    scenarios = [classify(a, b, capability_threshold=10.0, cooperation_threshold=0.1)
+    scenarios = [classify(a, b, 0.1, capability_threshold=10.0, cooperation_threshold=0.1)
                  for a, b in zip(runs["capability_index"], runs["cooperation_index"],
                                  strict=True)]
     assert set(scenarios) == {HOLLOW_NETWORKING, STAGNATION}
@@ -196,6 +197,7 @@ def _hysteresis_runs(effect: float, replicates: int = 8, seed: int = 1) -> pd.Da
                 "distinctiveness": 0.9 - 0.4 * after + jitter,
                 "innovations_total": 1000 + 500 * capability + 1000 * shared + 1000 * jitter,
                 "ventures_alive": 300 + 100 * shared + 100 * jitter,
+                "paired_synergy": 0.05,
             })
     return pd.DataFrame(rows)
 

@@ -652,7 +652,8 @@ def test_known_majority_certainty_and_threshold_changes(tmp_path):
     runs["capability_index"] = [c[2] for c in cells]
     runs["cooperation_index"] = [c[3] for c in cells]
     runs["capability_threshold"] = 0.2  # the stored threshold is the one used
-    runs["scenario"] = [classify(a, b, capability_threshold=0.2, cooperation_threshold=0.1)
+    runs["paired_synergy"] = 0.1  # known for every run: coupling pays
+    runs["scenario"] = [classify(a, b, 0.1, capability_threshold=0.2, cooperation_threshold=0.1)
                         for a, b in zip(runs["capability_index"], runs["cooperation_index"],
                                         strict=True)]
     _write(tmp_path / "res", "phase_diagram", runs)

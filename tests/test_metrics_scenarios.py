@@ -22,7 +22,8 @@ THRESHOLDS = {"capability_threshold": 0.2, "cooperation_threshold": 0.1}
     (0.1999, 0.0999, scenarios.STAGNATION),
 ])
 def test_classifier_quadrants(capability, cooperation, expected):
-    assert scenarios.classify(capability, cooperation, **THRESHOLDS) == expected
+    # a positive paired synergy: the high-high quadrant keeps the paper's name
+    assert scenarios.classify(capability, cooperation, 0.1, **THRESHOLDS) == expected
 
 
 @pytest.mark.parametrize("cooperation, distinct, expected", [

@@ -69,7 +69,7 @@ def policy_runs() -> pd.DataFrame:
                                           + 1000 * capability),
                     "capability_index": 0.1 + 0.2 * capability + 0.01 * replicate,
                     "cooperation_index": 0.05 + 0.1 * programme,
-                    "distinctiveness": 0.9 - 0.1 * vision})
+                    "distinctiveness": 0.9 - 0.1 * vision, "paired_synergy": 0.1})
     return pd.DataFrame(rows)
 
 
@@ -257,7 +257,8 @@ def sampled_runs(n: int = 400) -> pd.DataFrame:
     runs = pd.DataFrame({"point": np.arange(n), "replicate": 0,
                          "coupling": rng.random(n), "capability": rng.random(n),
                          "tie_decay": rng.uniform(0.05, 0.2, n),
-                         "capability_threshold": THRESHOLD, "distinctiveness": 0.8})
+                         "capability_threshold": THRESHOLD, "distinctiveness": 0.8,
+                         "paired_synergy": 0.1})
     runs["capability_index"] = np.where(runs["capability"] >= 0.6, 0.3, 0.1)
     runs["cooperation_index"] = np.where(runs["coupling"] >= 0.4, 0.2, 0.05)
     peaked = 100 - 200 * (runs["coupling"] - 0.5) ** 2

@@ -221,7 +221,8 @@ def test_synergy_is_an_output_only_where_every_run_has_its_pair(morris_results: 
     paired = pd.DataFrame({"coupling": [0.0, 0.5, 0.0, 0.5], "tie_decay": [0.1, 0.1, 0.2, 0.2],
                            "replicate": 0, "seed": 1, "innovations_total": [10, 15, 20, 10],
                            "capability_index": 0.3, "cooperation_index": 0.2,
-                           "distinctiveness": 0.6})
+                           "distinctiveness": 0.6,
+                           "paired_synergy": [0.0, 0.5, 0.0, -0.5]})  # as the runs stored it
     assert run_outputs(paired)["synergy"].tolist() == [0.0, 0.5, 0.0, -0.5]
     assert "synergy" not in run_outputs(paired.drop(index=2))  # one run without its pair
 

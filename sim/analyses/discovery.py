@@ -4,13 +4,13 @@ scenario, and where does loose coupling beat tight coupling? PRIM (Friedman & Fi
 on a sampled experiment.
 
 For each scenario, the cases of interest are the runs that end in it (the emergent
-scenario, from each run's indices and thresholds) and the inputs are the parameters the
-sample varies. PRIM peels the explored box down to boxes of ever higher density (share
-of the runs in the box that are cases) and lower coverage (share of all cases that are in
-the box); the peeling and pasting trajectory lists them. The chosen box is the one of
-highest coverage among those whose density reaches :data:`DENSITY_THRESHOLD`; when none
-does, the analysis says so: no region of the explored ranges holds the scenario that
-densely.
+scenario, from each run's indices, paired synergy and thresholds) and the inputs are the
+parameters the sample varies. PRIM peels the explored box down to boxes of ever higher
+density (share of the runs in the box that are cases) and lower coverage (share of all
+cases that are in the box); the peeling and pasting trajectory lists them. The chosen
+box is the one of highest coverage among those whose density reaches
+:data:`DENSITY_THRESHOLD`; when none does, the analysis says so: no region of the
+explored ranges holds the scenario that densely.
 
 Loose beats tight. The sampled coupling range is cut in thirds; a point of the middle
 third is *loose*, one of the top third *tight*. Each loose point (its runs' mean
@@ -67,7 +67,8 @@ MASS_MIN = 0.05
 NEIGHBOURS = 5
 #: The name of the loose-beats-tight target in the tables.
 LOOSE_BEATS_TIGHT = "Loose beats tight"
-#: What the analysis looks for: the four scenarios, then loose beating tight.
+#: What the analysis looks for: the scenarios, in :data:`SCENARIOS` order, then loose
+#: beating tight.
 TARGETS: tuple[str, ...] = (*SCENARIOS, LOOSE_BEATS_TIGHT)
 _MEASURE = "innovations_total"
 

@@ -57,9 +57,9 @@ def hysteresis_table(runs: pd.DataFrame) -> pd.DataFrame:
     ``constant``, ``lowered`` or ``raised``; ``n`` runs; for each of
     :data:`HYSTERESIS_MEASURES` the mean with a 95 % t-interval (``*_mean``, ``*_low``,
     ``*_high``); the share of runs in each scenario at the horizon (``share_*``, from the
-    indices and thresholds). A path that ends where it started elsewhere is compared
-    with the constant path at its final coupling, run by run: each run is paired with
-    the constant-path run of the same replicate, seed and other inputs, and
+    indices, paired synergy and thresholds). A path that ends where it started elsewhere
+    is compared with the constant path at its final coupling, run by run: each run is
+    paired with the constant-path run of the same replicate, seed and other inputs, and
     ``*_effect_mean``, ``*_effect_low``, ``*_effect_high`` are the mean paired
     difference (path minus constant) with its 95 % t-interval over ``pairs`` pairs
     (NaN and 0 pairs on constant rows). An interval that excludes 0 is path dependence.

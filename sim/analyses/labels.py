@@ -1,8 +1,8 @@
 """What the runs are called in the figures: classification thresholds, each run's
 scenario and coupling type, the majority label of a cell, synergy, and axis labels.
 
-A run's scenario is always the emergent one, from its indices and the thresholds in
-force (:func:`sim.scenarios.classify`), never from its inputs.
+A run's scenario is always the emergent one, from its indices, its paired synergy and
+the thresholds in force (:func:`sim.scenarios.classify`), never from its inputs.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim import metrics
+from sim import metrics, pairing
 from sim.params import Params
-from sim.scenarios import classify, coupling_type
+from sim.scenarios import classify, coupling_type, needs_synergy
 
 __all__ = ["CAPABILITY_LABEL", "COUPLING_LABEL", "END_STATE_INDICES", "FACTORS",
            "INDEX_LABELS", "THRESHOLDS", "THRESHOLD_NAMES", "THRESHOLD_UNITS",
-           "coupling_types", "known_thresholds", "letter", "majority", "scenarios", "snake",
-           "synergy", "thresholds"]
+           "coupling_types", "known_thresholds", "letter", "majority", "paired_synergies",
+           "scenarios", "snake", "synergy", "thresholds"]
 
 # --- axis labels (with units) -----------------------------------------------------------------
 COUPLING_LABEL = "coupling (strength of inter-cluster ties, 0-1)"
@@ -79,12 +79,48 @@ def known_thresholds(runs: pd.DataFrame) -> pd.DataFrame:
 
 # --- labels of runs and cells --------------------------------------------------------------------
 def scenarios(runs: pd.DataFrame, limits: pd.DataFrame) -> pd.Series:
-    """Each run's scenario under the thresholds ``limits`` (one row per run)."""
-    return pd.Series([classify(a, b, capability_threshold=t, cooperation_threshold=u)
-                      for a, b, t, u in zip(runs["capability_index"], runs["cooperation_index"],
-                                            limits["capability_threshold"],
-                                            limits["cooperation_threshold"], strict=True)],
+    """Each run's scenario under the thresholds ``limits`` (one row per run), with its
+    paired synergy from :func:`paired_synergies`.
+
+    Raises ``ValueError`` when a run is high in capability and cooperation under
+    ``limits`` but its paired synergy is unknown (moved thresholds can put a run there
+    that did not need its twin under its own)."""
+    synergies = paired_synergies(runs)
+    columns = (runs["capability_index"], runs["cooperation_index"], synergies,
+               limits["capability_threshold"], limits["cooperation_threshold"])
+    unknown = [needs_synergy(a, b, capability_threshold=t, cooperation_threshold=u)
+               and math.isnan(s) for a, b, s, t, u in zip(*columns, strict=True)]
+    if any(unknown):
+        raise ValueError(
+            f"{sum(unknown)} run(s) are high in capability and cooperation but have no "
+            "paired synergy, which decides their scenario: neither a stored "
+            "paired_synergy (runs of an earlier version of the model, or thresholds "
+            "moved beyond the run's own) nor a run at coupling 0 with the same seed and "
+            "other inputs in the table; re-run the sweep, or add coupling 0 to its grid")
+    return pd.Series([classify(a, b, s, capability_threshold=t, cooperation_threshold=u)
+                      for a, b, s, t, u in zip(*columns, strict=True)],
                      index=runs.index, dtype=object)
+
+
+def paired_synergies(runs: pd.DataFrame) -> pd.Series:
+    """Each run's paired synergy (:mod:`sim.pairing`): the ``paired_synergy`` the run
+    stored, where it needed one; else over its uncoupled twin when the table holds it
+    (the run at coupling 0 with the same seed, replicate and other inputs, for a run
+    without a coupling schedule or one switching to 0, as
+    :func:`sim.pairing.paired_synergy`); else NaN."""
+    stored = (runs["paired_synergy"].astype(float) if "paired_synergy" in runs.columns
+              else pd.Series(math.nan, index=runs.index, dtype=float))
+    if not stored.isna().any() or not {"coupling", "innovations_total"} <= set(runs.columns):
+        return stored
+    baselines = _uncoupled_innovations(runs)
+    after = (runs["coupling_after"].astype(float) if "coupling_after" in runs.columns
+             else pd.Series(math.nan, index=runs.index))
+    # a run switching to another coupling than 0 has a twin the table cannot hold
+    has_twin = after.isna() | (after == 0.0)
+    derived = [pairing.paired_synergy(a, b) if twin and not pd.isna(b) else math.nan
+               for a, b, twin in zip(runs["innovations_total"], baselines, has_twin,
+                                     strict=True)]
+    return stored.fillna(pd.Series(derived, index=runs.index, dtype=float))
 
 
 def coupling_types(runs: pd.DataFrame, limits: pd.DataFrame) -> pd.Series:
@@ -129,17 +165,23 @@ def synergy(runs: pd.DataFrame) -> pd.Series:
         levels = ", ".join(f"{v:g}" for v in sorted(coupling.unique()))
         raise ValueError("synergy needs runs at coupling 0 (the paired baseline), but the "
                          f"results only have coupling {levels}: add 0 to the coupling grid")
+    values = [metrics.synergy(a, b) if not pd.isna(b) else math.nan
+              for a, b in zip(runs["innovations_total"], _uncoupled_innovations(runs),
+                              strict=True)]
+    return pd.Series(values, index=runs.index, dtype=float)
+
+
+def _uncoupled_innovations(runs: pd.DataFrame) -> pd.Series:
+    """Each run's paired run's total innovations: the run at coupling 0 with the same
+    other inputs, replicate and seed (NaN where the table has none)."""
     parameters = set(Params.describe())
     pair = [c for c in runs.columns if c in parameters and c != "coupling"]
     pair += [c for c in ("replicate", "seed") if c in runs.columns]
-    baseline = runs.loc[coupling == 0.0, pair + ["innovations_total"]]
+    baseline = runs.loc[runs["coupling"].astype(float) == 0.0, pair + ["innovations_total"]]
     baseline = baseline.drop_duplicates(pair).rename(
         columns={"innovations_total": "_baseline"})
-    merged = runs[pair + ["innovations_total"]].merge(baseline, on=pair, how="left",
-                                                       validate="m:1")
-    values = [metrics.synergy(a, b) if not pd.isna(b) else math.nan
-              for a, b in zip(merged["innovations_total"], merged["_baseline"], strict=True)]
-    return pd.Series(values, index=runs.index, dtype=float)
+    merged = runs[pair].merge(baseline, on=pair, how="left", validate="m:1")
+    return pd.Series(merged["_baseline"].to_numpy(dtype=float), index=runs.index)
 
 
 def snake(label: str) -> str:
@@ -149,5 +191,5 @@ def snake(label: str) -> str:
 
 
 def letter(category: str) -> str:
-    """One-letter code of a scenario (L, I, H, S) or coupling type (L, T, D, N)."""
+    """One-letter code of a scenario (L, I, H, S, C) or coupling type (L, T, D, N)."""
     return category[0].upper()

@@ -8,6 +8,11 @@ One experiment (``analysis = "phase_diagram"``) draws two figures from the same 
   (:func:`emergence_table`), written in words under the title;
 * ``threshold_sensitivity`` (:func:`threshold_table`): the majority per cell again with
   each threshold moved by -25 % and +25 %.
+
+Runs high in capability and cooperation are split by their paired synergy
+(:func:`sim.scenarios.classify`); moving a threshold reclassifies a run with the paired
+synergy it stored, or over its twin at coupling 0 in the same runs
+(:func:`sim.analyses.labels.paired_synergies`).
 """
 
 from __future__ import annotations
@@ -48,7 +53,12 @@ from sim.analyses.panels import (
 )
 from sim.analyses.style import COUPLING_TYPE_COLOURS, SCENARIO_COLOURS
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
-from sim.scenarios import COUPLING_TYPES, SCENARIOS
+from sim.scenarios import (
+    COUPLED_WITHOUT_SYNERGY,
+    COUPLING_TYPES,
+    LOOSELY_COUPLED_SYNERGY,
+    SCENARIOS,
+)
 
 __all__ = ["DRAWERS", "FIXED_RULE", "TABLES", "emergence_table", "phase_diagram_table",
            "threshold_table"]
@@ -139,7 +149,7 @@ def emergence_table(runs: pd.DataFrame) -> pd.DataFrame:
     (:func:`sim.emergence.best_quadrant_rule`), as ``best_rule_accuracy`` and its cut
     points ``best_rule_coupling_cut`` and ``best_rule_capability_cut``, and the rule
     with the cut points :data:`FIXED_RULE` as ``fixed_rule_*``. A run's scenario is the
-    emergent one, from its indices and thresholds, never from its inputs.
+    emergent one, from its indices, paired synergy and thresholds, never from its inputs.
     """
     runs = with_inputs(runs, ("coupling", "capability"))
     require(runs, _EMERGENCE_INDICES)
@@ -174,8 +184,11 @@ def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext,
                         companions: Companions) -> Figure:
     explained = companions.get("phase_diagram_emergence")
     height = 6.2 if explained is None else 6.6
-    figure = Figure(figsize=(12.5, height), layout="constrained")
-    left, right = figure.subfigures(1, 2, width_ratios=[1.05, 1.0], wspace=0.02)
+    # one small map per scenario, two rows of them
+    columns = math.ceil(len(SCENARIOS) / 2)
+    figure = Figure(figsize=(8.0 + 2.25 * columns, height), layout="constrained")
+    left, right = figure.subfigures(1, 2, width_ratios=[1.05, 0.5 * columns],
+                                    wspace=0.02)
 
     ax = left.subplots()
     majority_map(ax, table, SCENARIOS, SCENARIO_COLOURS, annotate=True)
@@ -186,19 +199,24 @@ def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext,
               loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False,
               title="majority scenario (in each cell: its letter, runs in it / runs)")
 
-    axes = right.subplots(2, 2, sharex=True, sharey=True)
+    grid = right.subplots(2, columns, sharex=True, sharey=True)
+    for spare in grid.flat[len(SCENARIOS):]:
+        spare.remove()
+    axes = grid.flat[:len(SCENARIOS)]
     norm = Normalize(0.0, 1.0)
     cmap = matplotlib.colormaps["viridis"]
-    for axis, scenario in zip(axes.flat, SCENARIOS, strict=True):
+    for axis, scenario in zip(axes, SCENARIOS, strict=True):
         share = table[f"share_{snake(scenario)}"].to_numpy()
         cells(axis, table["coupling"], table["capability"], cmap(norm(share)))
         axis.set_title(scenario, color=SCENARIO_COLOURS[scenario], fontweight="bold")
-    for axis in axes[1]:
-        axis.set_xlabel("coupling (0-1)")
-    for axis in axes[:, 0]:
-        axis.set_ylabel("capability (0-1)")
+    for position, axis in enumerate(axes):
+        if position + columns >= len(SCENARIOS):  # nothing below it
+            axis.set_xlabel("coupling (0-1)")
+            axis.xaxis.set_tick_params(labelbottom=True)
+        if position % columns == 0:
+            axis.set_ylabel("capability (0-1)")
     mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
-    right.colorbar(mappable, ax=axes, shrink=0.8, label="share of runs in the scenario")
+    right.colorbar(mappable, ax=list(axes), shrink=0.8, label="share of runs in the scenario")
     right.suptitle("Share of runs ending in each scenario")
 
     per_cell = table["n"]
@@ -210,7 +228,9 @@ def _draw_phase_diagram(table: pd.DataFrame, context: FigureContext,
         f"run{'s' * (n_text != '1')} per cell; high capability: capability index >= "
         f"{describe(context.threshold('capability_threshold'))} innovations/agent/year; "
         "high cooperation: cooperation index >= "
-        f"{describe(context.threshold('cooperation_threshold'))}"
+        f"{describe(context.threshold('cooperation_threshold'))}\nboth high is "
+        f"{LOOSELY_COUPLED_SYNERGY} only with more innovations than the same run at coupling 0, "
+        f"else {COUPLED_WITHOUT_SYNERGY}"
         f"{'' if explained is None else _emergence_text(explained)}", fontsize=11)
     return figure
 
@@ -284,7 +304,7 @@ def _draw_threshold_sensitivity(table: pd.DataFrame, context: FigureContext) -> 
         info.legend(handles=handles, loc="upper left", title=f"majority {what}",
                     frameon=False, alignment="left", borderaxespad=0.0)
         certainty_colourbar(subfigure, None, len(categories),
-                            cax=info.inset_axes((0.02, 0.0, 0.08, 0.38)))
+                            cax=info.inset_axes((0.02, 0.0, 0.08, 0.32)))
     figure.suptitle(f"{prefix(context.experiment)}Threshold sensitivity: each "
                     "classification threshold moved by -25 % and +25 % (same runs, "
                     "reclassified)", fontsize=12)

@@ -164,7 +164,8 @@ def policy_transitions_table(runs: pd.DataFrame) -> pd.DataFrame:
     occurs (pairs that never occur are left out); ``n`` counts the pairs. The ``none``
     rows count the runs without policy by the scenario they ended in (from and to are the
     same), so that the counts add up to the runs. Scenarios are the emergent ones, from
-    each run's indices and thresholds. Raises ``ValueError`` like :func:`policy_table`.
+    each run's indices, paired synergy and thresholds. Raises ``ValueError`` like
+    :func:`policy_table`.
     """
     runs = _labelled(runs)
     runs = runs.assign(scenario=scenarios(runs, known_thresholds(runs)))

@@ -10,7 +10,8 @@ in design order (``point``).
 
 Outputs (:func:`run_outputs`): the capability index, cooperation index, distinctiveness
 and innovations at the horizon; one indicator per scenario, 1 when the run ended in it (its
-emergent scenario, from its indices and thresholds: :func:`sim.analyses.labels.scenarios`);
+emergent scenario, from its indices, paired synergy and thresholds:
+:func:`sim.analyses.labels.scenarios`);
 and synergy only when every run has its paired run at coupling 0 (same other parameters
 and seed). A Morris or Sobol design never has those pairs unless it fixes coupling at 0,
 so synergy is left out of its table, and the figure says so.

@@ -37,10 +37,11 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky blue": "#56B4E9",
              "bluish green": "#009E73", "yellow": "#F0E442", "blue": "#0072B2",
              "vermillion": "#D55E00", "reddish purple": "#CC79A7"}
 #: One fixed colour per scenario, in the order of :data:`sim.scenarios.SCENARIOS`.
-#: Hues far apart, so that the lighter (less certain) shades stay apart too.
+#: Hues far apart, so that the lighter (less certain) shades stay apart too; 'Coupled
+#: without synergy' is black, its lighter shades grey, a hue none of the others has.
 SCENARIO_COLOURS: dict[str, str] = dict(zip(SCENARIOS, (
     OKABE_ITO["bluish green"], OKABE_ITO["blue"], OKABE_ITO["orange"],
-    OKABE_ITO["reddish purple"]), strict=True))
+    OKABE_ITO["reddish purple"], OKABE_ITO["black"]), strict=True))
 #: One fixed colour per Orton & Weick coupling type, in the order of
 #: :data:`sim.scenarios.COUPLING_TYPES`.
 COUPLING_TYPE_COLOURS: dict[str, str] = dict(zip(COUPLING_TYPES, (

@@ -120,12 +120,16 @@ def Status(model: ClusterModel) -> None:
                     style={"font-weight": "bold", "font-size": "1.2em"})
         if model.history:
             last = model.history[-1]
+            synergy = model.paired_synergy()
             solara.Text(
                 f"capability index {last['capability_index']:.3f} "
                 f"(high from {model.capability_threshold:.3f}); cooperation index "
                 f"{last['cooperation_index']:.3f} (high from "
                 f"{model.params.cooperation_threshold:.2f}); distinctiveness "
-                f"{last['distinctiveness']:.2f}", style={"font-size": "0.85em"})
+                f"{last['distinctiveness']:.2f}"
+                + ("" if synergy is None else
+                   f"; paired synergy {synergy:+.1%} (synergy only if positive)"),
+                style={"font-size": "0.85em"})
         solara.Text(_inputs_line(model), classes=["run-inputs"],
                     style={"font-size": "0.85em", "color": "#555"})
         if not model.running:

@@ -36,6 +36,7 @@ from sim.dashboard.layout import CLUSTER_CENTRES, node_positions
 from sim.params import START_YEAR
 from sim.population import INSTITUTE, KIND_NAMES, UNIVERSITY, VENTURE
 from sim.scenarios import (
+    COUPLED_WITHOUT_SYNERGY,
     HOLLOW_NETWORKING,
     ISOLATED_EXCELLENCE,
     LOOSELY_COUPLED_SYNERGY,
@@ -303,8 +304,9 @@ _QUADRANTS = {LOOSELY_COUPLED_SYNERGY: (0.98, 0.98, "right", "top"),
 def scenario_figure(model: ClusterModel, *,
                     figsize: tuple[float, float] = (FIGURE_WIDTH, 2.25)) -> Figure:
     """The 2x2 scenario chart: cooperation index across, capability index up, the
-    thresholds splitting the four scenarios; the run's path quarter by quarter and
-    its current point."""
+    thresholds splitting the quadrants; the run's path quarter by quarter and its
+    current point. The high-high quadrant holds two scenarios, told apart by the
+    paired synergy (not an axis of the chart): the title gives it when it applies."""
     coop_threshold = model.params.cooperation_threshold
     cap_threshold = model.capability_threshold
     history = model.history
@@ -326,6 +328,12 @@ def scenario_figure(model: ClusterModel, *,
         x, y, ha, va = _QUADRANTS[name]
         ax.text(x, y, name, transform=ax.transAxes, ha=ha, va=va, fontsize=TEXT_PT,
                 color=SCENARIO_COLOURS[name], fontweight="bold")
+    # the synergy quadrant's other scenario, under its name
+    x, y, ha, va = _QUADRANTS[LOOSELY_COUPLED_SYNERGY]
+    ax.annotate(f"or {COUPLED_WITHOUT_SYNERGY} (synergy <= 0)", (x, y),
+                xycoords="axes fraction", xytext=(0, -1.3 * TEXT_PT),
+                textcoords="offset points", ha=ha, va=va, fontsize=TEXT_PT,
+                color=SCENARIO_COLOURS[COUPLED_WITHOUT_SYNERGY])
     ax.axvline(coop_threshold, color="grey", lw=1, ls="--")
     ax.axhline(cap_threshold, color="grey", lw=1, ls="--")
     scenario = model.current_scenario()
@@ -334,6 +342,9 @@ def scenario_figure(model: ClusterModel, *,
         ax.scatter(coop[-1:], cap[-1:], s=120, c=SCENARIO_COLOURS[scenario],
                    edgecolors="black", linewidths=1.2, zorder=3)
         title = f"{_quarter_label(model)}: {scenario}"
+        synergy = model.paired_synergy()
+        if synergy is not None:
+            title += f" (paired synergy {synergy:+.1%})"
     else:
         title = "no quarter simulated yet"
     ax.set(xlim=(0, x_max), ylim=(0, y_max),

@@ -27,7 +27,12 @@ import pyarrow as pa
 from sim.calibration import CLUSTER_NAMES
 from sim.observation import SCHEMA
 from sim.params import Params
-from sim.scenarios import COUPLING_TYPES, SCENARIOS
+from sim.scenarios import (
+    COUPLED_WITHOUT_SYNERGY,
+    COUPLING_TYPES,
+    LOOSELY_COUPLED_SYNERGY,
+    SCENARIOS,
+)
 
 KINDS = ("runs", "series")
 """The two tables of a results directory, as :func:`annotate` names them."""
@@ -170,11 +175,17 @@ def _summary() -> dict[str, tuple[str, str, str]]:
             "emergent scenario of the last four quarters, one of "
             f"{', '.join(SCENARIOS)}: capability high when capability_index >= "
             "capability_threshold, cooperation high when cooperation_index >= "
-            "cooperation_threshold", "", "string"),
+            f"cooperation_threshold; both high is {LOOSELY_COUPLED_SYNERGY} when "
+            f"paired_synergy > 0, else {COUPLED_WITHOUT_SYNERGY}", "", "string"),
         "coupling_type": (
             f"Orton & Weick coupling type, one of {', '.join(COUPLING_TYPES)}: responsive "
             "when cooperation_index >= cooperation_threshold, distinctive when "
             "distinctiveness >= distinctiveness_threshold", "", "string"),
+        "paired_synergy": (
+            "innovations 2018Q1 to the horizon over those of the run's twin at coupling 0 "
+            "(coupling_after 0 if set; same seed and other inputs), minus one; only where "
+            "capability and cooperation are both high (empty elsewhere: the twin is not "
+            "run); 0 for a run at coupling 0 throughout", "", "float64"),
         "capability_index": _at_horizon("capability_index"),
         **{f"capability_index_{c}": _at_horizon(f"capability_index_{c}") for c in clusters},
         "cooperation_index": _at_horizon("cooperation_index"),

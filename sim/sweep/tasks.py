@@ -17,6 +17,8 @@ work.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,9 +26,11 @@ from typing import Any
 
 import pandas as pd
 
+from sim import pairing
 from sim.model import ClusterModel
 from sim.params import Params
 from sim.sweep import identity
+from sim.sweep.columns import SUMMARY
 from sim.sweep.design import RunSpec
 
 #: Summary entries not stored per run (``seed`` is stored from the spec; ``quarter`` is
@@ -71,20 +75,40 @@ def spin_up_groups(specs: Iterable[RunSpec],
 
 def run_group(specs: Sequence[RunSpec]) -> list[RunResult]:
     """Run a group of :func:`spin_up_groups` (runs sharing one spin-up): the spin-up once,
-    every run from a copy of its 2018 state; the results in the order of ``specs``."""
-    *others, last = specs
+    every run from a copy of its 2018 state; the results in the order of ``specs``.
+
+    A run of the group at coupling 0 is the uncoupled twin of the others
+    (:mod:`sim.pairing`), bit for bit: it runs first and serves as their twin, so a run
+    that needs its paired synergy does not run the twin again."""
+    # stable: uncoupled runs first, the others in their order
+    order = sorted(range(len(specs)),
+                   key=lambda i: not pairing.is_uncoupled(Params(**specs[i].parameters)))
+    *others, last = [specs[i] for i in order]
     start = ClusterModel(rng=last.seed, **last.parameters)
     # every input given, so that none of the last run's carries over to another
     copies = start.branches(Params(**spec.parameters).as_dict() for spec in others)
-    results = [_finish(spec, copy) for spec, copy in zip(others, copies, strict=True)]
-    results.append(_finish(last, start))  # the last run needs no copy
-    return results
+    uncoupled: dict[Params, ClusterModel] = {}
+    results: dict[int, RunResult] = {}
+    # the last run needs no copy
+    for index, spec, model in zip(order, [*others, last], itertools.chain(copies, [start]),
+                                  strict=True):
+        twin = uncoupled.get(pairing.twin_params(model.params))
+        if twin is not None and model.uncoupled_twin is not None:
+            model.uncoupled_twin.share(twin)
+        results[index] = _finish(spec, model)
+        if pairing.is_uncoupled(model.params):
+            uncoupled[model.params] = model
+    return [results[index] for index in range(len(specs))]
 
 
 def _finish(spec: RunSpec, model: ClusterModel) -> RunResult:
     """Run ``model`` (built for ``spec``, at 2018Q1) to its horizon; its results."""
     model.run_model()
     summary = {k: v for k, v in model.summary().items() if k not in _SKIPPED}
+    # NaN, not None, where a float field has no value (paired_synergy outside the
+    # quadrant that needs it), so that every part of the table stores a float column
+    summary = {k: math.nan if v is None and k in SUMMARY and SUMMARY[k].type == "float64"
+               else v for k, v in summary.items()}
     row = {"run_id": spec.run_id, "point": spec.point, "replicate": spec.replicate,
            "seed": spec.seed, **spec.parameters, **summary}
     series = None
