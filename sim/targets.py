@@ -98,7 +98,8 @@ _EXTENSIVE_SERIES = frozenset({
     "collaborations", "collaborations_inter", "innovations", "innovations_inter",
     "innovations_cumulative", "crowded_out", "crowded_out_home", "active_agents", "agents",
     "ventures", "ventures_startup", "ventures_growth", "ventures_global", "births",
-    "births_research", "entries", "moved_in", "ventures_it", "exits", "scale_ups", "relocations_to", "turned_away", "ties",
+    "births_research", "entries", "moved_in", "ventures_it", "exits", "scale_ups",
+    "relocations_to", "turned_away", "ties",
     "inter_cluster_ties",
 })
 """Series (by schema name) that count agents or events, so scale with the population."""

@@ -5,8 +5,6 @@ and the starting-state inputs of the model."""
 import math
 
 import numpy as np
-
-from sim.calibration import CLUSTERS
 import pandas as pd
 import pytest
 from scipy import stats
@@ -18,6 +16,7 @@ from sim.analyses.critical_mass import (
     critical_mass_table,
     state_labels,
 )
+from sim.calibration import CLUSTERS
 
 
 def _runs_and_series(paths: dict[float, list[list[float]]]) -> tuple[pd.DataFrame,

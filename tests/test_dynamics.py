@@ -17,7 +17,6 @@ from sim.population import VENTURE
 from sim.profile import load_profile
 from sim.projects import BROKERED, SEARCH, TIE, JointProjects, ProjectOutcome
 
-
 #: The hand-set constants the expected values below are computed with.
 LEGACY = load_profile("legacy")
 

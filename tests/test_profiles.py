@@ -5,9 +5,8 @@ import hashlib
 import json
 
 from sim import ClusterModel
-from sim.params import Params
+from sim.params import CALIBRATED_PROFILE, Params
 from sim.profile import available, load_posterior, load_profile, read_profile
-from sim.params import CALIBRATED_PROFILE
 
 #: Fingerprint of three runs of the hand-set model (commit 3eccd02, before the history
 #: calibration): their quarterly counts and indices and their totals.

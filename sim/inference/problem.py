@@ -56,11 +56,22 @@ _PARAMETERS = Params.describe()
 
 @dataclass(frozen=True)
 class Prior:
-    """A uniform prior on one real-valued parameter."""
+    """A uniform prior on one real-valued parameter.
+
+    The sampler works on the parameter's logit, ``z = logit((value - low) / (high -
+    low))``, whose prior is the standard logistic distribution (the image of the
+    uniform): the same posterior, but the perturbation kernels never leak over the
+    prior's edges, which would give particles near an edge outsized importance weights
+    and let a few of them carry a generation.
+    """
 
     name: str
     low: float
     high: float
+
+    def value(self, logit: float) -> float:
+        """The parameter's value at ``logit`` on the sampler's scale."""
+        return self.low + (self.high - self.low) * float(_expit(logit))
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class Calibration:
             "min_epsilon": self.min_epsilon, "fixed": self.fixed,
             "predictive_draws": self.predictive_draws,
             "priors": [[p.name, p.low, p.high] for p in self.priors],
+            "sampled_on": "logit", "proposal": "independent t",
             "targets": [[t.id, t.year, t.value, t.low, t.high, t.role,
                          t.model_output.text] for t in self.targets],
         }
@@ -117,6 +129,10 @@ class Calibration:
     def observed(self) -> dict[str, float]:
         """The observed summary statistics, by target id."""
         return {t.id: float(t.value) for t in self.targets}
+
+    def simulate_logits(self, logits: dict[str, float]) -> dict[str, float]:
+        """:meth:`simulate` at the parameters whose logits the sampler proposes."""
+        return self.simulate({p.name: p.value(logits[p.name]) for p in self.priors})
 
     def simulate(self, parameters: dict[str, float]) -> dict[str, float]:
         """One model run at ``parameters`` (plus the fixed ones) to the horizon; its
@@ -151,6 +167,14 @@ class TargetDistance:
                 return math.inf
             total += ((value - observed[target]) / self.scales[target]) ** 2
         return math.sqrt(total / len(self.ids))
+
+
+def _expit(logit: float) -> float:
+    """The logistic function, without overflow at either end."""
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    tail = math.exp(logit)
+    return tail / (1.0 + tail)
 
 
 def load(path: str | Path) -> Calibration:

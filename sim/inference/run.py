@@ -62,6 +62,8 @@ def calibrate(calibration: Calibration, out: str | Path, executor: Any, *,
     by other code."""
     import pyabc
 
+    from sim.inference.proposal import IndependentTProposal  # imports pyabc
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lock = DirectoryLock(out, calibration.name)
@@ -73,9 +75,10 @@ def calibrate(calibration: Calibration, out: str | Path, executor: Any, *,
             sampler = SeededBatchSampler(executor, calibration.master_seed)
             np.random.seed(calibration.master_seed % 2**32)  # pyabc's own draws, if any
             abc = pyabc.ABCSMC(
-                calibration.simulate, _prior(calibration),
+                calibration.simulate_logits, _prior(calibration),
                 TargetDistance(calibration.fitted),
-                population_size=calibration.population_size, sampler=sampler)
+                population_size=calibration.population_size, sampler=sampler,
+                transitions=IndependentTProposal())
             done = _generations_done(out)
             if done == 0:
                 _remove_database(out)
@@ -186,7 +189,8 @@ def _write_manifest(out: Path, calibration: Calibration, previous: dict[str, Any
         "calibration": {"name": calibration.name, "fingerprint": calibration.fingerprint,
                         "file": "calibration.toml", "targets": calibration.targets_file},
         "master_seed": calibration.master_seed,
-        "method": "ABC-SMC (pyabc), seeded batch sampler",
+        "method": "ABC-SMC (pyabc) on the parameters' logits, independent t proposal, "
+                  "seeded batch sampler",
         "population_size": calibration.population_size,
         "generations": calibration.generations,
         "generations_done": _generations_done(out),
@@ -224,9 +228,11 @@ def _remove_database(out: Path) -> None:
 
 # --- what a finished calibration writes -------------------------------------------------------
 def _prior(calibration: Calibration) -> Any:
+    """Each parameter's uniform prior, on the logit scale the sampler works on (the
+    standard logistic distribution; :class:`~sim.inference.problem.Prior`)."""
     import pyabc
 
-    return pyabc.Distribution(**{p.name: pyabc.RV("uniform", p.low, p.high - p.low)
+    return pyabc.Distribution(**{p.name: pyabc.RV("logistic", 0.0, 1.0)
                                  for p in calibration.priors})
 
 
@@ -248,6 +254,8 @@ def _write_posterior(history: Any, calibration: Calibration, out: Path) -> pd.Da
     particles, weights = history.get_distribution(t=history.max_t)
     names = [p.name for p in calibration.priors]
     posterior = particles[names].reset_index(drop=True).astype(float)
+    for prior in calibration.priors:  # from the sampler's logits to the parameters' values
+        posterior[prior.name] = posterior[prior.name].map(prior.value)
     posterior["weight"] = np.asarray(weights, dtype=float)
     # a canonical order, so the file does not depend on how pyabc stored the particles
     posterior = posterior.sort_values(names, kind="stable").reset_index(drop=True)
