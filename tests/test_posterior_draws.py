@@ -3,6 +3,7 @@ from a profile's posterior sample, shared by every point it is compared over."""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sim.profile
@@ -87,3 +88,26 @@ def test_a_bad_posterior_sample_is_one_line(profiles: Path, rows, message):
 def test_a_profile_without_a_posterior_sample_is_refused(profiles: Path):
     with pytest.raises(ExperimentError, match="no posterior sample for profile 'probe'"):
         parse(_experiment())
+
+
+def test_constants_drawn_per_replicate_are_not_design_inputs() -> None:
+    """A posterior draw is the same at every point of a replicate: it varies between
+    replicates only, so analyses that name points or states by the inputs the design
+    varies leave it out, and keep a design input that also varies between replicates."""
+    from sim.analyses.critical_mass import state_labels
+    from sim.analyses.tables import design_inputs
+
+    runs = pd.DataFrame({
+        "replicate": [0, 0, 1, 1, 2, 2],
+        "seed": [5, 5, 6, 6, 7, 7],
+        "ventures_pangyo_factor": [0.5, 2.0] * 3,          # the design's input
+        "entry_rate": [0.001, 0.001, 0.004, 0.004, 0.002, 0.002],  # drawn per replicate
+        "success_scale": [1.0, 1.2, 1.1, 1.3, 0.9, 1.4],    # design input, also per replicate
+        "scale": 0.5,
+    })
+    assert design_inputs(runs, ["ventures_pangyo_factor", "entry_rate", "success_scale",
+                                "scale"]) == ["ventures_pangyo_factor", "success_scale"]
+    labels = state_labels(runs.drop(columns="success_scale"))
+    assert labels.tolist() == ["ventures_pangyo_factor=0.5", "ventures_pangyo_factor=2"] * 3
+    # without a replicate column every varying column counts, as before
+    assert design_inputs(runs.drop(columns="replicate"), ["entry_rate"]) == ["entry_rate"]

@@ -21,7 +21,7 @@ from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.panels import prefix, quarter_position, span_of_counts
 from sim.analyses.style import LINE_COLOURS
-from sim.analyses.tables import Table, missing_series, require, tidy, with_inputs
+from sim.analyses.tables import Table, design_inputs, missing_series, require, tidy, with_inputs
 from sim.params import Params
 
 __all__ = ["DRAWERS", "SERIES", "TABLES", "convergence_table", "critical_mass_table",
@@ -40,10 +40,12 @@ _NOT_STATE = {"seed", "replicate", "run_id"}
 
 
 def state_labels(runs: pd.DataFrame) -> pd.Series:
-    """Each run's starting state, named by the inputs that vary between runs (replicate
-    and seed aside): ``"name=value, ..."``, or ``"as calibrated"`` when none varies."""
+    """Each run's starting state, named by the inputs the design varies (replicate,
+    seed and constants drawn per replicate from a posterior aside:
+    :func:`~sim.analyses.tables.design_inputs`): ``"name=value, ..."``, or ``"as
+    calibrated"`` when none varies."""
     inputs = [c for c in runs.columns if c in Params.describe() and c not in _NOT_STATE]
-    varied = [c for c in inputs if runs[c].nunique(dropna=False) > 1]
+    varied = design_inputs(runs, inputs)
     if not varied:
         return pd.Series("as calibrated", index=runs.index)
     return runs[varied].apply(

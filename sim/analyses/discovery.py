@@ -48,7 +48,7 @@ from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import known_thresholds, scenarios
 from sim.analyses.panels import prefix
 from sim.analyses.style import OKABE_ITO, SCENARIO_COLOURS, level_colours
-from sim.analyses.tables import Table, check_labels, require, tidy
+from sim.analyses.tables import Table, check_labels, design_inputs, require, tidy
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 
@@ -172,11 +172,11 @@ def _prim_module() -> Any:
 
 
 def sampled_inputs(runs: pd.DataFrame) -> list[str]:
-    """The inputs of a sampled design: the real-valued model parameters that take more
-    than one value over the runs, in the runs table's order."""
+    """The inputs of a sampled design: the real-valued model parameters the design
+    varies (:func:`~sim.analyses.tables.design_inputs`), in the runs table's order."""
     described = Params.describe()
-    return [c for c in runs.columns if c in described and described[c]["kind"] is float
-            and runs[c].nunique() > 1]
+    return design_inputs(runs, [c for c in runs.columns if c in described
+                                and described[c]["kind"] is float])
 
 
 def loose_tight_comparison(runs: pd.DataFrame, inputs: Sequence[str], *,

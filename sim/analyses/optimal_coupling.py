@@ -26,7 +26,7 @@ from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import COUPLING_LABEL, INDEX_LABELS
 from sim.analyses.panels import prefix
 from sim.analyses.style import OKABE_ITO, level_colours
-from sim.analyses.tables import Table, require, tidy, with_inputs
+from sim.analyses.tables import Table, design_inputs, require, tidy, with_inputs
 from sim.params import Params
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "DRAWERS", "TABLES", "conditions",
@@ -45,11 +45,12 @@ def conditions(runs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     values) and its description (``"capability 0.2, tie_decay 0.1"``, or ``"all runs"``
     when no input but coupling varies).
 
-    The varied inputs are the model parameters other than coupling that take more than
-    one value over the runs.
+    The varied inputs are the model parameters other than coupling that the design
+    varies (:func:`~sim.analyses.tables.design_inputs`: not the constants a replicate
+    draws from a posterior).
     """
     parameters = [c for c in runs.columns if c in Params.describe() and c != "coupling"]
-    varied = [c for c in parameters if runs[c].nunique(dropna=False) > 1]
+    varied = design_inputs(runs, parameters)
     if not varied:
         return (pd.Series(0, index=runs.index, dtype="int64"),
                 pd.Series("all runs", index=runs.index, dtype=object))

@@ -27,7 +27,7 @@ from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import END_STATE_INDICES
 from sim.analyses.panels import prefix
 from sim.analyses.style import MARKERS, level_colours
-from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
+from sim.analyses.tables import Table, check_labels, design_inputs, require, tidy, with_inputs
 from sim.params import Params
 
 __all__ = ["CV_TOLERANCE", "DRAWERS", "TABLES", "needed_replicates", "replicates_needed_table",
@@ -40,11 +40,11 @@ CV_TOLERANCE = 0.01
 
 def _points(runs: pd.DataFrame) -> pd.DataFrame:
     """The runs with capability, coupling, a point number and its description (the
-    model parameters that vary over the runs)."""
+    model parameters the design varies, :func:`~sim.analyses.tables.design_inputs`)."""
     runs = with_inputs(runs, ("capability", "coupling"))
     require(runs, ("replicate", *END_STATE_INDICES))
     parameters = [c for c in runs.columns if c in Params.describe()]
-    varied = [c for c in parameters if runs[c].nunique(dropna=False) > 1]
+    varied = design_inputs(runs, parameters)
     if "point" not in runs.columns:  # a runs table made by hand: points by their inputs
         keys = runs[varied] if varied else pd.DataFrame(index=runs.index)
         codes = (keys.groupby(varied, sort=True, dropna=False).ngroup() if varied

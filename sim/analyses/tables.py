@@ -71,6 +71,19 @@ def missing_series(analysis_needs: str) -> ValueError:
                       "table")
 
 
+def design_inputs(runs: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The columns among ``columns`` that the experiment's design varies: those taking
+    more than one value within some replicate. A constant an experiment draws per
+    replicate from a posterior (``[experiment] posterior``: the same draw at every point
+    of the replicate) varies between replicates only; it is part of what a replicate
+    draws, like its seed, not an input the runs are compared over."""
+    if "replicate" not in runs.columns:
+        return [c for c in columns if runs[c].nunique(dropna=False) > 1]
+    by_replicate = runs.groupby("replicate", sort=False)
+    return [c for c in columns
+            if bool((by_replicate[c].nunique(dropna=False) > 1).any())]
+
+
 def with_inputs(runs: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
     """The runs table with every named input as a column (its default if not stored)."""
     defaults = Params()
