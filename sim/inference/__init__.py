@@ -4,8 +4,8 @@ posterior predictive check on held-out targets.
 
 - :mod:`sim.inference.problem`: the calibration file (priors, targets, settings) and
   the distance;
-- :mod:`sim.inference.sampler`: a pyabc sampler whose posterior depends on the master
-  seed alone, on any executor;
+- :mod:`sim.inference.smc`: the sampler, adaptive ABC-SMC with MCMC moves, whose
+  posterior depends on the master seed alone, on any executor;
 - :mod:`sim.inference.screening`: Morris screening of candidate parameters;
 - :mod:`sim.inference.run`: running, storing and resuming a calibration;
 - :mod:`sim.inference.report`: posterior and validation tables and figures.

@@ -37,12 +37,14 @@ import hashlib
 import json
 import math
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim.inference.smc import KEEP, MAX_MOVES, UNMOVED
 from sim.params import START_YEAR, ParameterError, Params, check_value
 from sim.sweep.design import ExperimentError, check_name
 from sim.targets import DEFAULT_PATH, Target, TargetsError, load_targets, simulated_values
@@ -120,7 +122,9 @@ class Calibration:
             "min_epsilon": self.min_epsilon, "fixed": self.fixed,
             "predictive_draws": self.predictive_draws,
             "priors": [[p.name, p.low, p.high] for p in self.priors],
-            "sampled_on": "logit", "proposal": "independent t",
+            "sampled_on": "logit", "sampler": {"kind": "adaptive ABC-SMC, MCMC moves", "keep": KEEP,
+                                                 "unmoved": UNMOVED,
+                                                 "max_moves": MAX_MOVES},
             "targets": [[t.id, t.year, t.value, t.low, t.high, t.role,
                          t.model_output.text] for t in self.targets],
         }
@@ -129,6 +133,18 @@ class Calibration:
     def observed(self) -> dict[str, float]:
         """The observed summary statistics, by target id."""
         return {t.id: float(t.value) for t in self.targets}
+
+    @property
+    def dimensions(self) -> int:
+        """Number of calibrated parameters."""
+        return len(self.priors)
+
+    def distance(self, logits: Sequence[float]) -> float:
+        """The distance (:class:`TargetDistance`) of one run at the parameters whose logits
+        the sampler proposes, in the priors' order."""
+        names = [prior.name for prior in self.priors]
+        simulated = self.simulate_logits(dict(zip(names, logits, strict=True)))
+        return TargetDistance(self.fitted)(simulated, self.observed())
 
     def simulate_logits(self, logits: dict[str, float]) -> dict[str, float]:
         """:meth:`simulate` at the parameters whose logits the sampler proposes."""

@@ -1,21 +1,23 @@
-"""Run a calibration: ABC-SMC (pyabc) on any executor, stored and resumable.
+"""Run a calibration: adaptive ABC-SMC (:mod:`sim.inference.smc`) on any executor,
+stored and resumable.
 
 Layout of a calibration directory::
 
     DIR/manifest.json      calibration identity, code identity, seeds, status, progress
     DIR/calibration.toml   the calibration file as run
-    DIR/abc.db             pyabc's history (SQLite): every generation, once complete
+    DIR/populations/NNN.json  every complete generation: particles, distances, tolerance
     DIR/posterior.csv      the last generation's particles and weights
-    DIR/generations.csv    tolerance, evaluations, acceptance rate, ESS by generation
+    DIR/generations.csv    by generation: tolerance, runs, particles alive at the cut,
+                           moves accepted, distinct particles
     DIR/predictive.csv     posterior predictive draws: each draw's simulated targets
     DIR/profile.toml       the calibrated parameter set (posterior medians), with provenance
     DIR/profile.posterior.csv  its posterior sample (particles and weights), from which
                            experiments draw each replicate's constants
 
-pyabc writes a generation to its database only once it is complete, so a calibration
-killed at any moment resumes from its last complete generation; candidates are seeded
-from (master seed, generation, index) alone (:mod:`sim.inference.sampler`), so the
-resumed run ends where an uninterrupted one would.
+A generation is written (atomically) only once it is complete, so a calibration killed
+at any moment resumes from its last complete generation; every random number is seeded
+from (master seed, generation, index) alone (:mod:`sim.inference.smc`), so the resumed
+run ends where an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -23,25 +25,32 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
 import os
 import platform
+import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.inference.problem import Calibration, TargetDistance
-from sim.inference.sampler import SeededBatchSampler, candidate_seed
+from sim.inference.problem import Calibration
+from sim.inference.smc import (
+    KEEP,
+    MAX_MOVES,
+    UNMOVED,
+    Population,
+    candidate_seed,
+    first_generation,
+    next_generation,
+)
 from sim.sweep.design import ExperimentError
 from sim.sweep.identity import code_identity, code_version, short
 from sim.sweep.lock import DirectoryLock
 
 MANIFEST = "manifest.json"
-DATABASE = "abc.db"
+POPULATIONS = "populations"
 POSTERIOR = "posterior.csv"
 GENERATIONS = "generations.csv"
 PREDICTIVE = "predictive.csv"
@@ -60,40 +69,26 @@ def calibrate(calibration: Calibration, out: str | Path, executor: Any, *,
     """Run (or resume) ``calibration`` into ``out`` on ``executor`` (not yet entered);
     return the directory. Refuses a directory holding another calibration, or one made
     by other code."""
-    import pyabc
-
-    from sim.inference.proposal import IndependentTProposal  # imports pyabc
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lock = DirectoryLock(out, calibration.name)
     lock.acquire()
     try:
         manifest = _open(calibration, out)
-        database = f"sqlite:///{(out / DATABASE).resolve()}"
-        with executor, _quiet_pyabc():
-            sampler = SeededBatchSampler(executor, calibration.master_seed)
-            np.random.seed(calibration.master_seed % 2**32)  # pyabc's own draws, if any
-            abc = pyabc.ABCSMC(
-                calibration.simulate_logits, _prior(calibration),
-                TargetDistance(calibration.fitted),
-                population_size=calibration.population_size, sampler=sampler,
-                transitions=IndependentTProposal())
-            done = _generations_done(out)
-            if done == 0:
-                _remove_database(out)
-                abc.new(database, calibration.observed())
-            else:
-                abc.load(database, 1)
-            remaining = calibration.generations - done
-            if remaining > 0:
+        populations = _stored_populations(out)
+        with executor:
+            if len(populations) < calibration.generations:
                 _write_manifest(out, calibration, manifest, status="running")
-                history = abc.run(minimum_epsilon=calibration.min_epsilon,
-                                  max_nr_populations=remaining)
-            else:
-                history = abc.history
-            _write_generations(history, out)
-            posterior = _write_posterior(history, calibration, out)
+            while len(populations) < calibration.generations and not _tolerance_reached(
+                    calibration, populations):
+                population = (next_generation(calibration, populations[-1], executor)
+                              if populations else first_generation(calibration, executor))
+                _store_population(out, population)
+                populations.append(population)
+                if progress:
+                    _report(population, calibration)
+            _write_generations(populations, out)
+            posterior = _write_posterior(populations[-1], calibration, out)
             _write_predictive(calibration, posterior, executor, out)
         _write_profile(calibration, posterior, out)
         _write_manifest(out, calibration, manifest, status="complete")
@@ -105,6 +100,18 @@ def calibrate(calibration: Calibration, out: str | Path, executor: Any, *,
     finally:
         lock.release()
     return out
+
+
+def _tolerance_reached(calibration: Calibration, populations: list[Population]) -> bool:
+    return bool(populations) and populations[-1].epsilon <= calibration.min_epsilon
+
+
+def _report(population: Population, calibration: Calibration) -> None:
+    print(f"generation {population.generation}: tolerance {population.epsilon:.4g}, "
+          f"{population.evaluations} runs, {population.alive} of "
+          f"{calibration.population_size} alive at the cut, {population.moves} moves "
+          f"(accepted {population.move_acceptance:.2f}), {population.distinct} distinct",
+          file=sys.stderr, flush=True)
 
 
 def screen_into(calibration: Calibration, out: str | Path, executor: Any) -> Path:
@@ -189,8 +196,8 @@ def _write_manifest(out: Path, calibration: Calibration, previous: dict[str, Any
         "calibration": {"name": calibration.name, "fingerprint": calibration.fingerprint,
                         "file": "calibration.toml", "targets": calibration.targets_file},
         "master_seed": calibration.master_seed,
-        "method": "ABC-SMC (pyabc) on the parameters' logits, independent t proposal, "
-                  "seeded batch sampler",
+        "method": f"adaptive ABC-SMC with MCMC moves on the parameters' logits (keep "
+                  f"{KEEP}, unmoved {UNMOVED}, at most {MAX_MOVES} moves)",
         "population_size": calibration.population_size,
         "generations": calibration.generations,
         "generations_done": _generations_done(out),
@@ -206,58 +213,50 @@ def _write_manifest(out: Path, calibration: Calibration, previous: dict[str, Any
 
 
 def _generations_done(out: Path) -> int:
-    """Complete generations stored in the database (0 if none or no database)."""
-    path = out / DATABASE
-    if not path.exists():
-        return 0
-    import sqlite3
-
-    try:
-        with contextlib.closing(sqlite3.connect(path)) as connection:
-            row = connection.execute("SELECT MAX(t) FROM populations").fetchone()
-    except sqlite3.Error:
-        return 0
-    return 0 if row is None or row[0] is None else int(row[0]) + 1
+    """Complete generations stored (0 if none)."""
+    return len(sorted((out / POPULATIONS).glob("*.json"))) if (out / POPULATIONS).is_dir() \
+        else 0
 
 
-def _remove_database(out: Path) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            (out / f"{DATABASE}{suffix}").unlink()
+def _stored_populations(out: Path) -> list[Population]:
+    """The generations a previous (interrupted) run of this calibration stored, in order."""
+    populations = []
+    for generation in range(_generations_done(out)):
+        path = out / POPULATIONS / f"{generation:03d}.json"
+        try:
+            populations.append(Population.from_record(
+                json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError) as error:
+            raise ExperimentError(f"{path} is damaged ({error.__class__.__name__}); move "
+                                  "the directory aside and calibrate again") from None
+    return populations
+
+
+def _store_population(out: Path, population: Population) -> None:
+    (out / POPULATIONS).mkdir(exist_ok=True)
+    _atomic_text(out / POPULATIONS / f"{population.generation:03d}.json",
+                 json.dumps(population.to_record()) + "\n")
 
 
 # --- what a finished calibration writes -------------------------------------------------------
-def _prior(calibration: Calibration) -> Any:
-    """Each parameter's uniform prior, on the logit scale the sampler works on (the
-    standard logistic distribution; :class:`~sim.inference.problem.Prior`)."""
-    import pyabc
-
-    return pyabc.Distribution(**{p.name: pyabc.RV("logistic", 0.0, 1.0)
-                                 for p in calibration.priors})
-
-
-def _write_generations(history: Any, out: Path) -> None:
-    populations = history.get_all_populations()
-    populations = populations[populations["t"] >= 0]
-    rows = []
-    for record in populations.itertuples():
-        _, weights = history.get_distribution(t=int(record.t))
-        rows.append({"generation": int(record.t), "epsilon": float(record.epsilon),
-                     "evaluations": int(record.samples),
-                     "acceptance_rate": float(history.get_nr_particles_per_population()
-                                              [int(record.t)] / record.samples),
-                     "effective_sample_size": _ess(weights)})
+def _write_generations(populations: list[Population], out: Path) -> None:
+    rows = [{"generation": p.generation, "epsilon": p.epsilon, "evaluations": p.evaluations,
+             "alive": p.alive, "moves": p.moves, "move_acceptance": p.move_acceptance,
+             "distinct": p.distinct,
+             # the final particles are equally weighted; the effective sample size at
+             # the generation's cut is the number alive (Del Moral et al. 2012)
+             "effective_sample_size": float(p.alive)} for p in populations]
     _atomic_csv(pd.DataFrame(rows), out / GENERATIONS)
 
 
-def _write_posterior(history: Any, calibration: Calibration, out: Path) -> pd.DataFrame:
-    particles, weights = history.get_distribution(t=history.max_t)
+def _write_posterior(population: Population, calibration: Calibration,
+                     out: Path) -> pd.DataFrame:
     names = [p.name for p in calibration.priors]
-    posterior = particles[names].reset_index(drop=True).astype(float)
+    posterior = pd.DataFrame(population.logits, columns=names)
     for prior in calibration.priors:  # from the sampler's logits to the parameters' values
         posterior[prior.name] = posterior[prior.name].map(prior.value)
-    posterior["weight"] = np.asarray(weights, dtype=float)
-    # a canonical order, so the file does not depend on how pyabc stored the particles
+    posterior["weight"] = 1.0 / len(posterior)
+    # a canonical order, so the file does not depend on the particles' order
     posterior = posterior.sort_values(names, kind="stable").reset_index(drop=True)
     _atomic_csv(posterior, out / POSTERIOR)
     return posterior
@@ -330,28 +329,6 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     order = np.argsort(values, kind="stable")
     cumulative = np.cumsum(weights[order]) / weights.sum()
     return float(values[order][min(np.searchsorted(cumulative, q), len(values) - 1)])
-
-
-def _ess(weights: np.ndarray) -> float:
-    weights = np.asarray(weights, dtype=float)
-    return float(weights.sum() ** 2 / (weights ** 2).sum())
-
-
-@contextlib.contextmanager
-def _quiet_pyabc() -> Iterator[None]:
-    """pyabc logs every generation at INFO on its own loggers; the command prints its own
-    progress."""
-    loggers = [logging.getLogger(name) for name in ("ABC", "Epsilon", "Distance",
-                                                    "Acceptor", "Sampler", "History",
-                                                    "Transition", "Population")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 def _now() -> str:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.inference.problem import Calibration, TargetDistance
-from sim.inference.sampler import candidate_seed
+from sim.inference.smc import candidate_seed
 
 #: Seed stream of the screening's runs (distinct from ABC generations and predictive draws).
 _SCREENING_STREAM = 20_000
