@@ -29,7 +29,7 @@ from sim.sweep.tasks import run_group, run_task
 THRESHOLDS = {"capability_threshold": 0.2, "cooperation_threshold": 0.1}
 #: A small run that ends high in capability and cooperation (scale 0.1).
 COUPLED = {"scale": 0.1, "capability": 0.8, "coupling": 1.0}
-SEED = 1
+SEED = 0  # a run in the high-high quadrant at the present defaults
 
 
 # --- the classifier on constructed cases -------------------------------------------------------

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +32,30 @@ _PACKAGE = Path(sim.__file__).resolve().parent
 
 @functools.cache
 def source_sha256() -> str:
-    """SHA-256 of the ``sim`` package's source files (computed once per process)."""
+    """SHA-256 of the ``sim`` package's source files and its profiles (computed once per
+    process): a profile sets the defaults, so results made under another are another
+    code's. A profile counts by its values, not its comments (which record where it came
+    from)."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE.rglob("*.py")):
+    profiles = _PACKAGE / "profiles"
+    for path in sorted(p for p in _PACKAGE.rglob("*")
+                       if p.suffix == ".py" or (p.parent == profiles and p.is_file())):
         relative = path.relative_to(_PACKAGE).as_posix()
         if "__pycache__" in relative:
             continue
         digest.update(relative.encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        digest.update(_content(path) + b"\0")
     return digest.hexdigest()
+
+
+def _content(path: Path) -> bytes:
+    if path.suffix == ".toml":
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return path.read_bytes()
+        return json.dumps(values, sort_keys=True).encode()
+    return path.read_bytes()
 
 
 @functools.cache
