@@ -23,16 +23,32 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sim import metrics
 from sim.params import Params
 
-if TYPE_CHECKING:
-    from sim.model import ClusterModel
-
-__all__ = ["UncoupledTwin", "is_uncoupled", "paired_synergy", "synergy_of",
+__all__ = ["PairedRun", "UncoupledTwin", "is_uncoupled", "paired_synergy", "synergy_of",
            "twin_params", "uncoupled_inputs"]
+
+
+class PairedRun(Protocol):
+    """What pairing reads of a run and its twin (:class:`sim.model.ClusterModel` is one;
+    named here so that this module, which the model imports, does not import it back)."""
+
+    params: Params
+    totals: dict[str, Any]
+    uncoupled_twin: UncoupledTwin | None
+
+    @property
+    def quarter(self) -> str: ...
+
+    @property
+    def quarter_number(self) -> int: ...
+
+    def step(self) -> None: ...
+
+    def branch(self, **inputs: Any) -> PairedRun: ...
 
 
 def uncoupled_inputs(params: Params) -> dict[str, Any]:
@@ -76,10 +92,10 @@ class UncoupledTwin:
         """``start``: the pickled run before its first step."""
         self._start: bytes | None = start
         #: The twin, None until the paired synergy was first asked for.
-        self.model: ClusterModel | None = None
+        self.model: PairedRun | None = None
 
     @classmethod
-    def before_first_step(cls, run: ClusterModel) -> UncoupledTwin | None:
+    def before_first_step(cls, run: PairedRun) -> UncoupledTwin | None:
         """Keep ``run``'s state entering 2018Q1 (call before its first step, outside
         Mesa's step: the copy must be a model Mesa can step); None for a run that is
         its own twin, which needs no copy."""
@@ -89,14 +105,14 @@ class UncoupledTwin:
         # would double every run's cost
         return cls(pickle.dumps(run, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def share(self, twin: ClusterModel) -> None:
+    def share(self, twin: PairedRun) -> None:
         """Use ``twin`` instead of building one: a model with the twin's inputs
         (:func:`twin_params`) made from the same state entering 2018Q1, such as the run
         at coupling 0 of the same sweep group, not past the quarter it will be asked at."""
         self.model = twin
         self._start = None
 
-    def at(self, run: ClusterModel) -> ClusterModel:
+    def at(self, run: PairedRun) -> PairedRun:
         """The twin, built if need be and stepped to ``run``'s quarter."""
         if self.model is not None and self.model.quarter_number > run.quarter_number:
             raise RuntimeError(f"the twin has run to {self.model.quarter}, past the run's "
@@ -115,7 +131,7 @@ class UncoupledTwin:
         return self.model
 
 
-def synergy_of(run: ClusterModel) -> float:
+def synergy_of(run: PairedRun) -> float:
     """The paired synergy of ``run`` over the quarters it has run: 0.0 for a run that
     is its own twin (coupling 0 throughout), else its innovations since 2018Q1 over its
     twin's to the same quarter, minus one (:func:`paired_synergy`)."""

@@ -4,8 +4,9 @@ Tables first (each figure is drawn from its table, and the tables are what
 ``python -m sim reproduce`` compares), then the figures:
 
 * ``calibration_posterior``: each calibrated parameter's prior range, posterior median
-  and 90% interval (weighted quantiles of the last generation), and the generations'
-  tolerance, acceptance rate and effective sample size;
+  and 90% interval (weighted quantiles of the last generation), and the sampler's
+  record: generations, runs, final tolerance, effective sample size at the last cut, the
+  last generation's distinct particles and its moves' acceptance rate;
 * ``calibration_targets``: every target, fitted or held out, with the observation, its
   stated range and the posterior predictive median and 90% band; ``inside`` says
   whether the observation lies in the band. A target the model misses is reported as a
@@ -77,8 +78,9 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame,
                     generations: pd.DataFrame) -> pd.DataFrame:
     """One row per calibrated parameter: prior range, posterior median, 90% interval,
     its contraction (the interval's width over the prior's) and whether that makes it
-    identified (:data:`IDENTIFIED`); the last generation's tolerance, evaluations and
-    effective sample size alongside."""
+    identified (:data:`IDENTIFIED`); the sampler's record alongside (generations, runs,
+    final tolerance, effective sample size at the last cut, distinct particles, moves'
+    acceptance rate)."""
     weights = posterior["weight"].to_numpy(float)
     last = generations.iloc[-1]
     rows = []
@@ -94,6 +96,8 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame,
             "generations": len(generations), "epsilon": float(last["epsilon"]),
             "evaluations": int(generations["evaluations"].sum()),
             "effective_sample_size": float(last["effective_sample_size"]),
+            "distinct": int(last["distinct"]),
+            "move_acceptance": float(last["move_acceptance"]),
         })
     return _tidy(pd.DataFrame(rows))
 
@@ -190,8 +194,8 @@ def _draw_posterior(table: pd.DataFrame, posterior: pd.DataFrame,
     last = table.iloc[0]
     figure.suptitle(f"Posterior of {calibration.name}: {int(last['generations'])} "
                     f"generations, {int(last['evaluations']):,} runs, final tolerance "
-                    f"{last['epsilon']:.3g}, ESS {last['effective_sample_size']:.0f} of "
-                    f"{calibration.population_size}", fontsize=10)
+                    f"{last['epsilon']:.3g}, {int(last['distinct'])} of "
+                    f"{calibration.population_size} particles distinct", fontsize=10)
     return figure
 
 
