@@ -122,9 +122,9 @@ class Calibration:
             "min_epsilon": self.min_epsilon, "fixed": self.fixed,
             "predictive_draws": self.predictive_draws,
             "priors": [[p.name, p.low, p.high] for p in self.priors],
-            "sampled_on": "logit", "sampler": {"kind": "adaptive ABC-SMC, MCMC moves", "keep": KEEP,
-                                                 "unmoved": UNMOVED,
-                                                 "max_moves": MAX_MOVES},
+            "sampled_on": "logit",
+            "sampler": {"kind": "adaptive ABC-SMC, MCMC moves", "keep": KEEP,
+                        "unmoved": UNMOVED, "max_moves": MAX_MOVES},
             "targets": [[t.id, t.year, t.value, t.low, t.high, t.role,
                          t.model_output.text] for t in self.targets],
         }

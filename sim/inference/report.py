@@ -95,7 +95,9 @@ def posterior_table(calibration: Calibration, posterior: pd.DataFrame,
             "contraction": contraction, "identified": bool(contraction <= IDENTIFIED),
             "generations": len(generations), "epsilon": float(last["epsilon"]),
             "evaluations": int(generations["evaluations"].sum()),
-            "effective_sample_size": float(last["effective_sample_size"]),
+            # the final particles are equally weighted; the effective sample size at
+            # the last cut is the number alive there (Del Moral et al. 2012)
+            "effective_sample_size": float(last["alive"]),
             "distinct": int(last["distinct"]),
             "move_acceptance": float(last["move_acceptance"]),
         })

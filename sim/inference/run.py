@@ -7,8 +7,8 @@ Layout of a calibration directory::
     DIR/calibration.toml   the calibration file as run
     DIR/populations/NNN.json  every complete generation: particles, distances, tolerance
     DIR/posterior.csv      the last generation's particles and weights
-    DIR/generations.csv    by generation: tolerance, runs, particles alive at the cut,
-                           moves accepted, distinct particles
+    DIR/generations.csv    by generation: tolerance, runs, particles alive at the cut (the
+                           effective sample size there), moves accepted, distinct particles
     DIR/predictive.csv     posterior predictive draws: each draw's simulated targets
     DIR/profile.toml       the calibrated parameter set (posterior medians), with provenance
     DIR/profile.posterior.csv  its posterior sample (particles and weights), from which
@@ -214,8 +214,7 @@ def _write_manifest(out: Path, calibration: Calibration, previous: dict[str, Any
 
 def _generations_done(out: Path) -> int:
     """Complete generations stored (0 if none)."""
-    return len(sorted((out / POPULATIONS).glob("*.json"))) if (out / POPULATIONS).is_dir() \
-        else 0
+    return len(list((out / POPULATIONS).glob("*.json")))
 
 
 def _stored_populations(out: Path) -> list[Population]:
@@ -242,10 +241,7 @@ def _store_population(out: Path, population: Population) -> None:
 def _write_generations(populations: list[Population], out: Path) -> None:
     rows = [{"generation": p.generation, "epsilon": p.epsilon, "evaluations": p.evaluations,
              "alive": p.alive, "moves": p.moves, "move_acceptance": p.move_acceptance,
-             "distinct": p.distinct,
-             # the final particles are equally weighted; the effective sample size at
-             # the generation's cut is the number alive (Del Moral et al. 2012)
-             "effective_sample_size": float(p.alive)} for p in populations]
+             "distinct": p.distinct} for p in populations]
     _atomic_csv(pd.DataFrame(rows), out / GENERATIONS)
 
 
