@@ -11,14 +11,14 @@ from sim import ClusterModel
 from sim.agents import ClusterAgent, ResearchInstitute
 from sim.policy import Regime
 from sim.population import VENTURE
-from sim.projects import SEARCH, TIE, JointProjects, take_in_rank_order
+from sim.projects import SEARCH, TIE, JointProjects, take_in_order
 
 
-def sequential_allocation(i, j, rank, load, capacity) -> np.ndarray:
-    """The rule as the ODD states it, one project at a time in rank order."""
+def sequential_allocation(i, j, order, load, capacity) -> np.ndarray:
+    """The rule as the ODD states it, one project at a time in order, in plain Python."""
     free = np.array(capacity, dtype=float)
     runs = np.zeros(len(i), dtype=bool)
-    for k in np.argsort(rank):
+    for k in order:
         if load[k] <= free[i[k]] + 1e-9 and load[k] <= free[j[k]] + 1e-9:
             runs[k] = True
             free[i[k]] -= load[k]
@@ -32,21 +32,21 @@ def test_hand_computed_allocation_a_declined_project_frees_the_partners_slots():
     i = np.array([1, 0, 0, 0, 2, 3])
     j = np.array([3, 1, 2, 3, 3, 2])
     load = np.array([1.0, 1.0, 1.5, 1.0, 1.0, 0.5])
-    rank = np.arange(6)
+    order = np.arange(6)
     # p0 runs (agent 1 is now full); p1 is declined by agent 1, so agent 0 keeps both
     # slots and p2 (1.5) runs; p3 needs 2.5 of agent 0's 2; p4 needs 2.5 of agent 2's 2;
     # p5 fits agent 3 (1 + 0.5) and agent 2 (1.5 + 0.5)
     expected = [True, False, True, False, False, True]
-    assert take_in_rank_order(i, j, rank, load, capacity).tolist() == expected
+    assert take_in_order(i, j, order, load, capacity).tolist() == expected
     # under the fixed-order rule p1 would still take a slot of agent 0 and crowd out p2
-    assert sequential_allocation(i, j, rank, load, capacity).tolist() == expected
+    assert sequential_allocation(i, j, order, load, capacity).tolist() == expected
 
 
 def test_a_project_too_large_for_what_is_left_is_declined_and_a_smaller_one_taken():
     capacity = np.array([2.0, 5.0, 5.0, 5.0])
     i, j = np.array([0, 0, 0]), np.array([1, 2, 3])
     load = np.array([1.0, 1.5, 1.0])
-    runs = take_in_rank_order(i, j, np.arange(3), load, capacity)
+    runs = take_in_order(i, j, np.arange(3), load, capacity)
     assert runs.tolist() == [True, False, True]
 
 
@@ -54,7 +54,7 @@ def test_unlimited_slots_take_everything():
     rng = np.random.default_rng(3)
     i, j = rng.integers(0, 10, 200), rng.integers(10, 20, 200)
     load = rng.choice([1.0, 1.5], 200)
-    runs = take_in_rank_order(i, j, rng.permutation(200), load, np.full(20, 1e6))
+    runs = take_in_order(i, j, rng.permutation(200), load, np.full(20, 1e6))
     assert runs.all()
 
 
@@ -65,7 +65,7 @@ def test_no_agent_is_given_more_than_its_slots():
     j = (i + rng.integers(1, n_agents, n)) % n_agents
     load = rng.choice([1.0, 1.5, 2.0], n)
     capacity = rng.choice([1.0, 3.0, 6.0], n_agents)
-    runs = take_in_rank_order(i, j, rng.permutation(n), load, capacity)
+    runs = take_in_order(i, j, rng.permutation(n), load, capacity)
     used = (np.bincount(i[runs], weights=load[runs], minlength=n_agents)
             + np.bincount(j[runs], weights=load[runs], minlength=n_agents))
     assert (used <= capacity + 1e-9).all()
@@ -83,14 +83,14 @@ def allocation_problems(draw):
                                   min_size=n, max_size=n)))
     capacity = np.array(draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 2.5, 3.0, 6.0]),
                                       min_size=n_agents, max_size=n_agents)))
-    rank = np.array(draw(st.permutations(list(range(n)))))
-    return i, j, rank, load, capacity
+    order = np.array(draw(st.permutations(list(range(n)))))
+    return i, j, order, load, capacity
 
 
 @settings(max_examples=300, deadline=None)
 @given(problem=allocation_problems())
-def test_the_rounds_give_what_the_sequential_rule_gives(problem):
-    assert (take_in_rank_order(*problem).tolist()
+def test_the_compiled_loop_gives_what_the_sequential_rule_gives(problem):
+    assert (take_in_order(*problem).tolist()
             == sequential_allocation(*problem).tolist())
 
 

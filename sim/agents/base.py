@@ -27,7 +27,7 @@ from sim.projects import (
     JointProjects,
     ProjectOutcome,
     credit_by_cluster,
-    take_in_rank_order,
+    take_in_order,
 )
 
 
@@ -196,10 +196,8 @@ class ClusterAgent(mesa.Agent):
             value = cls.value_per_slot(model, projects, productivity, inter, load)
             # best first; equal values in random order
             by_preference = np.lexsort((model.rng.random(n), -value))
-            rank = np.empty(n, dtype=np.int64)
-            rank[by_preference] = np.arange(n)
-            runs = take_in_rank_order(projects.i, projects.j, rank, load,
-                                      cls.attention_capacity(model))
+            runs = take_in_order(projects.i, projects.j, by_preference, load,
+                                 cls.attention_capacity(model))
             return projects.subset(runs), projects.subset(~runs)
         priority = projects.origin + model.rng.random(n)
         ends = np.concatenate([projects.i, projects.j])
