@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 TIE, BROKERED, SEARCH = 0, 1, 2
@@ -100,24 +99,24 @@ def take_in_order(i: np.ndarray, j: np.ndarray, order: np.ndarray, load: np.ndar
     otherwise, so a declined project takes nobody's slots.
 
     Returns the boolean mask of the projects that run."""
-    return _take_in_order(np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64),
-                          np.asarray(order, dtype=np.int64),
-                          np.asarray(load, dtype=np.float64),
-                          np.asarray(capacity, dtype=np.float64))
-
-
-@numba.njit(cache=True)
-def _take_in_order(i, j, order, load, capacity):  # pragma: no cover - compiled
-    # one pass in order: a sequential rule, compiled, where the numpy rounds that gave
-    # the same answer took a hundred times longer (README, Performance)
-    free = capacity.copy()
-    runs = np.zeros(len(i), dtype=np.bool_)
-    for k in order:
-        a, b, need = i[k], j[k], load[k]
+    demand = (np.bincount(i, weights=load, minlength=len(capacity))
+              + np.bincount(j, weights=load, minlength=len(capacity)))
+    # An agent whose projects together fit its slots has room for each of them whatever
+    # the order, so only projects with a contested partner (some 15-25% of a quarter's)
+    # go through the sequential rule; the others run.
+    contested = demand > capacity
+    runs = ~(contested[i] | contested[j])
+    pending = order[~runs[order]]
+    free = capacity.tolist()
+    taken = []
+    # plain Python over plain lists: for a few hundred projects cheaper than arrays
+    for k, a, b, need in zip(pending.tolist(), i[pending].tolist(), j[pending].tolist(),
+                             load[pending].tolist(), strict=True):
         if need <= free[a] + 1e-9 and need <= free[b] + 1e-9:
-            runs[k] = True
             free[a] -= need
             free[b] -= need
+            taken.append(k)
+    runs[taken] = True
     return runs
 
 
