@@ -152,6 +152,12 @@ PANGYO_2018 = ClusterProfile(
 
 CLUSTERS: tuple[ClusterProfile, ClusterProfile] = (DAEDEOK_2018, PANGYO_2018)
 
+FIRST_VALLEY_M2 = 661_000
+"""Site area of Pangyo Techno Valley's first valley, in square metres (source paper;
+661,915 m2 in Asia Economy, 2009-06-12). With the ventures it can hold
+(``capacity_pangyo``) it sets the floor space one venture needs, by which floor space
+bought by a programme becomes places (docs/ODD.md, 7.20)."""
+
 DISTANCE_KM = 116
 """Straight-line distance between the clusters, in km (design brief, section 7); the
 coordination cost of an inter-cluster project grows with it (docs/ODD.md, 7.8.1)."""

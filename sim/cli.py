@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sim import __version__
-from sim.params import CAPABILITY_BASELINE_2018, ParameterError, Params
+from sim.params import CAPABILITY_BASELINE_2018, PROGRAMME_NAMES, ParameterError, Params
 from sim.runs import baseline, run
 
 EXIT_USAGE = 2
@@ -65,6 +65,18 @@ def _assignment(text: str) -> tuple[str, str]:
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name.strip(), value.strip()
+
+
+def _programme(name: str, value: str) -> dict[str, Any]:
+    """The inputs of ``--programme NAME=BUDGET[@START]``."""
+    if name not in PROGRAMME_NAMES:
+        raise ParameterError(f"--programme: unknown programme {name!r}; known: "
+                             f"{', '.join(PROGRAMME_NAMES)}")
+    budget, _, start = value.partition("@")
+    inputs = {f"{name}_budget": _coerce(f"{name}_budget", budget)}
+    if start:
+        inputs[f"{name}_start"] = _coerce(f"{name}_start", start)
+    return inputs
 
 
 def _coerce(name: str, value: str) -> Any:
@@ -110,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="policy 2: wide-area cooperation programme")
     run_cmd.add_argument("--open-innovation", action="store_true", default=None,
                          help="policy 3: open-innovation venture ecosystem")
+    run_cmd.add_argument("--programme", type=_assignment, action="append", default=[],
+                         metavar="NAME=BUDGET[@START]",
+                         help="a budgeted programme (repeatable): NAME one of "
+                         f"{', '.join(PROGRAMME_NAMES)}, BUDGET in KRW billion a year, "
+                         "START its first year (default 2026); e.g. cooperation=50@2026. "
+                         "Years, shares and unit costs: --set NAME_years=5 ...")
     run_cmd.add_argument("--profile", help="start from a named parameter profile "
                          "(e.g. calibrated) instead of the defaults")
     run_cmd.add_argument("--set", type=_assignment, action="append", default=[],
@@ -206,6 +224,8 @@ def _run(args: argparse.Namespace) -> int:
         from sim.profile import load_profile
 
         parameters = {**load_profile(args.profile), **parameters}
+    for name, value in args.programme:
+        parameters |= _programme(name, value)
     for name, value in args.set:
         parameters[name] = _coerce(name, value)
     params = Params(**parameters)  # validate before any work
@@ -247,6 +267,8 @@ def _readable(summary: dict[str, Any], params: Params) -> str:
         f"  spin-offs / entries / exits  {summary['births']} / {summary['entries']} / "
         f"{summary['exits']}",
         f"  scale-ups           {summary['scale_ups']}",
+        *([] if summary["programme_spent"] == 0 else [
+            f"  programmes spent    {summary['programme_spent']:.1f} KRW billion (full size)"]),
         f"  relocations         {summary['relocations']}",
         f"  ties                {summary['ties']} ({summary['inter_cluster_ties']} "
         f"inter-cluster), modularity {summary['modularity']:.3f}",

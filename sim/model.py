@@ -22,7 +22,7 @@ import numpy as np
 
 from sim import metrics, observation, pairing, scenarios
 from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
-from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS
+from sim.calibration import CLUSTER_NAMES, CLUSTERS, DOMAINS, FIRST_VALLEY_M2
 from sim.knowledge import draw_profiles
 from sim.network import TieTable
 from sim.params import (
@@ -35,6 +35,7 @@ from sim.params import (
 )
 from sim.policy import Regime
 from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE, Population
+from sim.programmes import ProgrammeBook
 from sim.projects import TIE, JointProjects
 
 _KIND_CLASSES: dict[int, type[ClusterAgent]] = {
@@ -79,6 +80,8 @@ class ClusterModel(mesa.Model):
         #: The spin-up's quarterly records (same columns as ``history``, quarters before
         #: 2018Q1): the clusters' history, which targets before 2018 are read from.
         self.spin_up_history: list[dict[str, Any]] = []
+        #: The budgeted programmes' purses (:mod:`sim.programmes`): empty until 2018Q1.
+        self.programmes = ProgrammeBook()
         self.totals = {"innovations": 0, "innovations_inter": 0, "births": 0,
                        "entries": 0, "exits": 0, "scale_ups": 0, "relocations": 0}
 
@@ -231,7 +234,14 @@ class ClusterModel(mesa.Model):
     def capacity(self) -> np.ndarray:
         """Ventures each cluster can hold this quarter, at the model's scale
         (Section 7.16.2): ``inf`` for a cluster without a limit."""
-        return np.array(self.params.capacity_in(self.year)) * self.params.scale
+        capacity = np.array(self.params.capacity_in(self.year)) * self.params.scale
+        if not self.programmes.floor_bought:
+            return capacity
+        built = self.programmes.floor_space_open(self.params, self.quarter_number)
+        if built.any():
+            # places on new floor space: the first valley's floor space per venture
+            capacity = capacity + built * self.params.capacity_pangyo / FIRST_VALLEY_M2
+        return capacity
 
     def crowding(self) -> np.ndarray:
         """How crowded each cluster is, 0 to 1 (Section 7.16.2): its occupancy (living
@@ -267,6 +277,8 @@ class ClusterModel(mesa.Model):
             self.steps -= 1  # Mesa counted a step that does not happen
             return
         self.regime = Regime.in_quarter(self.params, self.quarter_number)
+        self.programmes.open_quarter(self.params, self.quarter_number)
+        self.programmes.buy_floor_space(self.params, self.quarter_number)
         self.loosen_ties()
         productivity = ResearchInstitute.research_productivity(self)
         brokered = self.agents_by_type[SupportAgency].shuffle().map("step", productivity)
@@ -275,12 +287,16 @@ class ClusterModel(mesa.Model):
         projects, crowded_out = ClusterAgent.allocate_attention(
             self, JointProjects.concat(tied, *brokered, searched), productivity)
         outcome = ClusterAgent.collaborate(self, projects, productivity)
-        trained = University.train(self.population.kind, projects, len(self.population))
+        trained = (University.train(self.population.kind, projects, len(self.population))
+                   + University.train_funded(self))
         drained = ClusterAgent.accumulate_capability(self, outcome, trained)
         scaled, exited = Venture.life_cycle(self, outcome)
         self.remove(exited)
         relocated, movers_turned_away = Venture.relocate(self, outcome)
         founding = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
+        granted = ClusterAgent.granted_spin_off_parents(self)
+        if len(granted):
+            founding = founding.plus(Venture.found_on_grants(self, granted))
         entrants, entrants_turned_away = Venture.enter(self)
         moved_in = Venture.move_in(self)
         self.population.age[self.population.alive] += 1
@@ -432,6 +448,7 @@ class ClusterModel(mesa.Model):
             "entries": self.totals["entries"],
             "capability_stock_daedeok": last["capability_stock_daedeok"],
             "capability_stock_pangyo": last["capability_stock_pangyo"],
+            "programme_spent": self.programmes.total_spent(params),
             **network,
             "capability_threshold": threshold,
             "quarter": self.quarter,

@@ -24,6 +24,7 @@ from sim.network import TieTable
 from sim.params import QUARTERS_PER_YEAR, Params
 from sim.policy import Regime
 from sim.population import VENTURE, Population
+from sim.programmes import ProgrammeBook
 from sim.projects import JointProjects, ProjectOutcome
 
 N_CLUSTERS = len(CLUSTER_NAMES)
@@ -37,6 +38,7 @@ class ObservedModel(Protocol):
     population: Population
     ties: TieTable
     regime: Regime
+    programmes: ProgrammeBook
     quarter_number: int
     initial_cluster_distance: float
     totals: dict[str, int]
@@ -188,6 +190,10 @@ SCHEMA: tuple[Series, ...] = (
     Series("crowded_out_home", "intra-cluster projects that did not run for lack of "
            "attention", lambda q: int((~q.events.crowded_out.crossing(
                q.model.population.cluster)).sum())),
+    Series("programme_spending", "money the budgeted programmes spent in the cluster "
+           "this quarter, at the clusters' full size",
+           lambda q: q.model.programmes.spent_this_quarter / (1000.0 * q.model.params.scale),
+           per_cluster=True),
     Series("talent_drained", "capability stock moved from Daedeok to Pangyo partners",
            lambda q: q.events.drained),
     Series("tie_age_mean", "mean age of the ties, in quarters", _mean_tie_age),

@@ -40,6 +40,12 @@ never recomputed per run, so that a sensitivity analysis can move the scenario
 boundaries."""
 
 
+PROGRAMME_NAMES: tuple[str, ...] = ("cooperation", "incubation", "spin_off", "training",
+                                   "floor_space")
+"""The budgeted policy programmes (:mod:`sim.programmes`), each with the inputs
+``NAME_budget``, ``NAME_start``, ``NAME_years`` and ``NAME_share_daedeok``."""
+
+
 class ParameterError(ValueError):
     """An input outside its allowed range or of the wrong type."""
 
@@ -166,6 +172,94 @@ class Params:
                                       "ecosystem on spin-off rates, incubation slots "
                                       "and venture-university brokerage", low=1.0,
                                       high=100.0, from_2018=True)
+
+    # --- policy programmes with budgets (docs/ODD.md, 7.20; sim/programmes.py) ----------
+    # Each programme: an annual budget (0: none), a start year, the years of budget it
+    # is given, the share spent in Daedeok (the rest in Pangyo). Unit costs are sourced
+    # in data/programme_costs.csv.
+    cooperation_budget: float = _p(0.0, "annual budget of the cooperation programme "
+                                   "(brokered inter-cluster joint projects), at full size; "
+                                   "0: no programme", unit="KRW bn/year", low=0.0,
+                                   high=10000.0, from_2018=True)
+    cooperation_start: int = _p(2026, "first year the cooperation programme spends",
+                                unit="year", low=START_YEAR, high=2100, from_2018=True)
+    cooperation_years: int = _p(5, "years of annual budget the cooperation programme is "
+                                "given (it ends when that money is spent)", unit="years",
+                                low=1, high=50, from_2018=True)
+    cooperation_share_daedeok: float = _p(0.5, "share of the cooperation programme's "
+                                          "money brokered by Daedeok's agency (the rest "
+                                          "by Pangyo's)", low=0.0, high=1.0,
+                                          from_2018=True)
+    incubation_budget: float = _p(0.0, "annual budget of the incubation programme "
+                                  "(start-ups incubated beyond the agencies' own slots), "
+                                  "at full size; 0: no programme", unit="KRW bn/year",
+                                  low=0.0, high=10000.0, from_2018=True)
+    incubation_start: int = _p(2026, "first year the incubation programme spends",
+                               unit="year", low=START_YEAR, high=2100, from_2018=True)
+    incubation_years: int = _p(5, "years of annual budget the incubation programme is "
+                               "given", unit="years", low=1, high=50, from_2018=True)
+    incubation_share_daedeok: float = _p(0.5, "share of the incubation programme's money "
+                                         "spent in Daedeok", low=0.0, high=1.0,
+                                         from_2018=True)
+    spin_off_budget: float = _p(0.0, "annual budget of the spin-off grant programme "
+                                "(grants founding ventures from research institutes and "
+                                "universities), at full size; 0: no programme",
+                                unit="KRW bn/year", low=0.0, high=10000.0, from_2018=True)
+    spin_off_start: int = _p(2026, "first year the spin-off grant programme spends",
+                             unit="year", low=START_YEAR, high=2100, from_2018=True)
+    spin_off_years: int = _p(5, "years of annual budget the spin-off grant programme is "
+                             "given", unit="years", low=1, high=50, from_2018=True)
+    spin_off_share_daedeok: float = _p(0.5, "share of the spin-off grant programme's "
+                                       "money spent in Daedeok", low=0.0, high=1.0,
+                                       from_2018=True)
+    training_budget: float = _p(0.0, "annual budget of the training programme (training "
+                                "places for the ventures with the least absorptive "
+                                "capacity), at full size; 0: no programme",
+                                unit="KRW bn/year", low=0.0, high=10000.0, from_2018=True)
+    training_start: int = _p(2026, "first year the training programme spends",
+                             unit="year", low=START_YEAR, high=2100, from_2018=True)
+    training_years: int = _p(5, "years of annual budget the training programme is given",
+                             unit="years", low=1, high=50, from_2018=True)
+    training_share_daedeok: float = _p(0.5, "share of the training programme's money "
+                                       "spent in Daedeok", low=0.0, high=1.0,
+                                       from_2018=True)
+    floor_space_budget: float = _p(0.0, "annual budget for building floor space for "
+                                   "ventures (the next valley), at full size; 0: none",
+                                   unit="KRW bn/year", low=0.0, high=10000.0,
+                                   from_2018=True)
+    floor_space_start: int = _p(2026, "first year money is spent on floor space",
+                                unit="year", low=START_YEAR, high=2100, from_2018=True)
+    floor_space_years: int = _p(5, "years of annual budget given to floor space",
+                                unit="years", low=1, high=50, from_2018=True)
+    floor_space_share_daedeok: float = _p(0.0, "share of the floor-space money spent in "
+                                          "Daedeok (only a cluster with a capacity limit "
+                                          "can use it)", low=0.0, high=1.0,
+                                          from_2018=True)
+    match_cost: float = _p(430.0, "cost of one brokered inter-cluster joint project "
+                           "(data/programme_costs.csv: regional innovation clusters "
+                           "2023, KRW 80.9 bn for 186 projects)", unit="KRW m/project",
+                           low=0.0, high=1e6, low_open=True, from_2018=True)
+    incubation_cost: float = _p(91.0, "cost of incubating one start-up "
+                                "(data/programme_costs.csv: start-up packages 2023, KRW "
+                                "179.6 bn for 1,981 firms)", unit="KRW m/start-up",
+                                low=0.0, high=1e6, low_open=True, from_2018=True)
+    spin_off_grant: float = _p(170.0, "grant founding one research spin-off "
+                               "(data/programme_costs.csv: research-institute company "
+                               "support 2017, KRW 30.8 bn for 181 new companies)",
+                               unit="KRW m/spin-off", low=0.0, high=1e6, low_open=True,
+                               from_2018=True)
+    training_cost: float = _p(2.8, "cost of one training place "
+                              "(data/programme_costs.csv: Gwangju's tailored training "
+                              "2015, KRW 14.1 bn for 5,021 trainees)",
+                              unit="KRW m/trainee", low=0.0, high=1e6, low_open=True,
+                              from_2018=True)
+    floor_space_cost: float = _p(5.74, "cost of one square metre of valley, land and "
+                                 "buildings (data/programme_costs.csv: Pangyo's first "
+                                 "valley, KRW 3.8 tn for 661,915 m2)", unit="KRW m/m2",
+                                 low=0.0, high=1e6, low_open=True, from_2018=True)
+    floor_space_lag_years: int = _p(3, "years from paying for floor space to tenants "
+                                    "moving in (assumption)", unit="years", low=0,
+                                    high=20, from_2018=True)
 
     # --- partnering and ties -----------------------------------------------------------
     search_rate: float = _p(0.25, "chance per quarter that an agent searches for a new "
@@ -373,6 +467,22 @@ class Params:
             raise ParameterError(
                 "second_valley_capacity adds to capacity_pangyo, which is None (no limit): "
                 "set capacity_pangyo too, or leave second_valley_capacity at 0")
+        for name in PROGRAMME_NAMES:
+            start = getattr(self, f"{name}_start")
+            if getattr(self, f"{name}_budget") > 0 and start > self.until_year:
+                raise ParameterError(
+                    f"{name}_start must be in [{START_YEAR}, until_year={self.until_year}] "
+                    f"when {name}_budget is above 0, got {start}")
+        if self.floor_space_budget > 0:
+            capacities = {"daedeok": (self.capacity_daedeok, self.floor_space_share_daedeok),
+                          "pangyo": (self.capacity_pangyo,
+                                     1.0 - self.floor_space_share_daedeok)}
+            for cluster, (capacity, share) in capacities.items():
+                if capacity is None and share > 0:
+                    raise ParameterError(
+                        f"floor_space_share_daedeok sends floor-space money to {cluster}, "
+                        f"which has no capacity limit (capacity_{cluster} None): it would "
+                        "buy nothing")
         if self.tie_floor >= self.tie_initial:
             raise ParameterError(
                 f"tie_floor must be below tie_initial ({self.tie_initial}), "

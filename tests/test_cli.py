@@ -117,6 +117,15 @@ def test_policy_flags_are_echoed(capsys):
 
 
 # --- --set ------------------------------------------------------------------------------------
+def test_programme_flag_sets_budget_and_start_and_reports_the_money(capsys):
+    data = run_json(capsys, "--programme", "training=2.8@2018", "--programme",
+                    "cooperation=0")
+    assert data["parameters"]["training_budget"] == 2.8
+    assert data["parameters"]["training_start"] == 2018
+    assert data["parameters"]["cooperation_budget"] == 0.0
+    assert data["programme_spent"] > 0
+
+
 def test_set_is_honoured(capsys):
     data = run_json(capsys, "--set", "learning_rate=0.1")
     assert data["parameters"]["learning_rate"] == 0.1
@@ -170,6 +179,10 @@ BAD = [
     (["run", *SMALL, "--set", "search_candidates=2.5"], "search_candidates"),
     (["run", *SMALL, "--set", "tie_floor=0.5"], "tie_floor"),
     (["run", *SMALL, "--seed", "x"], "--seed"),
+    (["run", *SMALL, "--programme", "trainig=5"], "trainig"),
+    (["run", *SMALL, "--programme", "training=lots"], "training_budget"),
+    (["run", *SMALL, "--programme", "training=5@2040"], "training_start"),
+    (["run", *SMALL, "--programme", "training=-1"], "training_budget"),
     (["run", *SMALL, "--bogus"], "--bogus"),
     (["run", *SMALL, "extra"], "extra"),
     (["bogus"], "bogus"),

@@ -86,7 +86,23 @@ class SupportAgency(ClusterAgent):
         n = rng.poisson(self.programme_budget)
         projects = self._match(own, other, n, productivity,
                                choose_best=model.regime.shared_vision)
+        funded = self.broker_funded_matches(own, other, productivity)
+        if len(funded):
+            projects = JointProjects.concat(projects, funded)
         self.matches_across = len(projects)
+        return projects
+
+    def broker_funded_matches(self, own: np.ndarray, other: np.ndarray,
+                              productivity: np.ndarray) -> JointProjects:
+        """The cooperation programme's projects (Section 7.20): as many inter-cluster
+        matches as this cluster's purse pays for, each the most promising of a few
+        candidates (a funder selects the projects it pays for); none at coupling 0,
+        where nothing crosses, and the money waits."""
+        model = self.model
+        offered = (model.programmes.offer(model.params, "cooperation", self.cluster)
+                   if model.regime.coupling > 0 else 0)
+        projects = self._match(own, other, offered, productivity, choose_best=True)
+        model.programmes.pay(model.params, "cooperation", self.cluster, len(projects))
         return projects
 
     def incubate(self) -> None:
@@ -103,11 +119,19 @@ class SupportAgency(ClusterAgent):
         candidates = np.flatnonzero(ours & (pop.stage == 0)
                                     & (pop.age < params.incubation_quarters)
                                     & (pop.incubated_until == NEVER))
-        if free <= 0 or len(candidates) == 0:
-            return
-        chosen = rng.choice(candidates, size=min(free, len(candidates)), replace=False)
-        pop.incubated_until[chosen] = now + params.incubation_quarters
-        self.incubating += len(chosen)
+        if free > 0 and len(candidates) > 0:
+            chosen = rng.choice(candidates, size=min(free, len(candidates)), replace=False)
+            pop.incubated_until[chosen] = now + params.incubation_quarters
+            self.incubating += len(chosen)
+            candidates = candidates[pop.incubated_until[candidates] == NEVER]
+        # the incubation programme (Section 7.20): beyond the agency's own slots, as
+        # many of the remaining candidates as the purse pays for
+        funded = model.programmes.offer(params, "incubation", self.cluster)
+        if funded > 0 and len(candidates) > 0:
+            chosen = rng.choice(candidates, size=min(funded, len(candidates)), replace=False)
+            pop.incubated_until[chosen] = now + params.incubation_quarters
+            self.incubating += len(chosen)
+            model.programmes.pay(params, "incubation", self.cluster, len(chosen))
 
     def _match(self, seekers: np.ndarray, pool: np.ndarray, n: int,
                productivity: np.ndarray, *, choose_best: bool) -> JointProjects:

@@ -21,6 +21,7 @@ from sim.network import TieTable
 from sim.params import Params
 from sim.policy import Regime
 from sim.population import KIND_NAMES, Population
+from sim.programmes import ProgrammeBook
 from sim.projects import (
     BROKERED,
     SEARCH,
@@ -43,6 +44,7 @@ class ClusterWorld(Protocol):
     quarter_number: int
     agent_at: list[ClusterAgent]
     home_mix: np.ndarray  # each cluster's domain mix, one row per cluster
+    programmes: ProgrammeBook  # the budgeted programmes' purses
 
     @property
     def capability_stock(self) -> np.ndarray: ...
@@ -359,6 +361,21 @@ class ClusterAgent(mesa.Agent):
         active = pop.active()
         pop.absorptive[active] = np.clip(stock[active] + change[active], 0.0, 1.0)
         return drained
+
+    @staticmethod
+    def granted_spin_off_parents(model: ClusterWorld) -> np.ndarray:
+        """Research institutes and universities that found a venture on a grant this
+        quarter (Section 7.20): in each cluster, as many as its spin-off purse pays
+        for, drawn at random among its living institutes and universities (one may
+        receive several grants). Paid for when the venture is founded."""
+        pop = model.population
+        parents = []
+        for cluster in range(len(CLUSTER_NAMES)):
+            grants = model.programmes.offer(model.params, "spin_off", cluster)
+            research = np.flatnonzero(pop.alive & pop.research & (pop.cluster == cluster))
+            if grants > 0 and len(research) > 0:
+                parents.append(research[model.rng.integers(len(research), size=grants)])
+        return np.concatenate(parents) if parents else np.empty(0, dtype=np.int64)
 
     @staticmethod
     def spin_off_parents(model: ClusterWorld, outcome: ProjectOutcome) -> np.ndarray:

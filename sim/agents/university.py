@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.agents.base import ClusterWorld
 from sim.agents.institute import ResearchInstitute
-from sim.population import UNIVERSITY
+from sim.calibration import CLUSTER_NAMES
+from sim.population import UNIVERSITY, VENTURE
 from sim.projects import JointProjects
 
 
@@ -14,7 +16,8 @@ class University(ResearchInstitute):
 
     It researches and spins off like an institute; in addition it trains talent: every
     project with a university raises the partner's capability stock
-    (:meth:`train`, Section 7.12).
+    (:meth:`train`, Section 7.12), and it teaches the places a training programme pays
+    for (:meth:`train_funded`, Section 7.20).
     """
 
     kind = UNIVERSITY
@@ -26,3 +29,22 @@ class University(ResearchInstitute):
         i, j = projects.i, projects.j
         return (np.bincount(j[kind[i] == UNIVERSITY], minlength=n)
                 + np.bincount(i[kind[j] == UNIVERSITY], minlength=n))
+
+    @staticmethod
+    def train_funded(model: ClusterWorld) -> np.ndarray:
+        """The training programme's places this quarter (Section 7.20), for every row:
+        in each cluster, as many of its living ventures as the purse pays for, those
+        with the least absorptive capacity first (the gap a place closes is largest
+        there), each trained once."""
+        pop = model.population
+        trained = np.zeros(len(pop), dtype=np.int64)
+        for cluster in range(len(CLUSTER_NAMES)):
+            places = model.programmes.offer(model.params, "training", cluster)
+            if places == 0:
+                continue
+            ventures = np.flatnonzero(pop.alive & (pop.kind == VENTURE)
+                                      & (pop.cluster == cluster))
+            weakest = ventures[np.argsort(pop.absorptive[ventures], kind="stable")[:places]]
+            trained[weakest] = 1
+            model.programmes.pay(model.params, "training", cluster, len(weakest))
+        return trained

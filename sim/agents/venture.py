@@ -20,6 +20,12 @@ class Founding(NamedTuple):
     parents: np.ndarray  # their parents, in the same order
     turned_away: np.ndarray  # spin-offs that found no place, per cluster
 
+    def plus(self, other: Founding) -> Founding:
+        """This quarter's spin-offs together with ``other``'s."""
+        return Founding(np.concatenate([self.rows, other.rows]),
+                        np.concatenate([self.parents, other.parents]),
+                        self.turned_away + other.turned_away)
+
 
 class Venture(ClusterAgent):
     """A venture company (in Pangyo, also established IT firms).
@@ -136,6 +142,17 @@ class Venture(ClusterAgent):
         model.ties.strengthen(parents, rows, gain=0.0, initial=model.params.tie_initial,
                               now=model.quarter_number)
         return Founding(rows, parents, turned_away)
+
+    @classmethod
+    def found_on_grants(cls, model: ClusterWorld, parents: np.ndarray) -> Founding:
+        """Spin-offs a grant pays for (Section 7.20): founded as in :meth:`found`; a
+        grant is paid only when its venture finds a place."""
+        founding = cls.found(model, parents)
+        paid = np.bincount(model.population.cluster[founding.rows],
+                           minlength=len(CLUSTER_NAMES))
+        for cluster, count in enumerate(paid.tolist()):
+            model.programmes.pay(model.params, "spin_off", cluster, count)
+        return founding
 
     @classmethod
     def enter(cls, model: ClusterWorld) -> tuple[np.ndarray, np.ndarray]:
