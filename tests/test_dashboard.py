@@ -24,8 +24,10 @@ from sim.dashboard.__main__ import serve_command  # noqa: E402
 from sim.dashboard.app import (  # noqa: E402
     COSTS,
     MODEL_PARAMS,
+    PROGRAMMES,
     DashboardModel,
     Page,
+    _inputs_line,
     dashboard,
     initial_model,
 )
@@ -41,7 +43,7 @@ from sim.dashboard.plots import (  # noqa: E402
     scenario_figure,
 )
 from sim.model import ClusterModel  # noqa: E402
-from sim.params import ParameterError, Params  # noqa: E402
+from sim.params import PROGRAMME_NAMES, ParameterError, Params  # noqa: E402
 from sim.population import AGENCY, INSTITUTE, UNIVERSITY, VENTURE  # noqa: E402
 from sim.scenarios import SCENARIOS  # noqa: E402
 
@@ -233,7 +235,8 @@ def test_every_text_is_at_least_10_px_at_the_rendered_size(draw) -> None:
 def test_inputs_are_model_parameters_with_valid_ranges() -> None:
     described = Params.describe()
     for name, spec in MODEL_PARAMS.items():
-        assert name in described or name == "seed", name
+        # the seed, and one start year and one share for every funded programme
+        assert name in described or name in DASHBOARD_INPUTS, name
         if spec["type"].startswith("Slider"):
             assert spec["min"] <= spec["value"] <= spec["max"]
     assert {"coupling", "capability_daedeok", "capability_pangyo", "scale", "seed",
@@ -246,6 +249,26 @@ def test_inputs_are_model_parameters_with_valid_ranges() -> None:
     model = initial_model()
     assert model.params.scale == MODEL_PARAMS["scale"]["value"]
     assert model.seed == MODEL_PARAMS["seed"]["value"]
+
+
+DASHBOARD_INPUTS = ("seed", "programme_start", "programme_share_daedeok")
+
+
+def test_programme_sliders_reach_the_model_with_their_start_and_share() -> None:
+    assert tuple(PROGRAMMES) == PROGRAMME_NAMES
+    inputs = {name: spec["value"] for name, spec in MODEL_PARAMS.items()}
+    model = DashboardModel(**{**inputs, "scale": 0.05, "training_budget": 20.0,
+                              "floor_space_budget": 10.0, "programme_start": 2019,
+                              "programme_share_daedeok": 0.8})
+    assert model.params.training_budget == 20.0
+    assert model.params.training_start == 2019
+    assert model.params.training_share_daedeok == 0.8
+    # Daedeok has no capacity limit: its floor space would buy nothing, so none goes there
+    assert model.params.floor_space_share_daedeok == 0.0
+    assert model.params.floor_space_start == 2019
+    # unfunded programmes keep their own inputs
+    assert model.params.cooperation_start == Params.describe()["cooperation_start"]["default"]
+    assert "training places 20 bn/yr from 2019" in _inputs_line(model)
 
 
 @pytest.mark.parametrize("seed", [-3, True])
@@ -329,7 +352,7 @@ def test_page_renders_controls_pictures_and_status(page) -> None:
     assert _text(page, "scenario-label") == "Scenario: not yet known"
     assert _text(page, "run-inputs") == (
         "This run: coupling 0.20; capability Daedeok 0.50, Pangyo 0.50; scale 0.25; "
-        "seed 1; policies: none; costs off: none")
+        "seed 1; policies: none; programmes: none; costs off: none")
     for view in VIEWS:
         assert _png(page, view).startswith(b"\x89PNG")
 
@@ -371,7 +394,8 @@ def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
     _button(page, "Reset").click()
     assert _text(page, "step-counter").endswith("step 0 of 52")
     assert _text(page, "run-inputs").startswith("This run: coupling 0.00;")
-    assert _text(page, "run-inputs").endswith("policies: cooperation programme; costs off: none")
+    assert _text(page, "run-inputs").endswith(
+        "policies: cooperation programme; programmes: none; costs off: none")
     for _ in range(4):
         _button(page, "Step").click()
     # with coupling 0 nothing crosses: the cooperation index is exactly zero

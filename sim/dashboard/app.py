@@ -5,8 +5,9 @@ http://127.0.0.1:8765 with Solara's front-end files from a local cache, so it wo
 with no internet. In a notebook, ``dashboard(model)`` shows the same page inline.
 
 The sidebar holds Mesa's controls (Reset, Play/Pause, Step) and the model's inputs
-(coupling, each cluster's capability, scale, seed, the three policies and the four
-costs of coupling); Reset builds a new model from them. The main panel shows, each
+(coupling, each cluster's capability, scale, seed, the three policies, the budgeted
+programmes' annual budgets with their start year and their share for Daedeok, and the
+four costs of coupling); Reset builds a new model from them. The main panel shows, each
 quarter, the run's status and scenario, the scenario it is heading for on the 2x2
 chart, the collaboration network, the indices over time, each cluster's capability
 stock with what coupling costs, and the moves between and into the clusters.
@@ -32,7 +33,7 @@ from sim.dashboard.plots import (
     scenario_figure,
 )
 from sim.model import ClusterModel
-from sim.params import Params
+from sim.params import PROGRAMME_NAMES, START_YEAR, Params
 
 #: Scale the dashboard opens at: a quarter of the 2018 populations (about 650 agents),
 #: so each quarter is simulated and drawn well within a second.
@@ -52,8 +53,28 @@ class DashboardModel(ClusterModel):
     :class:`~sim.params.Params`, so it is accepted and set aside."""
 
     def __init__(self, *, seed: int = DEFAULT_SEED, scenario: Any = None,
+                 programme_start: int | None = None,
+                 programme_share_daedeok: float | None = None,
                  **parameters: Any) -> None:
-        super().__init__(rng=seed, **parameters)
+        super().__init__(rng=seed, **programme_inputs(parameters, programme_start,
+                                                      programme_share_daedeok))
+
+
+def programme_inputs(parameters: dict[str, Any], start: int | None,
+                     share_daedeok: float | None) -> dict[str, Any]:
+    """``parameters`` with the dashboard's one start year and one share for Daedeok
+    given to every funded programme (``NAME_budget`` above 0). Floor space goes only
+    where a cluster can use it: to Daedeok only if it has a capacity limit."""
+    inputs = dict(parameters)
+    for name in PROGRAMME_NAMES:
+        if inputs.get(f"{name}_budget", 0.0) <= 0:
+            continue
+        if start is not None:
+            inputs[f"{name}_start"] = start
+        limited = inputs.get("capacity_daedeok", _DESCRIBED["capacity_daedeok"]["default"])
+        if share_daedeok is not None and (name != "floor_space" or limited is not None):
+            inputs[f"{name}_share_daedeok"] = share_daedeok
+    return inputs
 
 
 def _slider(name: str, label: str, step: float, value: float | None = None) -> dict[str, Any]:
@@ -72,6 +93,13 @@ def _switch(name: str, label: str) -> dict[str, Any]:
 POLICIES: dict[str, str] = {"shared_vision": "shared vision",
                             "cooperation_programme": "cooperation programme",
                             "open_innovation": "open innovation"}
+#: The budgeted programmes (docs/ODD.md, 7.20): name, label.
+PROGRAMMES: dict[str, str] = {"cooperation": "inter-cluster projects",
+                              "incubation": "incubation", "spin_off": "spin-off grants",
+                              "training": "training places",
+                              "floor_space": "floor space (Pangyo)"}
+#: The budget sliders' top: about the whole special-zone programme of 2026 (data/README.md).
+PROGRAMME_BUDGET_MAX = 200.0
 #: The four costs of coupling, each a submodule that can be switched off: parameter,
 #: label.
 COSTS: dict[str, str] = {"coordination_cost": "coordination over distance",
@@ -96,6 +124,17 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "cooperation_programme": _switch("cooperation_programme",
                                      "policy 2: wide-area cooperation programme"),
     "open_innovation": _switch("open_innovation", "policy 3: open innovation"),
+    **{f"{name}_budget": {"type": "SliderFloat",
+                          "label": f"programme: {label}, KRW bn a year",
+                          "value": 0.0, "min": 0.0, "max": PROGRAMME_BUDGET_MAX, "step": 5.0}
+       for name, label in PROGRAMMES.items()},
+    "programme_start": {"type": "SliderInt", "label": "programmes start in",
+                        "value": _DESCRIBED["cooperation_start"]["default"],
+                        "min": START_YEAR, "max": _DESCRIBED["until_year"]["default"],
+                        "step": 1},
+    "programme_share_daedeok": {"type": "SliderFloat",
+                                "label": "programmes: share spent in Daedeok",
+                                "value": 0.5, "min": 0.0, "max": 1.0, "step": 0.1},
     **{name: _switch(name, f"cost: {label}") for name, label in COSTS.items()},
 }
 
@@ -143,9 +182,13 @@ def _inputs_line(model: ClusterModel) -> str:
                            for c, name in enumerate(CLUSTER_NAMES))
     policies = [label for name, label in POLICIES.items() if getattr(params, name)]
     costs_off = [label for name, label in COSTS.items() if not getattr(params, name)]
+    funded = [f"{label} {getattr(params, f'{name}_budget'):g} bn/yr from "
+              f"{getattr(params, f'{name}_start')}"
+              for name, label in PROGRAMMES.items() if getattr(params, f"{name}_budget") > 0]
     return (f"This run: coupling {params.coupling:.2f}; capability {capability}; "
             f"scale {params.scale:.2f}; seed {model.seed}; policies: "
-            f"{', '.join(policies) or 'none'}; costs off: {', '.join(costs_off) or 'none'}")
+            f"{', '.join(policies) or 'none'}; programmes: {', '.join(funded) or 'none'}; "
+            f"costs off: {', '.join(costs_off) or 'none'}")
 
 
 def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:
