@@ -23,12 +23,13 @@ The requirement checks see the experiment only through the attributes of
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sim.params import START_YEAR, Params
+from sim.params import PROGRAMME_NAMES, START_YEAR, Params
 
 if TYPE_CHECKING:  # not at run time: the tables need pandas
     from sim.analyses.tables import Table
@@ -257,6 +258,50 @@ def _sensitivity_sample(design: Design) -> str | None:
 # requirements several analyses share
 _COUPLING_ZERO = Requirement(
     "runs at coupling 0: coupling in a [grid] that includes 0 (or fixed at 0)", _coupling_zero)
+def _design_rows(design: Design) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+    """The varied inputs and the points of a [grid] or [points] design (None for a
+    sampled one)."""
+    if design.grid:
+        names = list(design.grid)
+        return names, list(itertools.product(*(design.grid[n] for n in names)))
+    if design.sample and design.sample.get("method") == "points":
+        return list(design.sample["columns"]), [tuple(r) for r in design.sample["rows"]]
+    return None
+
+
+_BUDGETS = tuple(f"{name}_budget" for name in PROGRAMME_NAMES)
+
+
+def _programme_points(design: Design) -> str | None:
+    listed = _design_rows(design)
+    if listed is None:
+        return ("needs a [points] file or a [grid] listing the programmes' budgets, not a "
+                "sampled design")
+    names, rows = listed
+    varied = [n for n in names if n in _BUDGETS]
+    if not varied:
+        return (f"needs at least one of {', '.join(_BUDGETS)} among the listed inputs "
+                "(each programme's annual budget)")
+    defaults = Params()
+    fixed_budget = sum(float(design.fixed.get(n, getattr(defaults, n)))
+                       for n in _BUDGETS if n not in names)
+    if fixed_budget > 0:
+        return ("pairs every programme with the run without programmes, but a budget is "
+                "fixed above 0 in every run: list it with 0 or leave it at 0")
+    budget_at = [names.index(n) for n in varied]
+    state_at = [i for i, n in enumerate(names) if n not in _BUDGETS]
+    states = {tuple(row[i] for i in state_at) for row in rows}
+    reference = {tuple(row[i] for i in state_at) for row in rows
+                 if all(float(row[i]) == 0.0 for i in budget_at)}
+    missing = sorted(states - reference, key=str)
+    if missing:
+        where = ", ".join(f"{names[i]}={v}" for i, v in zip(state_at, missing[0],
+                                                             strict=True)) or "its state"
+        return (f"needs, for every state, the point with every budget at 0 (the reference "
+                f"of its pairs); {where} has none")
+    return None
+
+
 _PAIRED_REPLICATES = Requirement("replicates >= 2", _paired_replicates)
 _SERIES = Requirement("series = true in [experiment]", _series)
 
@@ -333,6 +378,13 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
         figures=(Figure("sensitivity"),),
         requirements=(Requirement("a [sample] with method = 'morris' or 'sobol'",
                                   _sensitivity_sample),)),
+    Analysis(
+        "programmes", "sim.analyses.programmes",
+        figures=(Figure("policy_cost_effectiveness"),),
+        requirements=(
+            Requirement("a [points] file or [grid] listing programme budgets, with the "
+                        "point without programmes for every state", _programme_points),
+            _PAIRED_REPLICATES)),
     Analysis("none", None),
 )}
 """The analyses, by name, in the order listed to users."""
