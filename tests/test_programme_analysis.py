@@ -141,6 +141,9 @@ def test_the_committed_points_files_are_the_ones_the_script_writes():
     for name, setting in module.SETTINGS.items():
         committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
         assert committed == module.text(module.rows(**setting)), name
+    for name, setting in module.FUTURES.items():
+        committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
+        assert committed == module.text(module.future_rows(**setting)), name
     # equal money: every mix of one budget costs the same
     points = pd.read_csv(ROOT / "experiments" / "publication" / "programmes_points.csv")
     totals = points.filter(like="_budget").sum(axis=1).round(9)

@@ -302,6 +302,27 @@ def _programme_points(design: Design) -> str | None:
     return None
 
 
+def _every_mix_in_every_future(design: Design) -> str | None:
+    names, rows = _design_rows(design)  # a [grid] or [points] design: checked before
+    budget_at = [i for i, n in enumerate(names) if n in _BUDGETS]
+    future_at = [i for i, n in enumerate(names) if n not in _BUDGETS]
+    futures: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+    for row in rows:
+        futures.setdefault(tuple(row[i] for i in future_at), set()).add(
+            tuple(float(row[i]) for i in budget_at))
+    if len(futures) < 2:
+        return ("needs at least 2 futures (points that differ in other inputs than the "
+                f"budgets), got {len(futures)}")
+    mixes = set().union(*futures.values())
+    if len(mixes) < 2:
+        return "needs at least one programme mix besides the run without programmes"
+    short = next((f for f, m in futures.items() if m != mixes), None)
+    if short is not None:
+        where = ", ".join(f"{names[i]}={v}" for i, v in zip(future_at, short, strict=True))
+        return f"compares the mixes within each future, but {where} lacks some of them"
+    return None
+
+
 _PAIRED_REPLICATES = Requirement("replicates >= 2", _paired_replicates)
 _SERIES = Requirement("series = true in [experiment]", _series)
 
@@ -385,6 +406,14 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
             Requirement("a [points] file or [grid] listing programme budgets, with the "
                         "point without programmes for every state", _programme_points),
             _PAIRED_REPLICATES)),
+    Analysis(
+        "robustness", "sim.analyses.robustness",
+        figures=(Figure("policy_robustness", companions=("policy_robustness_boxes",)),),
+        requirements=(
+            Requirement("a [points] file or [grid] listing programme budgets, with the "
+                        "point without programmes for every future", _programme_points),
+            Requirement("every programme mix in every future, at least 2 futures",
+                        _every_mix_in_every_future))),
     Analysis("none", None),
 )}
 """The analyses, by name, in the order listed to users."""
