@@ -473,6 +473,10 @@ class Params:
                 raise ParameterError(
                     f"{name}_start must be in [{START_YEAR}, until_year={self.until_year}] "
                     f"when {name}_budget is above 0, got {start}")
+        if self.floor_space_budget > 0 and self.capacity_pangyo is None:
+            raise ParameterError(
+                "floor_space_budget needs capacity_pangyo (None: no limit): the first "
+                "valley's ventures per square metre turn floor space into places")
         if self.floor_space_budget > 0:
             capacities = {"daedeok": (self.capacity_daedeok, self.floor_space_share_daedeok),
                           "pangyo": (self.capacity_pangyo,

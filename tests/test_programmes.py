@@ -106,6 +106,9 @@ def test_every_programme_has_its_inputs_and_a_unit_cost():
     ({"floor_space_budget": 5.0, "floor_space_share_daedeok": 0.5},
      "floor_space_share_daedeok sends floor-space money to daedeok, which has no capacity"),
     ({"match_cost": 0.0}, r"match_cost must be in \(0.0, 1000000.0\]"),
+    ({"floor_space_budget": 5.0, "capacity_pangyo": None, "second_valley_capacity": 0.0,
+      "capacity_daedeok": 3000.0,
+      "floor_space_share_daedeok": 1.0}, "floor_space_budget needs capacity_pangyo"),
     ({"incubation_share_daedeok": 1.5}, r"incubation_share_daedeok must be in \[0.0, 1.0\]"),
 ])
 def test_bad_programme_inputs_are_refused_with_one_line_naming_them(inputs, message):
