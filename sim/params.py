@@ -63,6 +63,26 @@ def _p(default: Any, help: str, *, unit: str = "", low: float | None = None,
     })
 
 
+def _budget(programme: str) -> Any:
+    return _p(0.0, f"annual budget of {programme}, at the clusters' full size; 0: no "
+              "programme", unit="KRW bn/year", low=0.0, high=10000.0, from_2018=True)
+
+
+def _start(programme: str) -> Any:
+    return _p(2026, f"first year in which {programme} spends (with a budget above 0, at "
+              "most until_year)", unit="year", low=START_YEAR, high=2100, from_2018=True)
+
+
+def _years(programme: str) -> Any:
+    return _p(5, f"years of annual budget given to {programme} (it ends when that money "
+              "is spent)", unit="years", low=1, high=50, from_2018=True)
+
+
+def _share(programme: str, default: float = 0.5) -> Any:
+    return _p(default, f"share of the money of {programme} spent in Daedeok (the rest in "
+              "Pangyo)", low=0.0, high=1.0, from_2018=True)
+
+
 CALIBRATED_PROFILE = Path(__file__).resolve().parent / "profiles" / "calibrated.toml"
 """The published calibration's parameter set, from which the defaults of the parameters
 it sets are read."""
@@ -177,64 +197,32 @@ class Params:
     # Each programme: an annual budget (0: none), a start year, the years of budget it
     # is given, the share spent in Daedeok (the rest in Pangyo). Unit costs are sourced
     # in data/programme_costs.csv.
-    cooperation_budget: float = _p(0.0, "annual budget of the cooperation programme "
-                                   "(brokered inter-cluster joint projects), at full size; "
-                                   "0: no programme", unit="KRW bn/year", low=0.0,
-                                   high=10000.0, from_2018=True)
-    cooperation_start: int = _p(2026, "first year the cooperation programme spends",
-                                unit="year", low=START_YEAR, high=2100, from_2018=True)
-    cooperation_years: int = _p(5, "years of annual budget the cooperation programme is "
-                                "given (it ends when that money is spent)", unit="years",
-                                low=1, high=50, from_2018=True)
-    cooperation_share_daedeok: float = _p(0.5, "share of the cooperation programme's "
-                                          "money brokered by Daedeok's agency (the rest "
-                                          "by Pangyo's)", low=0.0, high=1.0,
-                                          from_2018=True)
-    incubation_budget: float = _p(0.0, "annual budget of the incubation programme "
-                                  "(start-ups incubated beyond the agencies' own slots), "
-                                  "at full size; 0: no programme", unit="KRW bn/year",
-                                  low=0.0, high=10000.0, from_2018=True)
-    incubation_start: int = _p(2026, "first year the incubation programme spends",
-                               unit="year", low=START_YEAR, high=2100, from_2018=True)
-    incubation_years: int = _p(5, "years of annual budget the incubation programme is "
-                               "given", unit="years", low=1, high=50, from_2018=True)
-    incubation_share_daedeok: float = _p(0.5, "share of the incubation programme's money "
-                                         "spent in Daedeok", low=0.0, high=1.0,
-                                         from_2018=True)
-    spin_off_budget: float = _p(0.0, "annual budget of the spin-off grant programme "
-                                "(grants founding ventures from research institutes and "
-                                "universities), at full size; 0: no programme",
-                                unit="KRW bn/year", low=0.0, high=10000.0, from_2018=True)
-    spin_off_start: int = _p(2026, "first year the spin-off grant programme spends",
-                             unit="year", low=START_YEAR, high=2100, from_2018=True)
-    spin_off_years: int = _p(5, "years of annual budget the spin-off grant programme is "
-                             "given", unit="years", low=1, high=50, from_2018=True)
-    spin_off_share_daedeok: float = _p(0.5, "share of the spin-off grant programme's "
-                                       "money spent in Daedeok", low=0.0, high=1.0,
-                                       from_2018=True)
-    training_budget: float = _p(0.0, "annual budget of the training programme (training "
-                                "places for the ventures with the least absorptive "
-                                "capacity), at full size; 0: no programme",
-                                unit="KRW bn/year", low=0.0, high=10000.0, from_2018=True)
-    training_start: int = _p(2026, "first year the training programme spends",
-                             unit="year", low=START_YEAR, high=2100, from_2018=True)
-    training_years: int = _p(5, "years of annual budget the training programme is given",
-                             unit="years", low=1, high=50, from_2018=True)
-    training_share_daedeok: float = _p(0.5, "share of the training programme's money "
-                                       "spent in Daedeok", low=0.0, high=1.0,
-                                       from_2018=True)
-    floor_space_budget: float = _p(0.0, "annual budget for building floor space for "
-                                   "ventures (the next valley), at full size; 0: none",
-                                   unit="KRW bn/year", low=0.0, high=10000.0,
-                                   from_2018=True)
-    floor_space_start: int = _p(2026, "first year money is spent on floor space",
-                                unit="year", low=START_YEAR, high=2100, from_2018=True)
-    floor_space_years: int = _p(5, "years of annual budget given to floor space",
-                                unit="years", low=1, high=50, from_2018=True)
-    floor_space_share_daedeok: float = _p(0.0, "share of the floor-space money spent in "
-                                          "Daedeok (only a cluster with a capacity limit "
-                                          "can use it)", low=0.0, high=1.0,
-                                          from_2018=True)
+    cooperation_budget: float = _budget("the cooperation programme (brokered "
+                                        "inter-cluster joint projects)")
+    cooperation_start: int = _start("the cooperation programme")
+    cooperation_years: int = _years("the cooperation programme")
+    cooperation_share_daedeok: float = _share("the cooperation programme")
+    incubation_budget: float = _budget("the incubation programme (start-ups incubated "
+                                       "beyond the agencies' own slots)")
+    incubation_start: int = _start("the incubation programme")
+    incubation_years: int = _years("the incubation programme")
+    incubation_share_daedeok: float = _share("the incubation programme")
+    spin_off_budget: float = _budget("the spin-off grant programme (grants founding "
+                                     "ventures from research institutes and universities)")
+    spin_off_start: int = _start("the spin-off grant programme")
+    spin_off_years: int = _years("the spin-off grant programme")
+    spin_off_share_daedeok: float = _share("the spin-off grant programme")
+    training_budget: float = _budget("the training programme (training places for the "
+                                     "ventures with the least absorptive capacity)")
+    training_start: int = _start("the training programme")
+    training_years: int = _years("the training programme")
+    training_share_daedeok: float = _share("the training programme")
+    floor_space_budget: float = _budget("building floor space for ventures (the next "
+                                        "valley)")
+    floor_space_start: int = _start("building floor space")
+    floor_space_years: int = _years("building floor space")
+    # only a cluster with a capacity limit can use floor space: Pangyo by default
+    floor_space_share_daedeok: float = _share("building floor space", default=0.0)
     match_cost: float = _p(430.0, "cost of one brokered inter-cluster joint project "
                            "(data/programme_costs.csv: regional innovation clusters "
                            "2023, KRW 80.9 bn for 186 projects)", unit="KRW m/project",

@@ -103,6 +103,20 @@ class PrimResult:
                 if low[name] > self.explored.loc["low", name]
                 or high[name] < self.explored.loc["high", name]]
 
+    def box_limits(self) -> list[dict[str, Any]]:
+        """The reported box, one mapping per input: ``parameter``, ``low``, ``high``, the
+        explored range (``explored_low``, ``explored_high``), whether the box narrows it
+        (``restricted``) and whether it reaches the density threshold (``box``)."""
+        step = self.reported
+        narrowed = set(self.restricted(step))
+        return [{"parameter": name,
+                 "low": float(self.limits.loc[(step, "low"), name]),
+                 "high": float(self.limits.loc[(step, "high"), name]),
+                 "explored_low": float(self.explored.loc["low", name]),
+                 "explored_high": float(self.explored.loc["high", name]),
+                 "restricted": name in narrowed, "box": self.chosen is not None}
+                for name in self.explored.columns]
+
     def describe(self, step: int) -> str:
         """Box ``step`` in words: ``"capability >= 0.61; coupling <= 0.4"``."""
         parts = []
@@ -380,16 +394,8 @@ def discovery_boxes_table(runs: pd.DataFrame) -> pd.DataFrame:
         result = search.result
         if result is None:
             continue
-        step = result.reported
-        narrowed = set(result.restricted(step))
-        for name in result.explored.columns:
-            rows.append({"target": search.target, "parameter": name,
-                         "low": float(result.limits.loc[(step, "low"), name]),
-                         "high": float(result.limits.loc[(step, "high"), name]),
-                         "explored_low": float(result.explored.loc["low", name]),
-                         "explored_high": float(result.explored.loc["high", name]),
-                         "restricted": name in narrowed, "box": result.chosen is not None,
-                         "runs": len(runs)})
+        rows += [{"target": search.target, **limits, "runs": len(runs)}
+                 for limits in result.box_limits()]
     return tidy(pd.DataFrame(rows), None)
 
 

@@ -147,17 +147,8 @@ def robustness_boxes_table(runs: pd.DataFrame, series: pd.DataFrame | None = Non
         fails = ~part["goal"].to_numpy(bool)
         if not fails.any() or not inputs:
             continue
-        result = prim_box(part[inputs], fails)
-        step = result.reported
-        narrowed = set(result.restricted(step))
-        for name in inputs:
-            rows.append({"mix": mix, "parameter": name,
-                         "low": float(result.limits.loc[(step, "low"), name]),
-                         "high": float(result.limits.loc[(step, "high"), name]),
-                         "explored_low": float(result.explored.loc["low", name]),
-                         "explored_high": float(result.explored.loc["high", name]),
-                         "restricted": name in narrowed, "box": result.chosen is not None,
-                         "runs": len(runs)})
+        rows += [{"mix": mix, **limits, "runs": len(runs)}
+                 for limits in prim_box(part[inputs], fails).box_limits()]
     columns = ["mix", "parameter", "low", "high", "explored_low", "explored_high",
                "restricted", "box", "runs"]
     return tidy(pd.DataFrame(rows, columns=columns), ["mix", "parameter"])
