@@ -293,10 +293,8 @@ class ClusterModel(mesa.Model):
         scaled, exited = Venture.life_cycle(self, outcome)
         self.remove(exited)
         relocated, movers_turned_away = Venture.relocate(self, outcome)
-        founding = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome))
-        granted = ClusterAgent.granted_spin_off_parents(self)
-        if len(granted):
-            founding = founding.plus(Venture.found_on_grants(self, granted))
+        founding = Venture.found(self, ClusterAgent.spin_off_parents(self, outcome)).plus(
+            Venture.found_on_grants(self, ClusterAgent.granted_spin_off_parents(self)))
         entrants, entrants_turned_away = Venture.enter(self)
         moved_in = Venture.move_in(self)
         self.population.age[self.population.alive] += 1

@@ -566,6 +566,9 @@ def _published_experiments(folder: Path,
     for path, drawn in _publication_figures(source).items():
         if path.name not in unpublished:
             shutil.copyfile(path, folder / path.name)
+            listed = tomllib.loads(path.read_text()).get("points", {}).get("file")
+            if listed:  # a [points] file travels with its experiment file
+                shutil.copyfile(path.parent / listed, folder / listed)
             names += drawn
     return folder, names
 

@@ -65,6 +65,8 @@ def test_regret_and_goal_hand_computed():
     assert table.loc["training", "goal_share"] == pytest.approx(2 / 3)
     assert table.loc["cooperation", "goal_share"] == pytest.approx(2 / 3)
     assert table.loc["none", "goal_share"] == 1.0
+    assert table.loc["training", "synergy_share"] == pytest.approx(2 / 3)
+    assert table.loc["cooperation", "synergy_share"] == 1.0  # its goal fails on the stock
     assert table.loc["none", "fails_where"] == NEVER_FAILS
     assert table.loc["none", "rank_goal"] == 1
     # 90th-percentile regret: training 50, cooperation 0.9 quantile of (60, 0, 0) = 48

@@ -147,6 +147,8 @@ class Venture(ClusterAgent):
     def found_on_grants(cls, model: ClusterWorld, parents: np.ndarray) -> Founding:
         """Spin-offs a grant pays for (Section 7.20): founded as in :meth:`found`; a
         grant is paid only when its venture finds a place."""
+        if len(parents) == 0:  # no grant: nothing founded, no random number drawn
+            return Founding(parents, parents, np.zeros(len(CLUSTER_NAMES), dtype=np.int64))
         founding = cls.found(model, parents)
         paid = np.bincount(model.population.cluster[founding.rows],
                            minlength=len(CLUSTER_NAMES))
