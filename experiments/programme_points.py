@@ -11,7 +11,8 @@ the same: the comparison is at equal money.
 
 A future is a Latin hypercube point over coupling, capability and the attention and
 coupling-cost constants (the ranges of the published Sobol' study,
-experiments/publication/sensitivity_sobol.toml), joined with one particle of the
+experiments/publication/sensitivity_sobol.toml) and ``talent_gain`` (a third to three
+times its default: what a training place does is assumed), joined with one particle of the
 calibration's posterior (sim/profiles/calibrated.posterior.csv, particle k for future k):
 the fitted constants as the data leave them uncertain, the unfitted ones as wide as the
 sensitivity analysis varies them.
@@ -60,6 +61,10 @@ FUTURE_RANGES: dict[str, tuple[float, float]] = {
     "attention_venture": (2.0, 4.5),
     "cross_attention_cost": (1.0, 2.25),
     "coordination_penalty_per_100km": (0.1, 0.225),
+    # what a training place (and a project with a university) does: an assumption never
+    # fitted, on which the ranking of training places rests; a third to three times its
+    # default 0.05
+    "talent_gain": (0.016667, 0.15),
 }
 """The sampled inputs of a future and their ranges."""
 
