@@ -94,7 +94,7 @@ POLICIES: dict[str, str] = {"shared_vision": "shared vision",
                             "cooperation_programme": "cooperation programme",
                             "open_innovation": "open innovation"}
 #: The budgeted programmes (docs/ODD.md, 7.20): name, label.
-PROGRAMMES: dict[str, str] = {"cooperation": "inter-cluster projects",
+PROGRAMMES: dict[str, str] = {"cooperation": "projects across",
                               "incubation": "incubation", "spin_off": "spin-off grants",
                               "training": "training places",
                               "floor_space": "floor space (Pangyo)"}
@@ -125,7 +125,7 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
                                      "policy 2: wide-area cooperation programme"),
     "open_innovation": _switch("open_innovation", "policy 3: open innovation"),
     **{f"{name}_budget": {"type": "SliderFloat",
-                          "label": f"programme: {label}, KRW bn a year",
+                          "label": f"{label}: KRW bn a year",
                           "value": 0.0, "min": 0.0, "max": PROGRAMME_BUDGET_MAX, "step": 5.0}
        for name, label in PROGRAMMES.items()},
     "programme_start": {"type": "SliderInt", "label": "programmes start in",
