@@ -372,8 +372,10 @@ class ClusterAgent(mesa.Agent):
         parents = []
         for cluster in range(len(CLUSTER_NAMES)):
             grants = model.programmes.offer(model.params, "spin_off", cluster)
+            if grants == 0:  # every quarter without the programme: look no further
+                continue
             research = np.flatnonzero(pop.alive & pop.research & (pop.cluster == cluster))
-            if grants > 0 and len(research) > 0:
+            if len(research) > 0:
                 parents.append(research[model.rng.integers(len(research), size=grants)])
         return np.concatenate(parents) if parents else np.empty(0, dtype=np.int64)
 
