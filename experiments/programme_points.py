@@ -1,7 +1,9 @@
 """Write the points files of the programme experiments: for the ``programmes`` analysis
 every programme mix at every annual budget, and the point without programmes, at every
-state; for the ``robustness`` analysis every mix at one budget, and none, in each of a
-set of futures. The files are committed; a test checks that this script still writes
+state; for ``programme_timing`` every mix at every start year; for
+``programme_boundary`` every mix in a column of the phase diagram (capability levels at
+each coupling); for the ``robustness`` analysis every mix at one budget, and none, in
+each of a set of futures. The files are committed; a test checks that this script still writes
 them.
 
     python experiments/programme_points.py
@@ -15,7 +17,9 @@ experiments/publication/sensitivity_sobol.toml) and ``talent_gain`` (a third to 
 times its default: what a training place does is assumed), joined with one particle of the
 calibration's posterior (sim/profiles/calibrated.posterior.csv, particle k for future k):
 the fitted constants as the data leave them uncertain, the unfitted ones as wide as the
-sensitivity analysis varies them.
+sensitivity analysis varies them, and what a training place and an incubation place do
+(``talent_gain``, ``incubation_relief``: assumptions) over ranges that put the ranking of
+the programmes to the test.
 """
 
 from __future__ import annotations
@@ -55,6 +59,33 @@ SETTINGS = {
 }
 
 
+#: The mixes whose start year and boundary are published: direction 2, direction 3,
+#: capability investment (training places) and everything; the boundary adds floor space.
+TIMED_MIXES: tuple[tuple[str, ...], ...] = (
+    ("cooperation",), ("incubation", "spin_off"), ("training",), PROGRAMMES)
+
+TIMINGS = {
+    # every second year from the first the model runs to two years before the horizon
+    "publication/programme_timing_points.csv": {
+        "budget": 50.0, "starts": (2018, 2020, 2022, 2024, 2026, 2028), "coupling": (0.2,),
+        "capability": (0.5,), "mixes": TIMED_MIXES},
+    "quick/programme_timing_points.csv": {
+        "budget": 50.0, "starts": (2020, 2026), "coupling": (0.5,), "capability": (0.5,),
+        "mixes": (("training",),)},
+}
+
+BOUNDARIES = {
+    # the phase diagram's capability axis in steps of 0.2, at the fitted coupling and a
+    # high one
+    "publication/programme_boundary_points.csv": {
+        "budgets": (50.0,), "coupling": (0.2, 0.7),
+        "capability": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
+        "mixes": (*TIMED_MIXES[:3], ("floor_space",), PROGRAMMES)},
+    "quick/programme_boundary_points.csv": {
+        "budgets": (50.0,), "coupling": (0.5,), "capability": (0.2, 0.5, 0.8),
+        "mixes": (("training",),)},
+}
+
 FUTURE_RANGES: dict[str, tuple[float, float]] = {
     "coupling": (0.05, 1.0),
     "capability": (0.2, 0.85),
@@ -65,6 +96,11 @@ FUTURE_RANGES: dict[str, tuple[float, float]] = {
     # fitted, on which the ranking of training places rests; a third to three times its
     # default 0.05
     "talent_gain": (0.016667, 0.15),
+    # what an incubation place does, an assumption never fitted: the share of burn an
+    # incubated venture saves (default 0.5), from half to one and a half times it. (What a
+    # venture founded on a spin-off grant starts with, startup_cash, is fitted: each
+    # future's posterior particle carries it.)
+    "incubation_relief": (0.25, 0.75),
 }
 """The sampled inputs of a future and their ranges."""
 
@@ -116,6 +152,24 @@ def rows(budgets: tuple[float, ...], coupling: tuple[float, ...],
     return points
 
 
+def timing_rows(budget: float, starts: tuple[int, ...], coupling: tuple[float, ...],
+                capability: tuple[float, ...], mixes: tuple[tuple[str, ...], ...]
+                ) -> list[dict[str, float]]:
+    """Every state's point without programmes (its start years at the default, which
+    a run without programmes never reads), then each mix at ``budget`` from each start
+    year."""
+    points = []
+    for state_coupling, state_capability in itertools.product(coupling, capability):
+        state = {"coupling": state_coupling, "capability": state_capability}
+        points.append({**state, **{f"{name}_budget": 0.0 for name in PROGRAMMES},
+                       **{f"{name}_start": 2026 for name in PROGRAMMES}})
+        for mix, start in itertools.product(mixes, starts):
+            points.append({**state, **{f"{name}_budget": budget / len(mix) if name in mix
+                                       else 0.0 for name in PROGRAMMES},
+                           **{f"{name}_start": start for name in PROGRAMMES}})
+    return points
+
+
 def text(points: list[dict[str, float]]) -> str:
     """The CSV of ``points``, numbers written as Python writes them."""
     columns = list(points[0])
@@ -126,6 +180,10 @@ def text(points: list[dict[str, float]]) -> str:
 
 def main() -> None:
     for name, setting in SETTINGS.items():
+        (HERE / name).write_text(text(rows(**setting)), encoding="utf-8")
+    for name, setting in TIMINGS.items():
+        (HERE / name).write_text(text(timing_rows(**setting)), encoding="utf-8")
+    for name, setting in BOUNDARIES.items():
         (HERE / name).write_text(text(rows(**setting)), encoding="utf-8")
     for name, setting in FUTURES.items():
         (HERE / name).write_text(text(future_rows(**setting)), encoding="utf-8")

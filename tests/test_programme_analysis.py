@@ -141,6 +141,12 @@ def test_the_committed_points_files_are_the_ones_the_script_writes():
     for name, setting in module.SETTINGS.items():
         committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
         assert committed == module.text(module.rows(**setting)), name
+    for name, setting in module.TIMINGS.items():
+        committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
+        assert committed == module.text(module.timing_rows(**setting)), name
+    for name, setting in module.BOUNDARIES.items():
+        committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
+        assert committed == module.text(module.rows(**setting)), name
     for name, setting in module.FUTURES.items():
         committed = (ROOT / "experiments" / name).read_text(encoding="utf-8")
         assert committed == module.text(module.future_rows(**setting)), name

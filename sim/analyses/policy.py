@@ -12,14 +12,11 @@ pair ended: the scenario without the policy, and the scenario with it.
 
 Dose and timing: ``programme_boost``, ``open_innovation_boost`` and
 ``vision_ramp_years`` may be grid axes as well; each row of the tables keeps them. The
-model has no start year for the directions: all three act from 2018Q1
-(docs/ODD.md, section 9), and ``switch_year`` moves only the coupling and investment
-schedules, so the only timing a design can vary is the pace of the shared vision's
-staircase (``vision_ramp_years``).
-
-Cost: the runs table records no cost of a policy (no summary field measures a budget),
-so there is no effect per unit of cost; the effects table says so in its ``cost``
-column rather than assume one.
+switches act from 2018Q1 (docs/ODD.md, section 9) and cost nothing: they are the
+directions as the source paper states them. Funded from a start year at a budget, the
+directions are the budgeted programmes (:mod:`sim.analyses.programmes`,
+:mod:`sim.analyses.programme_timing`), whose tables give an effect per KRW billion; the
+effects table here says so in its ``cost`` column rather than assume a cost.
 """
 
 from __future__ import annotations
@@ -65,7 +62,8 @@ DOSES: tuple[str, ...] = ("programme_boost", "open_innovation_boost", "vision_ra
 #: The inputs that make a point: each row of the tables is one point and combination.
 POINT_KEYS: tuple[str, ...] = ("capability", "coupling", *DOSES)
 #: What the effects table says of cost, on every row.
-COST_NOTE = "not recorded: the model records no policy cost, so no effect per unit of cost"
+COST_NOTE = ("none: the switches cost nothing; the budgeted programmes "
+             "(policy_cost_effectiveness) give effects per KRW billion")
 
 
 def combination_label(flags: Sequence[bool]) -> str:
@@ -251,8 +249,8 @@ def _draw_policy(table: pd.DataFrame, context: FigureContext,
     figure.suptitle(
         f"{prefix(context.experiment)}The strategic directions at {context.horizon}Q4, "
         f"alone and combined{among}: each run minus its twin without policy (same seed "
-        f"and inputs), mean and 95 % t-interval over {pairs_text} pairs\nThe directions act "
-        "from 2018Q1 (the model has no policy start year); cost: "
+        f"and inputs), mean and 95 % t-interval over {pairs_text} pairs\nThe switches act "
+        "from 2018Q1 (the budgeted programmes start in a year of their own); cost: "
         f"{table['cost'].iloc[0]}", fontsize=11)
     return figure
 

@@ -2,9 +2,11 @@
 run without programmes of the same state, replicate and seed (docs/ODD.md, 7.20).
 
 A run's **programme** is the set of programmes its budgets fund (``NAME_budget`` above
-0, joined by ``+``, e.g. ``incubation+spin_off``) and its **budget** their total, in KRW
-billion a year; its **state** is every other input the design varies (coupling,
-capability). Each run with a programme is paired with the run of the same state,
+0, joined by ``+``, e.g. ``incubation+spin_off``), its **budget** their total, in KRW
+billion a year, and its **start** the year they start (``NAME_start``; the programmes of
+one mix start together); its **state** is every other input the design varies (coupling,
+capability). The start year belongs to the programme, not the state: the run without
+programmes is the reference of every start year. Each run with a programme is paired with the run of the same state,
 replicate and seed without one (common random numbers: both share their 2018 state and
 draw the same numbers until the programme first acts), and the table gives, per state,
 programme and budget, the mean paired difference of each outcome a ministry reads, with
@@ -39,11 +41,17 @@ from sim.analyses.style import LINE_COLOURS
 from sim.analyses.tables import Table, design_inputs, require, tidy, with_inputs
 from sim.params import PROGRAMME_NAMES, Params
 
-__all__ = ["BUDGETS", "DRAWERS", "MEASURES", "NONE", "TABLES", "cost_effectiveness_table",
-           "programme_labels"]
+__all__ = ["BUDGETS", "COLUMNS", "DRAWERS", "MEASURES", "NONE", "STARTS", "TABLES",
+           "check_cost_effectiveness", "check_programmes", "cost_effectiveness_table",
+           "programme_labels",
+           "programme_starts"]
 
 BUDGETS: tuple[str, ...] = tuple(f"{name}_budget" for name in PROGRAMME_NAMES)
 """The inputs that fund a programme."""
+
+STARTS: tuple[str, ...] = tuple(f"{name}_start" for name in PROGRAMME_NAMES)
+"""The inputs that say when a programme starts: attributes of the programme, not of the
+state it is compared in."""
 
 NONE = "none"
 """The programme label of a run that funds none: the reference of every pair."""
@@ -66,7 +74,7 @@ _DIFFERENCES = ("innovations_total", "ventures_alive", "scale_ups", "cooperation
                 "distinctiveness", "capability_index", "capability_stock_daedeok",
                 "capability_stock_pangyo")
 _COUNTS = ("innovations_total", "ventures_alive", "scale_ups")
-_NOT_STATE = {"seed", "replicate", "run_id", *BUDGETS}
+_NOT_STATE = {"seed", "replicate", "run_id", *BUDGETS, *STARTS}
 _DRAWN = ("innovations_per_bn", "ventures_alive", "cooperation_index")
 
 
@@ -81,6 +89,25 @@ def programme_labels(runs: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
             runs[list(BUDGETS)].sum(axis=1).astype(float))
 
 
+def programme_starts(runs: pd.DataFrame) -> pd.Series:
+    """Each run's start year: that of the programmes it funds (0 for a run without
+    programmes). Raises ``ValueError`` for a run whose funded programmes start in
+    different years (the table would not know which start its effect belongs to)."""
+    runs = with_inputs(runs, (*BUDGETS, *STARTS))
+    funded = runs[list(BUDGETS)].to_numpy(dtype=float) > 0
+    starts = runs[list(STARTS)].to_numpy(dtype=float)
+    first = np.where(funded, starts, np.inf).min(axis=1)
+    last = np.where(funded, starts, -np.inf).max(axis=1)
+    mixed = funded.any(axis=1) & (first != last)
+    if mixed.any():
+        row = runs[mixed].iloc[0]
+        named = ", ".join(f"{n}={int(row[n])}" for n, f in zip(STARTS, funded[mixed][0],
+                                                                strict=True) if f)
+        raise ValueError(f"a run funds programmes that start in different years ({named}): "
+                         "give the programmes of one mix one start year")
+    return pd.Series(np.where(funded.any(axis=1), first, 0).astype(int), index=runs.index)
+
+
 def _states(runs: pd.DataFrame) -> tuple[list[str], pd.Series]:
     inputs = [c for c in runs.columns if c in Params.describe() and c not in _NOT_STATE]
     varied = design_inputs(runs, inputs)
@@ -93,15 +120,16 @@ def _states(runs: pd.DataFrame) -> tuple[list[str], pd.Series]:
 
 def cost_effectiveness_table(runs: pd.DataFrame, series: pd.DataFrame | None = None
                              ) -> pd.DataFrame:
-    """Per state, programme, budget and measure: the number of pairs ``n``, the mean
-    paired difference (``programme_spent``: the mean spent) and its 95 % t-interval,
-    and ``runs``, every run behind the table. Raises ``ValueError`` when a state has no
+    """Per state, programme, budget, start year and measure: the number of pairs ``n``,
+    the mean paired difference (``programme_spent``: the mean spent) and its 95 %
+    t-interval, and ``runs``, every run behind the table. Raises ``ValueError`` when a state has no
     run without programmes."""
     require(runs, ("run_id", "replicate", "seed", *_DIFFERENCES, "programme_spent"))
-    runs = with_inputs(runs, (*BUDGETS, "scale"))
+    runs = with_inputs(runs, (*BUDGETS, *STARTS, "scale"))
     varied, state = _states(runs)
     programme, budget = programme_labels(runs)
-    runs = runs.assign(state=state, programme=programme, budget=budget)
+    runs = runs.assign(state=state, programme=programme, budget=budget,
+                       start=programme_starts(runs))
     reference = runs[runs["programme"] == NONE]
     missing = sorted(set(runs["state"]) - set(reference["state"]))
     if missing:
@@ -111,15 +139,16 @@ def cost_effectiveness_table(runs: pd.DataFrame, series: pd.DataFrame | None = N
     pair_on = ["state", "replicate", "seed"]
     differences = _pairs(treated, reference, pair_on)
     rows = []
-    for (state_label, label, total), pairs in differences.groupby(
-            ["state", "programme", "budget"], sort=True):
+    for (state_label, label, total, start), pairs in differences.groupby(
+            ["state", "programme", "budget", "start"], sort=True):
         for measure in MEASURES:
             values = pairs[measure].to_numpy(dtype=float)
             mean, low, high = emergence.t_interval(values)
             rows.append({"state": state_label, "programme": label, "budget": total,
-                         "measure": measure, "n": int(np.isfinite(values).sum()),
+                         "start": int(start), "measure": measure,
+                         "n": int(np.isfinite(values).sum()),
                          "mean": mean, "low": low, "high": high, "runs": len(runs)})
-    return tidy(pd.DataFrame(rows), ["state", "programme", "budget", "measure"])
+    return tidy(pd.DataFrame(rows), ["state", "programme", "budget", "start", "measure"])
 
 
 def _pairs(treated: pd.DataFrame, reference: pd.DataFrame, pair_on: list[str]
@@ -130,7 +159,7 @@ def _pairs(treated: pd.DataFrame, reference: pd.DataFrame, pair_on: list[str]
         raise ValueError("two runs without programmes share a state, replicate and seed")
     merged = treated.merge(reference[[*pair_on, *_DIFFERENCES]], on=pair_on, how="inner",
                            suffixes=("", "_reference"), validate="m:1")
-    pairs = merged[[*pair_on, "programme", "budget", "programme_spent"]].copy()
+    pairs = merged[[*pair_on, "programme", "budget", "start", "programme_spent"]].copy()
     for measure in _DIFFERENCES:
         pairs[measure] = (merged[measure].astype(float)
                           - merged[f"{measure}_reference"].astype(float))
@@ -178,24 +207,37 @@ def _draw_cost_effectiveness(table: pd.DataFrame, context: FigureContext,
     return figure
 
 
-def _check_labels(name: str, table: pd.DataFrame) -> None:
-    unknown = sorted(set(table["measure"]) - set(MEASURES))
-    if unknown:
-        raise ValueError(f"the {name} table has unknown measures {', '.join(unknown)}; "
-                         f"expected {', '.join(MEASURES)}")
-    for label in table["programme"].unique():
+def check_programmes(name: str, labels: pd.Series, *, none: bool = False) -> None:
+    """Refuse a table whose programme labels name a programme this model does not have
+    (or :data:`NONE`, unless ``none``)."""
+    for label in labels.unique():
         parts = str(label).split("+")
+        if label == NONE and none:
+            continue
         if label == NONE or not set(parts) <= set(PROGRAMME_NAMES):
             raise ValueError(f"the {name} table has an unknown programme {label!r}")
 
 
+def check_cost_effectiveness(name: str, table: pd.DataFrame) -> None:
+    """Refuse a table with a measure or programme this analysis does not know."""
+    unknown = sorted(set(table["measure"]) - set(MEASURES))
+    if unknown:
+        raise ValueError(f"the {name} table has unknown measures {', '.join(unknown)}; "
+                         f"expected {', '.join(MEASURES)}")
+    check_programmes(name, table["programme"])
+
+
+COLUMNS: dict[str, str] = {
+    "state": "text", "programme": "text", "budget": "number", "start": "integer",
+    "measure": "text", "n": "integer", "mean": "number", "low": "number",
+    "high": "number", "runs": "integer"}
+"""The columns of the cost-effectiveness table and their kinds."""
+
 TABLES: dict[str, Table] = {
     "policy_cost_effectiveness": Table(
         compute=cost_effectiveness_table,
-        columns={"state": "text", "programme": "text", "budget": "number",
-                 "measure": "text", "n": "integer", "mean": "number", "low": "number",
-                 "high": "number", "runs": "integer"},
-        check=_check_labels, runs=lambda table: table["runs"].unique()),
+        columns=COLUMNS,
+        check=check_cost_effectiveness, runs=lambda table: table["runs"].unique()),
 }
 """The table of this analysis: each programme's paired effects and cost-effectiveness."""
 

@@ -270,6 +270,9 @@ def _design_rows(design: Design) -> tuple[list[str], list[tuple[Any, ...]]] | No
 
 
 _BUDGETS = tuple(f"{name}_budget" for name in PROGRAMME_NAMES)
+# a programme's start year belongs to the programme: one run without programmes is the
+# reference of every start year
+_STARTS = tuple(f"{name}_start" for name in PROGRAMME_NAMES)
 
 
 def _programme_points(design: Design) -> str | None:
@@ -289,7 +292,7 @@ def _programme_points(design: Design) -> str | None:
         return ("pairs every programme with the run without programmes, but a budget is "
                 "fixed above 0 in every run: list it with 0 or leave it at 0")
     budget_at = [names.index(n) for n in varied]
-    state_at = [i for i, n in enumerate(names) if n not in _BUDGETS]
+    state_at = [i for i, n in enumerate(names) if n not in (*_BUDGETS, *_STARTS)]
     states = {tuple(row[i] for i in state_at) for row in rows}
     reference = {tuple(row[i] for i in state_at) for row in rows
                  if all(float(row[i]) == 0.0 for i in budget_at)}
@@ -323,7 +326,36 @@ def _every_mix_in_every_future(design: Design) -> str | None:
     return None
 
 
+def _start_years(design: Design) -> str | None:
+    names, rows = _design_rows(design)  # a [grid] or [points] design: checked before
+    starts = set()
+    for row in rows:
+        funded = [n[: -len("_budget")] for n, v in zip(names, row, strict=True)
+                  if n in _BUDGETS and float(v) > 0]
+        starts |= {row[names.index(f"{p}_start")] if f"{p}_start" in names
+                   else design.fixed.get(f"{p}_start", getattr(Params(), f"{p}_start"))
+                   for p in funded}
+    if len(starts) >= 2:
+        return None
+    return ("needs programmes listed at 2 start years or more (NAME_start beside "
+            f"NAME_budget), got {len(starts)}")
+
+
+def _capability_levels(design: Design) -> str | None:
+    names, rows = _design_rows(design)  # a [grid] or [points] design: checked before
+    if "capability" not in names:
+        return "needs capability among the listed inputs (a column of the phase diagram)"
+    levels = len({row[names.index("capability")] for row in rows})
+    if levels < 3:
+        return ("needs at least 3 capability levels to locate the boundary between them, "
+                f"got {levels}")
+    return None
+
+
 _PAIRED_REPLICATES = Requirement("replicates >= 2", _paired_replicates)
+_PROGRAMME_POINTS = Requirement("a [points] file or [grid] listing programme budgets, with "
+                                "the point without programmes for every state",
+                                _programme_points)
 _SERIES = Requirement("series = true in [experiment]", _series)
 
 
@@ -402,10 +434,19 @@ REGISTRY: dict[str, Analysis] = {entry.name: entry for entry in (
     Analysis(
         "programmes", "sim.analyses.programmes",
         figures=(Figure("policy_cost_effectiveness"),),
+        requirements=(_PROGRAMME_POINTS, _PAIRED_REPLICATES)),
+    Analysis(
+        "programme_timing", "sim.analyses.programme_timing",
+        figures=(Figure("policy_timing"),),
         requirements=(
-            Requirement("a [points] file or [grid] listing programme budgets, with the "
-                        "point without programmes for every state", _programme_points),
-            _PAIRED_REPLICATES)),
+            _PROGRAMME_POINTS, _PAIRED_REPLICATES,
+            Requirement("programmes at 2 start years or more", _start_years))),
+    Analysis(
+        "programme_boundary", "sim.analyses.programme_boundary",
+        figures=(Figure("policy_boundary", companions=("policy_boundary_shares",)),),
+        requirements=(
+            _PROGRAMME_POINTS, _PAIRED_REPLICATES,
+            Requirement("capability at 3 levels or more", _capability_levels))),
     Analysis(
         "robustness", "sim.analyses.robustness",
         figures=(Figure("policy_robustness", companions=("policy_robustness_boxes",)),),
