@@ -75,10 +75,9 @@ TIMINGS = {
 }
 
 BOUNDARIES = {
-    # the phase diagram's capability axis in steps of 0.2, at the fitted coupling and a
-    # high one
+    # the phase diagram's capability axis in steps of 0.2, at the fitted coupling
     "publication/programme_boundary_points.csv": {
-        "budgets": (50.0,), "coupling": (0.2, 0.7),
+        "budgets": (50.0,), "coupling": (0.2,),
         "capability": (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
         "mixes": (*TIMED_MIXES[:3], ("floor_space",), PROGRAMMES)},
     "quick/programme_boundary_points.csv": {

@@ -217,6 +217,13 @@ class Params:
     training_start: int = _start("the training programme")
     training_years: int = _years("the training programme")
     training_share_daedeok: float = _share("the training programme")
+    # whom the places go to (targeting): by stage and by capability
+    training_start_ups_only: bool = _p(False, "training places for start-ups (stage 0) "
+                                       "only, not ventures that have grown",
+                                       from_2018=True)
+    training_most_capable_first: bool = _p(False, "training places for the most capable "
+                                           "ventures first (picking winners), not the "
+                                           "least capable", from_2018=True)
     floor_space_budget: float = _budget("building floor space for ventures (the next "
                                         "valley)")
     floor_space_start: int = _start("building floor space")

@@ -99,8 +99,12 @@ def boundary_runs(replicates: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def majority(table):
+    return table[table["reading"] == "majority"].set_index("programme")
+
+
 def test_the_boundary_and_its_shift_are_read_where_half_the_runs_are_capable():
-    table = boundary_table(boundary_runs()).set_index("programme")
+    table = majority(boundary_table(boundary_runs()))
     # none: shares 0, 0, 0.4, 0.7, 1 -> half a third of the way from 0.5 to 0.75
     assert table.loc["none", "boundary"] == pytest.approx(0.5 + 0.25 / 3)
     assert table.loc["none", "where"] == WITHIN
@@ -114,11 +118,30 @@ def test_the_boundary_and_its_shift_are_read_where_half_the_runs_are_capable():
     assert table.loc["none", "boundary_low"] < 0.58 < table.loc["none", "boundary_high"]
 
 
+def test_the_mean_index_reading_finds_where_the_mean_reaches_the_threshold():
+    runs = boundary_runs()
+    # the index is 0.5 or 1.5 thresholds: the mean reaches the threshold where half the
+    # runs are high, so both readings agree here
+    table = boundary_table(runs)
+    by_mean = table[table["reading"] == "mean_index"].set_index("programme")
+    assert by_mean.loc["none", "boundary"] == pytest.approx(0.5 + 0.25 / 3)
+    assert by_mean.loc["training", "shift"] == pytest.approx(-0.25)
+    # a run far above the threshold pulls the mean, not the majority
+    lifted = runs.copy()
+    one = ((lifted["replicate"] == 0) & (lifted["capability"] == 0.5)
+           & (lifted["training_budget"] == 0) & (lifted["cooperation_budget"] == 0))
+    lifted.loc[one, "capability_index"] = THRESHOLD * 20
+    table = boundary_table(lifted)
+    by_mean = table[table["reading"] == "mean_index"].set_index("programme")
+    assert by_mean.loc["none", "boundary"] < 0.5
+    assert majority(table).loc["none", "boundary"] == pytest.approx(0.5 + 0.25 / 3)
+
+
 def test_a_boundary_beyond_the_levels_run_is_said_not_extrapolated():
     runs = boundary_runs()
     runs.loc[runs["training_budget"] > 0, ["capability_index", "scenario"]] = (
         THRESHOLD * 2, ISOLATED_EXCELLENCE)
-    table = boundary_table(runs).set_index("programme")
+    table = majority(boundary_table(runs))
     assert table.loc["training", "where"] == "below 0"
     assert math.isnan(table.loc["training", "boundary"])
     assert math.isnan(table.loc["training", "shift"])

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import ClusterModel
-from sim.agents import ResearchInstitute, SupportAgency
+from sim.agents import ResearchInstitute, SupportAgency, University
 from sim.calibration import FIRST_VALLEY_M2
 from sim.params import PROGRAMME_NAMES, ParameterError, Params
+from sim.population import VENTURE
 from sim.programmes import PROGRAMMES, ProgrammeBook, programme_named
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,6 +164,31 @@ def test_training_places_reach_the_weakest_ventures_and_raise_capability(start_2
     trained.run_model()
     assert (trained.summary()["capability_stock_daedeok"]
             > plain.summary()["capability_stock_daedeok"])
+
+
+@pytest.mark.parametrize("start_ups_only", [False, True])
+@pytest.mark.parametrize("most_capable_first", [False, True])
+def test_training_places_go_to_the_ventures_the_targeting_names(start_2018, start_ups_only,
+                                                                 most_capable_first):
+    model = start_2018.branch(training_budget=5.0, training_start=2018,
+                              training_start_ups_only=start_ups_only,
+                              training_most_capable_first=most_capable_first)
+    model.programmes.open_quarter(model.params, 1)
+    pop = model.population
+    trained = University.train_funded(model)
+    for cluster in (DAEDEOK, PANGYO):
+        eligible = pop.alive & (pop.kind == VENTURE) & (pop.cluster == cluster)
+        if start_ups_only:
+            eligible &= pop.stage == 0
+        chosen = (trained == 1) & (pop.cluster == cluster)
+        assert chosen.sum() > 0 and not (chosen & ~eligible).any()
+        passed_over = pop.absorptive[eligible & ~chosen]
+        if most_capable_first:  # nobody passed over is more capable than one chosen
+            assert passed_over.max() <= pop.absorptive[chosen].min()
+        else:
+            assert passed_over.min() >= pop.absorptive[chosen].max()
+    if start_ups_only:  # grown ventures exist and are passed over
+        assert ((pop.stage > 0) & pop.alive & (pop.kind == VENTURE)).any()
 
 
 def test_the_cooperation_programme_brokers_nothing_at_coupling_zero(start_2018):

@@ -33,18 +33,25 @@ class University(ResearchInstitute):
     @staticmethod
     def train_funded(model: ClusterWorld) -> np.ndarray:
         """The training programme's places this quarter (Section 7.20), for every row:
-        in each cluster, as many of its living ventures as the purse pays for, those
-        with the least absorptive capacity first (the gap a place closes is largest
-        there), each trained once."""
-        pop = model.population
+        in each cluster, as many of its living ventures as the purse pays for, each
+        trained once. By default every venture may be trained, the least capable first
+        (the gap a place closes is largest there); ``training_start_ups_only`` keeps
+        the places for start-ups and ``training_most_capable_first`` gives them to the
+        most capable first."""
+        pop, params = model.population, model.params
         trained = np.zeros(len(pop), dtype=np.int64)
         for cluster in range(len(CLUSTER_NAMES)):
-            places = model.programmes.offer(model.params, "training", cluster)
+            places = model.programmes.offer(params, "training", cluster)
             if places == 0:
                 continue
-            ventures = np.flatnonzero(pop.alive & (pop.kind == VENTURE)
-                                      & (pop.cluster == cluster))
-            weakest = ventures[np.argsort(pop.absorptive[ventures], kind="stable")[:places]]
-            trained[weakest] = 1
-            model.programmes.pay(model.params, "training", cluster, len(weakest))
+            eligible = pop.alive & (pop.kind == VENTURE) & (pop.cluster == cluster)
+            if params.training_start_ups_only:
+                eligible &= pop.stage == 0
+            ventures = np.flatnonzero(eligible)
+            capacity = pop.absorptive[ventures]
+            order = np.argsort(-capacity if params.training_most_capable_first else capacity,
+                               kind="stable")
+            chosen = ventures[order[:places]]
+            trained[chosen] = 1
+            model.programmes.pay(params, "training", cluster, len(chosen))
         return trained

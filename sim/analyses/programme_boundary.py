@@ -42,7 +42,7 @@ from sim.analyses.tables import Table, check_labels, design_inputs, require, tid
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 
-__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "DRAWERS", "TABLES", "WITHIN",
+__all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "DRAWERS", "READINGS", "TABLES", "WITHIN",
            "boundary_table", "crossing", "shares_table"]
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -54,24 +54,32 @@ WITHIN = "within"
 MAJORITY = 0.5
 """The share of high-capability runs that makes a cell high-capability."""
 
+READINGS: dict[str, str] = {
+    "majority": "half the runs end high in capability",
+    "mean_index": "the mean capability index reaches the threshold",
+}
+"""The two readings of the boundary: the phase diagram's (a majority of the runs), and the
+replicates' mean capability index (smoother where the runs split)."""
+
 _NOT_STATE = {"seed", "replicate", "run_id", "capability", *BUDGETS, *STARTS}
 
 
-def crossing(levels: Sequence[float], shares: Sequence[float]) -> float:
-    """The capability level at which ``shares`` (of high-capability runs, one per level,
-    levels increasing) first reach :data:`MAJORITY`, interpolated linearly from the
-    level below; ``-inf`` when the lowest level is already there, ``inf`` when no level
-    is."""
+def crossing(levels: Sequence[float], values: Sequence[float],
+             level: float = MAJORITY) -> float:
+    """The capability level at which ``values`` (one per level, levels increasing) first
+    reach ``level`` (by default :data:`MAJORITY`, for shares of high-capability runs),
+    interpolated linearly from the level below; ``-inf`` when the lowest level is already
+    there, ``inf`` when no level is."""
     levels = np.asarray(levels, dtype=float)
-    shares = np.asarray(shares, dtype=float)
-    reached = np.flatnonzero(shares >= MAJORITY)
+    values = np.asarray(values, dtype=float)
+    reached = np.flatnonzero(values >= level)
     if reached.size == 0:
         return np.inf
     first = int(reached[0])
     if first == 0:
         return -np.inf
-    below, above = shares[first - 1], shares[first]
-    fraction = (MAJORITY - below) / (above - below)
+    below, above = values[first - 1], values[first]
+    fraction = (level - below) / (above - below)
     return float(levels[first - 1] + fraction * (levels[first] - levels[first - 1]))
 
 
@@ -111,8 +119,11 @@ def _labelled(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
              else pd.Series("as calibrated", index=runs.index))
     programme, budget = programme_labels(runs)
     threshold = known_thresholds(runs)["capability_threshold"]
+    if threshold.nunique() != 1:
+        raise ValueError("the boundary analysis reads one capability threshold, but the "
+                         "runs have several: fix capability_threshold in the experiment")
     runs = runs.assign(state=state, programme=programme, budget=budget,
-                       start=programme_starts(runs),
+                       start=programme_starts(runs), threshold=threshold,
                        high=runs["capability_index"].astype(float) >= threshold)
     levels = sorted(runs["capability"].astype(float).unique())
     if len(levels) < 3:
@@ -148,127 +159,149 @@ def shares_table(runs: pd.DataFrame, series: pd.DataFrame | None = None) -> pd.D
 
 
 def boundary_table(runs: pd.DataFrame, series: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Per state, programme, budget and start year: the capability boundary
-    (:func:`crossing` of the share of high-capability runs), its 95 % bootstrap interval,
-    ``where`` it lies (:data:`WITHIN` or beyond the levels run), and its shift from the
-    boundary without programmes with the shift's interval (NaN where a boundary or bound
-    lies beyond the levels run); ``replicates`` and ``runs`` behind the row."""
+    """Per state, programme, budget, start year and reading of the boundary
+    (:data:`READINGS`): the capability boundary (:func:`crossing`), its 95 % bootstrap
+    interval, ``where`` it lies (:data:`WITHIN` or beyond the levels run), and its shift
+    from the boundary without programmes with the shift's interval (NaN where a boundary
+    or bound lies beyond the levels run); ``replicates`` and ``runs`` behind the row."""
     runs, levels = _labelled(runs)
+    threshold = float(runs["threshold"].iloc[0])
     replicates = sorted(runs["replicate"].unique())
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     draws = rng.integers(0, len(replicates), size=(BOOTSTRAP_RESAMPLES, len(replicates)))
+    readings = {"majority": ("high", MAJORITY), "mean_index": ("capability_index", threshold)}
     rows = []
     for state, at_state in runs.groupby("state", sort=True):
-        curves = {}
-        for key, mix in at_state.groupby(["programme", "budget", "start"], sort=True):
-            # high-capability flags as a replicates x levels matrix (NaN: not run)
-            matrix = (mix.pivot_table(index="replicate", columns="capability",
-                                      values="high", aggfunc="mean")
-                      .reindex(index=replicates, columns=levels).to_numpy(dtype=float))
-            point = crossing(levels, np.nanmean(matrix, axis=0))
-            resampled = np.array([crossing(levels, np.nanmean(matrix[draw], axis=0))
-                                  for draw in draws])
-            curves[key] = (point, resampled)
-        none_key = next(k for k in curves if k[0] == NONE)
-        none_point, none_resampled = curves[none_key]
-        for (programme, budget, start), (point, resampled) in curves.items():
-            with np.errstate(invalid="ignore"):  # both beyond one edge: no shift
-                shift = point - none_point if programme != NONE else 0.0
-                shifts = resampled - none_resampled if programme != NONE else np.zeros(1)
-            low, high = _interval(resampled)
-            shift_low, shift_high = _interval(shifts)
-            rows.append({
-                "state": state, "programme": programme, "budget": budget,
-                "start": int(start), "boundary": _finite(point),
-                "boundary_low": _finite(low), "boundary_high": _finite(high),
-                "where": _where(point, levels), "shift": _finite(shift),
-                "shift_low": _finite(shift_low), "shift_high": _finite(shift_high),
-                "replicates": len(replicates), "runs": len(runs)})
+        for reading, (column, level) in readings.items():
+            curves = {}
+            for key, mix in at_state.groupby(["programme", "budget", "start"], sort=True):
+                # replicates x levels (NaN: not run)
+                matrix = (mix.assign(value=mix[column].astype(float))
+                          .pivot_table(index="replicate", columns="capability",
+                                       values="value", aggfunc="mean")
+                          .reindex(index=replicates, columns=levels).to_numpy(dtype=float))
+                point = crossing(levels, np.nanmean(matrix, axis=0), level)
+                resampled = np.array([crossing(levels, np.nanmean(matrix[draw], axis=0),
+                                               level) for draw in draws])
+                curves[key] = (point, resampled)
+            none_point, none_resampled = next(v for k, v in curves.items() if k[0] == NONE)
+            for (programme, budget, start), (point, resampled) in curves.items():
+                with np.errstate(invalid="ignore"):  # both beyond one edge: no shift
+                    shift = point - none_point if programme != NONE else 0.0
+                    shifts = (resampled - none_resampled if programme != NONE
+                              else np.zeros(1))
+                low, high = _interval(resampled)
+                shift_low, shift_high = _interval(shifts)
+                rows.append({
+                    "state": state, "programme": programme, "budget": budget,
+                    "start": int(start), "reading": reading, "boundary": _finite(point),
+                    "boundary_low": _finite(low), "boundary_high": _finite(high),
+                    "where": _where(point, levels), "shift": _finite(shift),
+                    "shift_low": _finite(shift_low), "shift_high": _finite(shift_high),
+                    "replicates": len(replicates), "runs": len(runs)})
     table = pd.DataFrame(rows)
     table["_none"] = table["programme"] != NONE
-    return tidy(table, ["state", "_none", "programme", "budget", "start"]).drop(
-        columns="_none")
+    table["_reading"] = table["reading"].map(list(READINGS).index)
+    return tidy(table, ["state", "_reading", "_none", "programme", "budget", "start"]).drop(
+        columns=["_none", "_reading"])
 
 
 def _draw_boundary(table: pd.DataFrame, context: FigureContext,
                    companions: Companions) -> Figure:
     shares = companions.get("policy_boundary_shares")
     states = sorted(table["state"].unique())
-    figure = Figure(figsize=(15, 1.6 + 3.6 * len(states)), layout="constrained")
-    axes = figure.subplots(len(states), 2, squeeze=False,
-                           gridspec_kw={"width_ratios": [1.4, 1.0]})
+    readings = [r for r in READINGS if r in set(table["reading"])]
+    figure = Figure(figsize=(18, 1.8 + 3.8 * len(states)), layout="constrained")
+    axes = figure.subplots(len(states), 2 + len(readings), squeeze=False,
+                           gridspec_kw={"width_ratios": [1.0, 1.0] + [1.1] * len(readings)})
     mixes = list(table[["programme", "budget", "start"]].drop_duplicates()
                  .itertuples(index=False))
+    colour = {mix: LINE_COLOURS[i % len(LINE_COLOURS)] for i, mix in enumerate(mixes)}
+    levels = sorted(shares["capability"].unique()) if shares is not None else [0.0, 1.0]
+    curves = (("share_high", "share of runs high in capability", MAJORITY),
+              ("mean_capability_index", "mean capability index", None))
     for row, state in enumerate(states):
-        left, right = axes[row]
-        if shares is not None:
-            for i, (programme, budget, start) in enumerate(mixes):
+        for axis, (column, ylabel, level) in zip(axes[row][:2], curves, strict=True):
+            for i, mix in enumerate(mixes):
+                if shares is None:
+                    break
+                programme, budget, start = mix
                 curve = shares[(shares["state"] == state) & (shares["programme"] == programme)
                                & (shares["budget"] == budget) & (shares["start"] == start)]
                 curve = curve.sort_values("capability")
-                left.plot(curve["capability"], curve["share_high"],
-                          f"{MARKERS[i % len(MARKERS)]}-", markersize=4,
-                          color=LINE_COLOURS[i % len(LINE_COLOURS)],
-                          linewidth=1.6 if programme == NONE else 1.0,
+                axis.plot(curve["capability"], curve[column],
+                          f"{MARKERS[i % len(MARKERS)]}-", markersize=4, color=colour[mix],
+                          linewidth=1.8 if programme == NONE else 1.0,
                           label=programme if programme == NONE
                           else f"{programme}, {budget:g} KRW bn a year")
-        left.axhline(MAJORITY, color="0.5", linewidth=0.8, linestyle="--")
-        left.set_ylim(-0.03, 1.03)
-        left.set_xlabel("capability (input)")
-        left.set_ylabel("share of runs high in capability")
-        left.set_title(f"{state}: high-capability runs by capability")
-        left.grid(True, color="0.9", linewidth=0.6)
-        part = table[table["state"] == state].reset_index(drop=True)
-        y = np.arange(len(part))
-        levels = (sorted(shares["capability"].unique()) if shares is not None
-                  else [0.0, 1.0])
-        for i, line in part.iterrows():
-            colour = LINE_COLOURS[i % len(LINE_COLOURS)]
-            if line["where"] == WITHIN:
-                right.plot([line["boundary"]], [i], "o", color=colour, markersize=5)
-                if np.isfinite(line["boundary_low"]) and np.isfinite(line["boundary_high"]):
-                    right.plot([line["boundary_low"], line["boundary_high"]], [i, i],
-                               color=colour, linewidth=1.2)
-            else:  # beyond the levels run: an arrow at the edge, no number
-                below = str(line["where"]).startswith("below")
-                right.plot([levels[0] if below else levels[-1]], [i],
-                           "<" if below else ">", color=colour, markersize=7)
-            right.annotate(_boundary_text(line), (1.0, i), xycoords=("axes fraction", "data"),
-                           xytext=(4, 0), textcoords="offset points", va="center",
-                           fontsize=7)
-        right.set_xlim(levels[0] - 0.05, levels[-1] + 0.05)
-        right.set_yticks(y, [p if p == NONE else f"{p}, {b:g}" for p, b in
-                             zip(part["programme"], part["budget"], strict=True)], fontsize=8)
-        right.invert_yaxis()
-        right.set_xlabel("capability boundary (input at which half the runs are capable)")
-        right.set_title("boundary and 95 % bootstrap interval")
-        right.grid(True, axis="x", color="0.9", linewidth=0.6)
+            if level is not None:
+                axis.axhline(level, color="0.5", linewidth=0.8, linestyle="--")
+                axis.set_ylim(-0.03, 1.03)
+            else:
+                limits = context.threshold("capability_threshold")
+                if limits is not None and limits[0] == limits[1]:
+                    axis.axhline(limits[0], color="0.5", linewidth=0.8, linestyle="--")
+            axis.set_xlabel("capability (input)")
+            axis.set_ylabel(ylabel)
+            axis.set_title(f"{state}: {ylabel} by capability", fontsize="medium")
+            axis.grid(True, color="0.9", linewidth=0.6)
+        for axis, reading in zip(axes[row][2:], readings, strict=True):
+            part = table[(table["state"] == state) & (table["reading"] == reading)]
+            part = part.reset_index(drop=True)
+            for i, line in part.iterrows():
+                mix = (line["programme"], line["budget"], line["start"])
+                shade = colour.get(mix, "0.3")
+                if line["where"] == WITHIN:
+                    axis.plot([line["boundary"]], [i], "o", color=shade, markersize=5)
+                    if np.isfinite(line["boundary_low"]) and np.isfinite(line["boundary_high"]):
+                        axis.plot([line["boundary_low"], line["boundary_high"]], [i, i],
+                                  color=shade, linewidth=1.2)
+                else:  # beyond the levels run: an arrow at the edge, no number
+                    below = str(line["where"]).startswith("below")
+                    axis.plot([levels[0] if below else levels[-1]], [i],
+                              "<" if below else ">", color=shade, markersize=7)
+                axis.annotate(_boundary_text(line), (levels[-1] + 0.04, i), va="center",
+                              fontsize=7)
+            axis.set_xlim(levels[0] - 0.05, levels[-1] + 0.75)
+            axis.set_xticks(levels)
+            axis.set_yticks(range(len(part)), [
+                p if p == NONE else f"{p}, {b:g}".replace("+", "+\n")
+                for p, b in zip(part["programme"], part["budget"], strict=True)], fontsize=7)
+            axis.invert_yaxis()
+            axis.set_xlabel("capability boundary (input)")
+            axis.set_title(f"boundary: {READINGS[reading]}\n(95 % bootstrap interval)",
+                           fontsize="medium")
+            axis.grid(True, axis="x", color="0.9", linewidth=0.6)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     figure.legend(handles, labels, loc="outside lower center", frameon=False,
-                  ncols=min(len(mixes), 4), title="programme (mix)")
+                  ncols=min(len(mixes), 3), title="programme (mix)")
     replicates = int(table["replicates"].max())
     figure.suptitle(f"{prefix(context.experiment)}Where the clusters end capable by "
-                    f"{context.horizon}Q4, with and without each programme\ncolumns of the "
-                    f"phase diagram, {replicates} replicates per cell at the same seeds; "
-                    "boundary: the capability at which half the runs end high in "
-                    "capability")
+                    f"{context.horizon}Q4, with and without each programme\nthe phase "
+                    f"diagram's capability axis, {replicates} replicates per cell at the same "
+                    "seeds; dashed: a majority, and the capability threshold")
     return figure
 
 
 def _boundary_text(line: pd.Series) -> str:
+    """The boundary and its shift in words, each with its interval; a bound beyond the
+    levels run (or unknown) reads 'beyond'."""
+    def bound(value: float) -> str:
+        return f"{value:.2f}" if np.isfinite(value) else "beyond"
+
     if line["where"] != WITHIN:
-        return line["where"]
-    text = f"{line['boundary']:.2f}"
+        return str(line["where"])
+    text = (f"{line['boundary']:.2f} [{bound(line['boundary_low'])}, "
+            f"{bound(line['boundary_high'])}]")
     if line["programme"] != NONE and np.isfinite(line["shift"]):
-        low, high = line["shift_low"], line["shift_high"]
-        bounds = (f" [{low:+.2f}, {high:+.2f}]" if np.isfinite(low) and np.isfinite(high)
-                  else " [beyond the levels run]")
-        text += f"; shift {line['shift']:+.2f}{bounds}"
+        text += (f"; shift {line['shift']:+.2f} [{bound(line['shift_low'])}, "
+                 f"{bound(line['shift_high'])}]")
     return text
 
 
 def _check_boundary(name: str, table: pd.DataFrame) -> None:
     check_programmes(name, table["programme"], none=True)
+    check_labels(name, table["reading"], tuple(READINGS))
     bad = [w for w in table["where"].unique()
            if w != WITHIN and not str(w).startswith(("below ", "above "))]
     if bad:
@@ -285,7 +318,7 @@ _KEYS = {"state": "text", "programme": "text", "budget": "number", "start": "int
 TABLES: dict[str, Table] = {
     "policy_boundary": Table(
         compute=boundary_table,
-        columns={**_KEYS, "boundary": "number", "boundary_low": "number",
+        columns={**_KEYS, "reading": "text", "boundary": "number", "boundary_low": "number",
                  "boundary_high": "number", "where": "text", "shift": "number",
                  "shift_low": "number", "shift_high": "number", "replicates": "integer",
                  "runs": "integer"},

@@ -135,6 +135,11 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
     "programme_share_daedeok": {"type": "SliderFloat",
                                 "label": "programmes: share spent in Daedeok",
                                 "value": 0.5, "min": 0.0, "max": 1.0, "step": 0.1},
+    # whom the training places go to (targeting)
+    "training_start_ups_only": _switch("training_start_ups_only",
+                                       "training places: start-ups only"),
+    "training_most_capable_first": _switch("training_most_capable_first",
+                                           "training places: most capable first"),
     **{name: _switch(name, f"cost: {label}") for name, label in COSTS.items()},
 }
 
@@ -184,11 +189,22 @@ def _inputs_line(model: ClusterModel) -> str:
     costs_off = [label for name, label in COSTS.items() if not getattr(params, name)]
     funded = [f"{label} {getattr(params, f'{name}_budget'):g} bn/yr from "
               f"{getattr(params, f'{name}_start')}"
+              + _targeting(params, name)
               for name, label in PROGRAMMES.items() if getattr(params, f"{name}_budget") > 0]
     return (f"This run: coupling {params.coupling:.2f}; capability {capability}; "
             f"scale {params.scale:.2f}; seed {model.seed}; policies: "
             f"{', '.join(policies) or 'none'}; programmes: {', '.join(funded) or 'none'}; "
             f"costs off: {', '.join(costs_off) or 'none'}")
+
+
+def _targeting(params: Params, name: str) -> str:
+    """Whom a programme's units go to, where the inputs say other than the default."""
+    if name != "training":
+        return ""
+    chosen = [text for flag, text in (("training_start_ups_only", "start-ups only"),
+                                      ("training_most_capable_first", "most capable first"))
+              if getattr(params, flag)]
+    return f" ({', '.join(chosen)})" if chosen else ""
 
 
 def _figure_view(draw: Callable[[ClusterModel], Figure], css_class: str) -> Any:

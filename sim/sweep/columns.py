@@ -273,9 +273,9 @@ MANIFEST: dict[str, str] = {
     "experiment.analysis": "the analysis `python -m sim figures` draws",
     "experiment.file": "the copy of the experiment file in the directory (experiment.toml)",
     "experiment.figure_prefix": "only when the experiment sets it: the name its figure files "
-                                "carry in place of the analysis's (policy_dose.png for the "
-                                "policy analysis), so two experiments of one analysis publish "
-                                "side by side",
+                                "carry in place of the analysis's (sensitivity_morris.png for the "
+                                "sensitivity analysis), so two experiments of one analysis "
+                                "publish side by side",
     "design.method": "how the design points are made: grid, latin_hypercube, uniform, "
                      "morris, sobol or points",
     "design.parameters": "the varied parameters, in the order of the experiment file (of "
