@@ -18,6 +18,8 @@ code 2, never a traceback. ``sweep`` and ``reproduce`` exit with
          ``$DASK_SCHEDULER_ADDRESS``) that is malformed or where no Dask scheduler answers
     3    the cluster stopped the sweep: no worker for ``--no-worker-timeout`` seconds, the
          scheduler lost, or a worker running other code (refused before it runs anything)
+    4    sweep only: it ended without the whole design stored (the manifest says
+         ``incomplete`` and why); the same command completes it
     130  Ctrl-C (SIGINT)
     143  SIGTERM, handled like Ctrl-C
 
@@ -43,6 +45,12 @@ from sim.params import CAPABILITY_BASELINE_2018, PROGRAMME_NAMES, ParameterError
 from sim.runs import baseline, run
 
 EXIT_USAGE = 2
+EXIT_INCOMPLETE = 4
+#: Most worker processes an embedded cluster starts (``--workers``): more than a machine
+#: has cores only queues runs, and thousands exhaust its memory and processes first.
+MAX_WORKERS = 256
+#: Most seeds ``baseline`` averages over (``--seeds``): each is a full run.
+MAX_SEEDS = 10_000
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 _RESUMABLE = ("sweep", "reproduce", "calibrate")
@@ -136,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     base = commands.add_parser("baseline", help="recompute the 2018 capability baseline "
                                "(the 'high capability' threshold)")
-    base.add_argument("--seeds", type=int, default=10, help="number of seeds (default 10)")
+    base.add_argument("--seeds", type=int, default=10, help="number of seeds, 1 to "
+                      f"{MAX_SEEDS:,} (default 10)")
     base.add_argument("--scale", type=float, default=1.0)
 
     params_cmd = commands.add_parser("params", help="list every parameter with default, "
@@ -165,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     figures.add_argument("--experiments", type=Path, metavar="DIR", help="with --from-csv: "
                          "the experiment files that made the figures (default "
                          "experiments/publication)")
+    _partial_option(figures)
 
     reproduce = commands.add_parser("reproduce", help="re-run the publication "
                                     "experiments and compare with the committed figures")
@@ -179,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "figures into --figures instead of comparing")
     _executor_options(reproduce)
     _storage_options(reproduce)
+    _partial_option(reproduce)
 
     calibrate = commands.add_parser("calibrate", help="calibrate the model against the "
                                     "observed targets (ABC-SMC; resumable)")
@@ -199,10 +210,16 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
                         "and its runs)")
 
 
+def _partial_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="draw from a results directory that is not the whole design "
+                        "(refused otherwise): the figures and their CSV say what is missing")
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="worker processes of the embedded Dask cluster; 1 runs "
-                        "in-process (default: the machine's cores)")
+                        help="worker processes of the embedded Dask cluster, 1 to "
+                        f"{MAX_WORKERS}; 1 runs in-process (default: the machine's cores)")
     parser.add_argument("--scheduler",
                         help="address of an existing Dask scheduler, tcp://HOST:PORT or "
                         "HOST:PORT (default: $DASK_SCHEDULER_ADDRESS, else an embedded "
@@ -277,9 +294,10 @@ def _readable(summary: dict[str, Any], params: Params) -> str:
 
 
 def _baseline(args: argparse.Namespace) -> int:
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise ParameterError(f"--seeds must be between 1 and {MAX_SEEDS:,}, got "
+                             f"{args.seeds}")
     Params(scale=args.scale)
-    if args.seeds < 1:
-        raise ParameterError(f"--seeds must be at least 1, got {args.seeds}")
     mean, std = baseline(args.scale, args.seeds)
     print(f"2018 capability index: {mean:.4f} (sd {std:.4f} over seeds 0-{args.seeds - 1}, "
           f"scale {args.scale}); the fixed default threshold is "
@@ -312,8 +330,9 @@ def _executor(args: argparse.Namespace):
         parse_scheduler_address,
     )
 
-    if args.workers < 1:
-        raise ParameterError(f"--workers must be at least 1, got {args.workers}")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ParameterError(f"--workers must be between 1 and {MAX_WORKERS}, got "
+                             f"{args.workers}")
     timeout = args.no_worker_timeout
     if timeout is None:
         timeout = NO_WORKER_TIMEOUT
@@ -352,6 +371,12 @@ def _sweep(args: argparse.Namespace) -> int:
         runs = run_sweep(experiment, out, executor, progress=not args.quiet,
                          allow_code_change=args.allow_code_change)
     print(f"{len(runs)} runs stored in {out / 'runs.parquet'}")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("status") != "complete":
+        print(f"python -m sim sweep: {out} is incomplete "
+              f"({manifest.get('incomplete_reason', manifest.get('status'))}); run the same "
+              "command again to complete it", file=sys.stderr)
+        return EXIT_INCOMPLETE
     return 0
 
 
@@ -393,7 +418,8 @@ def _figures(args: argparse.Namespace) -> int:
                 print(path)
             return 0
         try:
-            paths = draw(args.results, args.out or args.results / "figures")
+            paths = draw(args.results, args.out or args.results / "figures",
+                         allow_partial=args.allow_partial)
         except ValueError as error:  # results that cannot support their analysis
             raise ParameterError(str(error)) from None
     else:
@@ -421,6 +447,13 @@ def _reproduce(args: argparse.Namespace) -> int:
     if not files:
         raise ParameterError(f"no experiment files (*.toml) in {args.experiments}")
     experiments = [load(path) for path in files]  # all checked before any run
+    from sim.reproduce import check_figure_names
+
+    try:  # two experiments writing one figure: refused before anything runs
+        check_figure_names([(path, experiment.analysis, experiment.figure_prefix)
+                            for path, experiment in zip(files, experiments, strict=True)])
+    except ValueError as error:
+        raise ParameterError(str(error)) from None
     from sim.inference.problem import load as load_calibration
 
     calibrations = [load_calibration(path)
@@ -435,7 +468,8 @@ def _reproduce(args: argparse.Namespace) -> int:
                   f"in {out}", file=sys.stderr)
             run_sweep(experiment, out, executor, progress=not args.quiet,
                       allow_code_change=args.allow_code_change)
-            failed += _publish_or_compare(draw(out, out / "figures"), args)
+            failed += _publish_or_compare(
+                draw(out, out / "figures", allow_partial=args.allow_partial), args)
         for calibration in calibrations:
             failed += _publish_or_compare(
                 _reproduce_calibration(calibration, executor, args), args)

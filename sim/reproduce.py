@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analyses import registry
+from sim.analyses.style import replace_atomically
+
 RTOL = 1e-9
 ATOL = 1e-12
 
@@ -84,8 +87,28 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+def check_figure_names(experiments: list[tuple[Path, str, str]]) -> None:
+    """Refuse, before anything runs, experiments that would write files of one name: each
+    is ``(file, analysis, figure_prefix)``; two of one analysis without a figure_prefix
+    (or with the same one) would overwrite each other's figures. Raises ``ValueError``
+    naming both files."""
+    owners: dict[str, Path] = {}
+    for path, analysis, prefix in experiments:
+        entry = registry.analysis(analysis)
+        names = [name for figure in entry.figures
+                 for name in (figure.name, *figure.companions)]
+        for name in names:
+            stem = registry.file_stem(name, analysis, prefix)
+            if stem in owners and owners[stem] != path:
+                raise ValueError(f"{owners[stem]} and {path} both write {stem}: give one "
+                                 "of them an [experiment] figure_prefix, or keep one of them "
+                                 "in the folder")
+            owners[stem] = path
+
+
 def publish(drawn: list[Path], figures_dir: Path) -> None:
     """Copy regenerated figures (PNG, SVG, CSV) into the committed figures folder."""
     figures_dir.mkdir(parents=True, exist_ok=True)
-    for path in drawn:
-        shutil.copyfile(path, figures_dir / path.name)
+    for path in drawn:  # a kill or a full disk leaves the committed file whole
+        replace_atomically(figures_dir / path.name,
+                           lambda tmp, source=path: shutil.copyfile(source, tmp))

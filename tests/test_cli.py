@@ -271,7 +271,13 @@ def test_figures_of_results_that_cannot_support_their_analysis_exit_2(capsys, tm
     (results / "manifest.json").write_text(json.dumps(manifest))
     pd.DataFrame({"run_id": ["r0"], "coupling": [0.0], "capability": [0.5],
                   "scenario": ["Stagnation"]}).to_parquet(results / "runs.parquet")
+    # hand-made runs no experiment file designs: refused as not the whole design...
     code, out, err = invoke(capsys, ["figures", str(results), "--out", str(tmp_path / "o")])
+    assert code == 2 and out == ""
+    assert "is not the whole design" in err and len(err.strip().splitlines()) == 1, err
+    # ...and with --allow-partial, refused by the analysis, in one line
+    code, out, err = invoke(capsys, ["figures", str(results), "--out", str(tmp_path / "o"),
+                                     "--allow-partial"])
     assert code == 2 and out == ""
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in err, err

@@ -244,7 +244,7 @@ def test_coupling_response_needs_coupling_zero(tmp_path):
     runs = _hand_runs([(c, 0.5, r, 100) for c in (0.5, 1.0) for r in (0, 1)])
     _write(tmp_path / "res", "coupling_response", runs)
     with pytest.raises(ValueError, match="coupling 0"):
-        analyses.draw(tmp_path / "res", tmp_path / "out")
+        analyses.draw(tmp_path / "res", tmp_path / "out", allow_partial=True)
 
 
 # --- trajectories ----------------------------------------------------------------------------
@@ -265,7 +265,7 @@ def test_trajectories_show_one_run_per_scenario_reached(drawn, results):
 def test_trajectories_need_series(tmp_path):
     _write(tmp_path / "res", "trajectories", _hand_runs([(0.0, 0.5, 0, 100)]))
     with pytest.raises(ValueError, match="series = true"):
-        analyses.draw(tmp_path / "res", tmp_path / "out")
+        analyses.draw(tmp_path / "res", tmp_path / "out", allow_partial=True)
 
 
 def test_representative_run_is_nearest_the_median_ties_to_smallest_id():
@@ -660,7 +660,7 @@ def test_known_majority_certainty_and_threshold_changes(tmp_path):
                         for a, b in zip(runs["capability_index"], runs["cooperation_index"],
                                         strict=True)]
     _write(tmp_path / "res", "phase_diagram", runs)
-    paths = analyses.draw(tmp_path / "res", tmp_path / "out")
+    paths = analyses.draw(tmp_path / "res", tmp_path / "out", allow_partial=True)
     assert [p.name for p in paths] == _files(("phase_diagram", "threshold_sensitivity"))
     assert all(p.stat().st_size > 0 for p in paths)
     table = pd.read_csv(tmp_path / "out" / "phase_diagram.csv").set_index(
@@ -723,7 +723,7 @@ def test_thresholds_default_to_params_when_not_stored():
 
 def test_analysis_none_draws_nothing(tmp_path):
     _write(tmp_path / "res", "none", _hand_runs([(0.0, 0.5, 0, 100)]))
-    assert analyses.draw(tmp_path / "res", tmp_path / "out") == []
+    assert analyses.draw(tmp_path / "res", tmp_path / "out", allow_partial=True) == []
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -749,7 +749,8 @@ def _hand_runs(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
 
 
 def _write(directory: Path, analysis: str, runs: pd.DataFrame) -> None:
-    """A results directory as sim.sweep.storage writes it (manifest and runs table)."""
+    """A results directory as sim.sweep.storage writes it (manifest and runs table),
+    but of hand-made runs no experiment file designs: drawn with ``allow_partial``."""
     directory.mkdir(parents=True)
     manifest = {"experiment": {"name": "hand-made", "fingerprint": "0" * 64,
                                "analysis": analysis, "file": "experiment.toml"},

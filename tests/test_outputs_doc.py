@@ -145,7 +145,7 @@ def test_annotate_refuses_an_unknown_kind() -> None:
 def flatten(document: dict[str, Any], prefix: str = "") -> set[str]:
     keys = set()
     for key, value in document.items():
-        if isinstance(value, dict) and key != "packages":
+        if isinstance(value, dict) and key not in ("packages", "environment"):
             keys |= flatten(value, f"{prefix}{key}.")
         else:
             keys.add(f"{prefix}{key}")

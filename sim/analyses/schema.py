@@ -14,7 +14,11 @@ import pandas as pd
 
 from sim.analyses import registry
 
-__all__ = ["KINDS", "check_table", "read_table"]
+#: The column a table drawn from partial results carries (see
+#: :func:`sim.analyses.drawing.draw`); any table may have it.
+PARTIAL_COLUMN = "partial"
+
+__all__ = ["KINDS", "PARTIAL_COLUMN", "check_table", "read_table"]
 
 #: Each kind of column: its name in words and the test of a column's values.
 KINDS: dict[str, tuple[str, Callable[[pd.Series], bool]]] = {
@@ -36,7 +40,9 @@ def check_table(name: str, table: pd.DataFrame) -> None:
     """Raise ``ValueError`` unless ``table`` has the columns, types and labels of the
     figure or companion table ``name`` (the message names the first problem)."""
     spec = registry.table(name)
-    kinds = spec.columns
+    kinds = dict(spec.columns)
+    if PARTIAL_COLUMN in table.columns:  # drawn from partial results, and saying so
+        kinds[PARTIAL_COLUMN] = "text"
     missing = [c for c in kinds if c not in table.columns]
     unexpected = [str(c) for c in table.columns if c not in kinds]
     if missing or unexpected:
@@ -70,6 +76,7 @@ def read_table(figure: str, path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ValueError(f"{path}: no such file (the data of the {figure} figure)")
     text = {column: str for column, kind in kinds.items() if kind == "text"}
+    text[PARTIAL_COLUMN] = str
     try:
         table = pd.read_csv(path, dtype=text, **_EXACT_FLOATS)
     except (ValueError, OSError, UnicodeDecodeError) as error:

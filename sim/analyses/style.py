@@ -14,7 +14,9 @@ exact box. Drawing the same figure twice writes the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +31,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure, FigureBase
 
 __all__ = ["COUPLING_TYPE_COLOURS", "DPI", "LAYOUT_GRID", "LINE_COLOURS", "MARKERS",
-           "OKABE_ITO", "SCENARIO_COLOURS", "STYLE", "level_colours", "save_figure",
+           "OKABE_ITO", "SCENARIO_COLOURS", "STYLE", "level_colours", "replace_atomically",
+           "save_figure",
            "snap_layout", "use_matplotlib_fonts"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -118,16 +121,32 @@ def save_figure(figure: Figure, table: pd.DataFrame, out_dir: str | Path, name: 
     png, svg, csv = (out / f"{name}.{ext}" for ext in ("png", "svg", "csv"))
     # the style again: some of it (the SVG hash salt, text as paths) is read on saving
     with matplotlib.rc_context(STYLE):
-        figure.savefig(png, dpi=DPI, metadata={"Software": None}, facecolor="white")
+        replace_atomically(png, lambda tmp: figure.savefig(
+            tmp, dpi=DPI, metadata={"Software": None}, facecolor="white"))
         figure.set_layout_engine("none")  # keep the layout just computed: the SVG matches
         snap_layout(figure)
-        figure.savefig(svg, metadata={"Date": None}, facecolor="white")
-    table.to_csv(csv, index=False, lineterminator="\n")
+        replace_atomically(svg, lambda tmp: figure.savefig(
+            tmp, metadata={"Date": None}, facecolor="white"))
+    replace_atomically(csv, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
     written = [png, svg, csv]
     for extra, extra_table in (companions or {}).items():
         written.append(out / f"{extra}.csv")
-        extra_table.to_csv(written[-1], index=False, lineterminator="\n")
+        replace_atomically(written[-1], lambda tmp, frame=extra_table: frame.to_csv(
+            tmp, index=False, lineterminator="\n"))
     return written
+
+
+def replace_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through ``write(temporary)`` and rename the temporary file onto it:
+    a kill or a full disk leaves the old file whole, never a truncated one. The
+    temporary file is in the same folder and ends with the same name (its extension
+    tells matplotlib the format); it is removed if writing fails."""
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def snap_layout(figure: FigureBase) -> None:

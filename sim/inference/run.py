@@ -46,7 +46,7 @@ from sim.inference.smc import (
     next_generation,
 )
 from sim.sweep.design import ExperimentError
-from sim.sweep.identity import code_identity, code_version, short
+from sim.sweep.identity import code_identity, code_key, code_version, short
 from sim.sweep.lock import DirectoryLock
 
 MANIFEST = "manifest.json"
@@ -165,7 +165,7 @@ def _check(calibration: Calibration, out: Path) -> dict[str, Any] | None:
                                   f"({manifest.get('calibration', {}).get('name')!r}); "
                                   "choose another --out directory")
         stored = manifest.get("code", {})
-        if stored.get("source_sha256") != code_identity()["source_sha256"]:
+        if code_key(stored) != code_key(code_identity()):
             raise ExperimentError(f"{out} was calibrated by other code ({short(stored)}; "
                                   f"this is {short(code_identity())}); choose another "
                                   "--out directory")

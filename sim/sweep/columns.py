@@ -307,8 +307,14 @@ MANIFEST: dict[str, str] = {
     "code_version": "a label of the code for people: VERSION+gCOMMIT[-dirty] from a "
                     "checkout, else VERSION",
     "code.version": "package version of the code that wrote the manifest",
-    "code.source_sha256": "SHA-256 of the sim package's source files: two codes are the "
-                          "same when these match (workers with another one are refused)",
+    "code.source_sha256": "SHA-256 of the sim package's source files: with "
+                          "code.environment_sha256, what makes two codes the same "
+                          "(workers with another one are refused)",
+    "code.environment": "the Python version and the versions of the packages a run's "
+                        "numbers depend on (numpy, mesa, pandas, pyarrow)",
+    "code.environment_sha256": "SHA-256 of code.environment: runs made in another "
+                               "environment are another code's (a resume there is refused "
+                               "unless --allow-code-change)",
     "code.git.commit": "commit of the checkout the code ran from (code.git is null outside "
                        "a checkout)",
     "code.git.dirty": "whether that checkout had uncommitted changes",

@@ -419,7 +419,7 @@ class DaskExecutor:
                 raise ExecutorError(f"worker {worker} could not report its code "
                                     f"({_reason(theirs)}); is this package installed "
                                     "there?")
-            if theirs.get("source_sha256") != ours["source_sha256"]:
+            if identity.code_key(theirs) != identity.code_key(ours):
                 raise ExecutorError(self._refusal(worker, theirs))
 
     def _refusal(self, worker: str, theirs: dict[str, Any]) -> str:

@@ -12,14 +12,22 @@ fingerprint of the code itself, not of whatever repository happens to enclose it
   folder is itself the top of a git checkout (a development install); never read from a
   repository that merely contains an installed copy.
 
-Two codes are the same when their ``source_sha256`` match; the rest is for people.
+* ``environment``: the Python version and the versions of the packages a run's numbers
+  depend on (:data:`RESULT_PACKAGES`), with ``environment_sha256`` over them: the same
+  source under another numpy may draw other numbers.
+
+Two codes are the same when their :func:`code_key` match: the source and, where
+recorded, the environment; the rest is for people. A code recorded before environments
+were (no ``environment_sha256``) counts as another code.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.metadata
 import json
+import platform
 import subprocess
 import tomllib
 from pathlib import Path
@@ -77,10 +85,46 @@ def git_state() -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
+#: The installed distributions whose versions are part of a code's identity: those the
+#: model's runs and their stored tables are computed with.
+RESULT_PACKAGES: tuple[str, ...] = ("numpy", "mesa", "pandas", "pyarrow")
+
+
+@functools.cache
+def environment() -> dict[str, str]:
+    """Python's version and each of :data:`RESULT_PACKAGES`' (``"absent"`` when not
+    installed)."""
+    versions = {"python": platform.python_version()}
+    for name in RESULT_PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def environment_sha256(versions: dict[str, str]) -> str:
+    """SHA-256 of an environment's versions (sorted JSON)."""
+    return hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()
+
+
 def code_identity() -> dict[str, Any]:
     """The fingerprint recorded in manifests and compared across processes."""
+    versions = environment()
     return {"version": sim.__version__, "source_sha256": source_sha256(),
+            "environment": versions, "environment_sha256": environment_sha256(versions),
             "git": git_state()}
+
+
+def code_key(code: Any) -> str | None:
+    """What makes two codes the same: the source and the environment, as one string
+    (None for an unrecorded code). A code recorded without an environment gets a key of
+    its source alone, which no code running now has."""
+    if not isinstance(code, dict) or code.get("source_sha256") is None:
+        return None
+    environment_part = code.get("environment_sha256")
+    return (str(code["source_sha256"]) if environment_part is None
+            else f"{code['source_sha256']}+{environment_part}")
 
 
 def code_version() -> str:
@@ -95,8 +139,12 @@ def short(identity: dict[str, Any]) -> str:
     """One-line description of an identity, for error messages."""
     git = identity.get("git")
     where = f", commit {git['commit'][:12]}{' (dirty)' if git['dirty'] else ''}" if git else ""
+    versions = identity.get("environment")
+    environment_text = (", " + " ".join(f"{name} {version}" for name, version in
+                                        versions.items()) if isinstance(versions, dict)
+                        else ", environment not recorded")
     return (f"version {identity.get('version')}, source "
-            f"{str(identity.get('source_sha256'))[:12]}{where}")
+            f"{str(identity.get('source_sha256'))[:12]}{where}{environment_text}")
 
 
 def _git(root: Path, *arguments: str) -> str:

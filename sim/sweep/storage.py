@@ -201,8 +201,7 @@ class ResultStore:
         survey = self._survey()
         done = survey.done()
         recorded = manifest.get("code") if manifest else None
-        first_meeting = (not isinstance(recorded, dict)
-                         or recorded.get("source_sha256") != self.code["source_sha256"])
+        first_meeting = identity.code_key(recorded) != identity.code_key(self.code)
         self._check_code(manifest, done, warn=first_meeting)
         # checked: from here on the directory is written
         if state == "new":
@@ -298,13 +297,13 @@ class ResultStore:
                     warn: bool) -> None:
         """Refuse to add runs of this code to runs of other code, unless allowed (then
         say so once, if ``warn``)."""
-        running = self.code["source_sha256"]
+        running = identity.code_key(self.code)
         others: dict[str | None, str] = {}
         recorded = [manifest.get("code")] if manifest is not None else []
         for code in [*recorded, *done.values()]:
-            sha = code.get("source_sha256") if isinstance(code, dict) else None
-            if sha != running and sha not in others:
-                others[sha] = _describe(code, manifest)
+            key = identity.code_key(code)
+            if key != running and key not in others:
+                others[key] = _describe(code, manifest)
         if not others:
             return
         stored = "; ".join(others.values())
@@ -527,8 +526,7 @@ class ResultStore:
         """Batches whose columns are those of most files of the same code; the others
         are set aside (a code change may change the columns, one code may not)."""
         def code_key(batch: _Batch) -> frozenset[str | None]:
-            return frozenset(code.get("source_sha256") if isinstance(code, dict) else None
-                             for code in batch.codes.values())
+            return frozenset(identity.code_key(code) for code in batch.codes.values())
 
         common: dict[frozenset[str | None], frozenset[str]] = {}
         for key in {code_key(batch) for batch in batches}:
@@ -538,7 +536,7 @@ class ResultStore:
                     votes[getattr(batch, attribute)] += len(set(batch.run_ids))
             common[key] = votes.most_common(1)[0][0]
         if attribute in self._made:  # what the running code made this time decides
-            common[frozenset({self.code["source_sha256"]})] = self._made[attribute]
+            common[frozenset({identity.code_key(self.code)})] = self._made[attribute]
         kept = []
         for batch in batches:
             names = getattr(batch, attribute)
@@ -734,8 +732,7 @@ def _codes_of_runs(run_ids: Any, codes: dict[str, Code]) -> list[tuple[Code, lis
     groups: dict[str | None, tuple[Code, list[str]]] = {}
     for run_id in run_ids:
         code = codes.get(run_id)
-        sha = code.get("source_sha256") if isinstance(code, dict) else None
-        groups.setdefault(sha, (code, []))[1].append(run_id)
+        groups.setdefault(identity.code_key(code), (code, []))[1].append(run_id)
     return list(groups.values())
 
 
