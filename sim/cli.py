@@ -445,7 +445,9 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     files = sorted(args.experiments.glob("*.toml"))
     if not files:
-        raise ParameterError(f"no experiment files (*.toml) in {args.experiments}")
+        raise ParameterError(f"no experiment files (*.toml) in {args.experiments}: point "
+                             "--experiments at a folder of them (experiments/publication "
+                             "in a checkout or source archive of the project)")
     experiments = [load(path) for path in files]  # all checked before any run
     from sim.reproduce import check_figure_names
 

@@ -40,10 +40,20 @@ from sim.params import QUARTERS_PER_YEAR, START_YEAR
 __all__ = [
     "AGGREGATIONS", "CLUSTERS", "COLUMNS", "DEFAULT_PATH", "QUANTITIES", "ROLES",
     "SUMMARY_FIELDS", "UNITS", "YEAR_RANGE", "ModelOutput", "Quantity", "Target",
-    "TargetsError", "deviations", "load_targets", "parse_model_output", "simulated_values",
+    "TargetsError", "deviations", "load_targets", "parse_model_output", "shipped_data",
+    "simulated_values",
 ]
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "targets.csv"
+
+def shipped_data(name: str) -> Path:
+    """A file of the project's sourced data: inside the installed package (``sim/data``,
+    where a wheel puts it), else in the checkout's ``data/`` folder."""
+    package = Path(__file__).resolve().parent
+    installed = package / "data" / name
+    return installed if installed.is_file() else package.parent / "data" / name
+
+
+DEFAULT_PATH = shipped_data("targets.csv")
 """The committed targets file."""
 
 COLUMNS: tuple[str, ...] = ("id", "quantity", "cluster", "year", "value", "low", "high",

@@ -136,7 +136,9 @@ def _stem(name: str, experiment: Experiment) -> str:
 
 def _experiment_files(directory: Path) -> list[tuple[Path, Experiment]]:
     if not directory.is_dir():
-        raise ValueError(f"{directory}: no such folder of experiment files")
+        raise ValueError(f"{directory}: no such folder of experiment files (give "
+                         "--experiments DIR: experiments/publication in a checkout or "
+                         "source archive of the project)")
     paths = sorted(directory.glob("*.toml"))
     if not paths:
         raise ValueError(f"no experiment files (*.toml) in {directory}")
