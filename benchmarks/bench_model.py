@@ -260,6 +260,7 @@ STAGES: tuple[tuple[str, str, str], ...] = (
     ("Moving in", "Venture", "move_in"),
     ("Observation", "ClusterModel", "observe"),
     ("Compaction", "ClusterModel", "compact"),
+    ("Advance", "ClusterModel", "_record_end_state"),
 )
 """The stages of ``ClusterModel.step`` in its order: the stage's name in docs/ODD.md
 section 3 (stage 14 in its two rules), and the class and attribute of the rule that runs

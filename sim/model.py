@@ -19,6 +19,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from sim import metrics, observation, pairing, scenarios
 from sim.agents import ClusterAgent, ResearchInstitute, SupportAgency, University, Venture
@@ -53,10 +54,14 @@ class ClusterModel(mesa.Model):
 
     All keyword arguments are the fields of :class:`sim.params.Params` (validated on
     construction), plus ``rng``, the seed: a non-negative integer of any integer type,
-    a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one. An unknown
-    keyword or a bad value raises :class:`~sim.params.ParameterError` naming it. The
-    spin-up runs on construction; then run to the horizon with :meth:`run_model` and
-    read :meth:`summary` or ``datacollector.get_model_vars_dataframe()``.
+    a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one; and
+    ``record_agents``: when true, the DataCollector records every agent each quarter
+    (:data:`AGENT_REPORTS`; off by default, where it costs nothing). An unknown keyword
+    or a bad value raises :class:`~sim.params.ParameterError` naming it. The spin-up runs
+    on construction; then run to the horizon with :meth:`run_model` and read
+    :meth:`summary` or ``datacollector.get_model_vars_dataframe()`` (one row per quarter,
+    indexed by its label; ``scenario`` and ``coupling_type`` filled in the last quarter,
+    so that ``mesa.batch_run`` rows carry them).
     """
 
     #: The run's uncoupled twin, for its paired synergy (:mod:`sim.pairing`): its start
@@ -65,7 +70,7 @@ class ClusterModel(mesa.Model):
     uncoupled_twin: pairing.UncoupledTwin | None = None
 
     def __init__(self, *, rng: int | np.random.Generator | np.random.SeedSequence | None = None,
-                 **parameters: Any) -> None:
+                 record_agents: bool = False, **parameters: Any) -> None:
         check_names(parameters)
         self.params = Params(**parameters)
         super().__init__(rng=_seed(rng))
@@ -102,9 +107,14 @@ class ClusterModel(mesa.Model):
         self.regime = Regime.in_quarter(params, self.quarter_number)
         self.initial_cluster_distance = self.cluster_distance()
 
-        self.datacollector = mesa.DataCollector(
-            model_reporters={name: functools.partial(_report, name=name)
-                             for name in QUARTERLY_SERIES})
+        self.datacollector = QuarterlyCollector(
+            model_reporters={
+                **{name: functools.partial(_report, name=name) for name in QUARTERLY_SERIES},
+                **{name: functools.partial(_report_end_state, name=name)
+                   for name in END_STATE_REPORTS}},
+            # each agent each quarter: off by default, where it costs nothing
+            agent_reporters=({name: functools.partial(_report_agent, name=name)
+                              for name in AGENT_REPORTS} if record_agents else None))
         self.running = True
         self.uncoupled_twin = pairing.UncoupledTwin.before_first_step(self)
 
@@ -309,6 +319,7 @@ class ClusterModel(mesa.Model):
         self.quarter_number += 1
         if self.quarter_number > self.params.steps:
             self.running = False
+            self._record_end_state()
 
     def loosen_ties(self) -> None:
         """Tie decay and pruning (Section 7.2): every tie loses ``tie_decay`` of its
@@ -375,6 +386,17 @@ class ClusterModel(mesa.Model):
             self.history))
         self.datacollector.collect(self)
 
+    def _record_end_state(self) -> None:
+        """Write the run's scenario and coupling type into the DataCollector's last
+        quarter (after the step, when the run and its uncoupled twin stand at the same
+        quarter), so that ``mesa.batch_run`` rows carry them."""
+        end_state = {"scenario": self.current_scenario(),
+                     "coupling_type": self.current_coupling_type()}
+        for name in END_STATE_REPORTS:
+            column = self.datacollector.model_vars.get(name)
+            if column:  # a collector told not to collect has no row to fill
+                column[-1] = end_state[name]
+
     @staticmethod
     def quarter_from(number: int) -> str:
         """The label of quarter ``number`` (1 = 2018Q1)."""
@@ -424,9 +446,7 @@ class ClusterModel(mesa.Model):
         threshold = self.capability_threshold
         return {
             "scenario": self.current_scenario(),
-            "coupling_type": scenarios.coupling_type(
-                cooperation, distinct, cooperation_threshold=params.cooperation_threshold,
-                distinctiveness_threshold=params.distinctiveness_threshold),
+            "coupling_type": self.current_coupling_type(),
             "paired_synergy": self.paired_synergy(),
             "capability_index": capability,
             "capability_index_daedeok": last["capability_index_daedeok"],
@@ -464,6 +484,17 @@ class ClusterModel(mesa.Model):
             last["capability_index"], last["cooperation_index"], self.paired_synergy(),
             capability_threshold=self.capability_threshold,
             cooperation_threshold=self.params.cooperation_threshold)
+
+    def current_coupling_type(self) -> str | None:
+        """The coupling type of the last four quarters run (None before the first
+        step): cooperation against distinctiveness (Section 7.19.5)."""
+        if not self.history:
+            return None
+        last = self.history[-1]
+        return scenarios.coupling_type(
+            last["cooperation_index"], last["distinctiveness"],
+            cooperation_threshold=self.params.cooperation_threshold,
+            distinctiveness_threshold=self.params.distinctiveness_threshold)
 
     def paired_synergy(self) -> float | None:
         """Innovations since 2018Q1 over those of the uncoupled twin to the same
@@ -521,3 +552,48 @@ def _report(model: ClusterModel, name: str) -> float:
     """What the DataCollector records of series ``name``: its value in the latest
     quarter's record (bound by name with functools.partial, so that a model pickles)."""
     return model.history[-1][name]
+
+
+#: The run's end state, recorded in its last quarter only (None before: a scenario is
+#: read at the horizon), so that ``mesa.batch_run`` rows carry it.
+END_STATE_REPORTS: tuple[str, ...] = ("scenario", "coupling_type")
+
+#: What ``record_agents=True`` records of every agent each quarter.
+AGENT_REPORTS: tuple[str, ...] = ("kind", "cluster", "stage", "cash", "absorptive")
+
+
+def _report_end_state(model: ClusterModel, name: str) -> None:
+    """Nothing while the run goes on: its end state is written into the last quarter
+    once the run is over (:meth:`ClusterModel._record_end_state`)."""
+    return None
+
+
+def _report_agent(agent: ClusterAgent, name: str) -> Any:
+    population = agent.model.population
+    if name == "kind":
+        return type(agent).__name__
+    if name == "cluster":
+        return CLUSTER_NAMES[int(population.cluster[agent.index])]
+    value = getattr(population, name)[agent.index]
+    return int(value) if name == "stage" else float(value)
+
+
+class QuarterlyCollector(mesa.DataCollector):
+    """Mesa's DataCollector with its frames indexed by quarter (``"2018Q1"``...), not
+    by step."""
+
+    def get_model_vars_dataframe(self) -> pd.DataFrame:
+        frame = super().get_model_vars_dataframe()
+        return frame.set_axis(pd.Index(_quarters(len(frame)), name="quarter"))
+
+    def get_agent_vars_dataframe(self) -> pd.DataFrame:
+        if not self.agent_reporters:
+            raise RuntimeError("agents are recorded only by a model built with "
+                               "record_agents=True")
+        frame = super().get_agent_vars_dataframe().reset_index()
+        frame["quarter"] = [ClusterModel.quarter_from(int(step)) for step in frame["Step"]]
+        return frame.drop(columns="Step").set_index(["quarter", "AgentID"])
+
+
+def _quarters(count: int) -> list[str]:
+    return [ClusterModel.quarter_from(number) for number in range(1, count + 1)]

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim import ClusterModel
+from sim.model import END_STATE_REPORTS
 from sim.agents import ClusterAgent, ResearchInstitute, Venture
 from sim.calibration import DISTANCE_KM
 from sim.params import ParameterError, Params
@@ -244,9 +245,14 @@ def test_the_record_and_the_datacollector_share_one_schema():
     model = ClusterModel(rng=1, scale=0.05, until_year=2018)
     model.run_model()
     frame = model.datacollector.get_model_vars_dataframe()
-    record = pd.DataFrame(model.history).drop(columns="quarter")
-    assert list(frame.columns) == list(record.columns)
-    pd.testing.assert_frame_equal(frame.reset_index(drop=True), record)
+    record = pd.DataFrame(model.history).set_index("quarter")
+    # the record's series, then the end state (filled in the last quarter only)
+    assert list(frame.columns) == [*record.columns, *END_STATE_REPORTS]
+    pd.testing.assert_frame_equal(frame[record.columns], record)
+    summary = model.summary()
+    assert frame[list(END_STATE_REPORTS)].iloc[-1].to_dict() == {
+        name: summary[name] for name in END_STATE_REPORTS}
+    assert frame[list(END_STATE_REPORTS)].iloc[:-1].isna().all().all()
 
 
 def test_research_productivity_follows_the_stock():

@@ -2,6 +2,9 @@
 
 import json
 import re
+import subprocess
+import sys
+import textwrap
 
 import mesa
 import numpy as np
@@ -48,12 +51,61 @@ def test_summary_before_any_step_is_an_error():
         ClusterModel(rng=1, scale=0.05).summary()
 
 
-def test_mesa_batch_run_drives_the_model():
+def test_mesa_batch_run_drives_the_model_and_its_rows_carry_the_end_state():
     results = mesa.batch_run(ClusterModel, parameters={"coupling": [0.0, 0.5],
                                                        "scale": 0.05, "until_year": 2018},
                              rng=[1], max_steps=4, number_processes=1,
                              display_progress=False)
-    assert len(results) > 0 and {"coupling", "innovations"} <= set(results[0])
+    assert len(results) == 2 and {"coupling", "innovations"} <= set(results[0])
+    for row in results:
+        model = ClusterModel(rng=1, scale=0.05, until_year=2018, coupling=row["coupling"])
+        model.run_model()
+        summary = model.summary()
+        assert (row["scenario"], row["coupling_type"]) == (summary["scenario"],
+                                                           summary["coupling_type"])
+
+
+def test_the_datacollector_is_indexed_by_quarter_and_records_agents_when_asked():
+    model = ClusterModel(rng=2, scale=0.05, until_year=2018)
+    model.run_model()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert list(frame.index) == ["2018Q1", "2018Q2", "2018Q3", "2018Q4"]
+    assert not model.datacollector.agent_reporters  # off: nothing recorded per agent
+    with pytest.raises(RuntimeError, match="record_agents=True"):
+        model.datacollector.get_agent_vars_dataframe()
+    watched = ClusterModel(rng=2, scale=0.05, until_year=2018, record_agents=True)
+    watched.run_model()
+    assert watched.history == model.history  # watching changes nothing
+    agents = watched.datacollector.get_agent_vars_dataframe()
+    assert agents.index.names == ["quarter", "AgentID"]
+    assert list(agents.columns) == ["kind", "cluster", "stage", "cash", "absorptive"]
+    last = agents.loc["2018Q4"]
+    ventures = last[last["kind"] == "Venture"]
+    assert len(ventures) == model.history[-1]["ventures_daedeok"] + model.history[-1][
+        "ventures_pangyo"]
+    assert set(last["cluster"]) == {"Daedeok", "Pangyo"}
+    assert last["absorptive"].between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_batch_run_with_processes_runs_under_a_main_guard(tmp_path):
+    # Mesa's batch_run starts processes that import the calling script again: without
+    # the guard each would start its own batch_run (the README's example has it)
+    script = tmp_path / "batch.py"
+    script.write_text(textwrap.dedent("""\
+        import mesa
+        from sim import ClusterModel
+
+        if __name__ == "__main__":
+            rows = mesa.batch_run(ClusterModel, parameters={"coupling": [0.0, 0.5],
+                                  "scale": 0.05, "until_year": 2018}, rng=[1, 2],
+                                  number_processes=2, display_progress=False)
+            print(len(rows), sorted({row["scenario"] is not None for row in rows}))
+        """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "4 [True]"
 
 
 def test_shared_vision_ramps_coupling_in_stages():

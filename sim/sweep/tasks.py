@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from sim import pairing
-from sim.model import ClusterModel
+from sim.model import END_STATE_REPORTS, ClusterModel
 from sim.params import Params
 from sim.sweep import identity
 from sim.sweep.columns import SUMMARY
@@ -113,7 +113,9 @@ def _finish(spec: RunSpec, model: ClusterModel) -> RunResult:
            "seed": spec.seed, **spec.parameters, **summary}
     series = None
     if spec.series:
-        series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        # the quarterly series; the end state is the runs table's
+        series = (model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+                  .drop(columns=list(END_STATE_REPORTS)))
         series.insert(0, "quarter", [r["quarter"] for r in model.history])
         series.insert(0, "run_id", spec.run_id)
     return RunResult(row, series)
