@@ -429,9 +429,17 @@ def _figures(args: argparse.Namespace) -> int:
             # no default: the natural one, the data's own folder, would overwrite the
             # committed figures
             raise ParameterError("--from-csv needs --out DIR")
+        experiments = args.experiments or Path("experiments/publication")
         try:
-            paths = redraw(args.from_csv, args.out,
-                           args.experiments or Path("experiments/publication"))
+            paths = redraw(args.from_csv, args.out, experiments)
+            # the calibrations beside the experiments: what their CSV can redraw
+            for calibration in sorted((experiments / "calibration").glob("*.toml")):
+                from sim.inference.report import redraw_calibration
+
+                redrawn, skipped = redraw_calibration(args.from_csv, args.out, calibration)
+                paths += redrawn
+                for note in skipped:
+                    print(f"note: {note}", file=sys.stderr)
         except ValueError as error:  # a missing or malformed file, named in the message
             raise ParameterError(str(error)) from None
     for path in paths:

@@ -219,3 +219,22 @@ def test_worker_and_seed_counts_have_bounds_checked_first(tmp_path, capsys, argv
     assert (code, stdout) == (2, "")
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (Path("results") / "small").exists()
+
+
+def test_calibration_figures_redraw_from_their_csv_or_say_why_not(tmp_path, capsys):
+    root = Path(__file__).resolve().parents[1]
+    experiments = tmp_path / "experiments"
+    (experiments / "calibration").mkdir(parents=True)
+    shutil.copy(root / "experiments" / "publication" / "coupling_response.toml", experiments)
+    shutil.copy(root / "experiments" / "publication" / "calibration" / "calibration.toml",
+                experiments / "calibration")
+    code, stdout, err = invoke(capsys, ["figures", "--from-csv", str(root / "figures"),
+                                        "--out", str(tmp_path / "out"), "--experiments",
+                                        str(experiments)])
+    assert code == 0, err
+    for name in ("calibration_screening", "calibration_targets"):
+        assert str(tmp_path / "out" / f"{name}.png") in stdout
+        assert ((tmp_path / "out" / f"{name}.csv").read_bytes()
+                == (root / "figures" / f"{name}.csv").read_bytes())
+    assert not (tmp_path / "out" / "calibration_posterior.png").exists()
+    assert err.startswith("note: calibration_posterior is not redrawn from its CSV")

@@ -9,6 +9,7 @@ dashboard launcher stops its Solara server before it exits.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -99,6 +100,33 @@ def test_signal_mid_sweep_stores_finished_runs_and_resumes(
     before = stored.set_index("run_id")[final.columns.drop("run_id")]
     pd.testing.assert_frame_equal(before, final.set_index("run_id").loc[before.index],
                                   check_dtype=False)
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_a_terminal_prints_one_line_whatever_the_workers(
+        tmp_path: Path, reference: tuple[Path, Path]) -> None:
+    # a terminal's Ctrl-C reaches the whole process group: the Dask workers too, which
+    # must not each print a traceback
+    experiment = tmp_path / "stopped.toml"
+    experiment.write_bytes(reference[0].read_bytes())
+    out = tmp_path / "out"
+    sweep = subprocess.Popen(sweep_command(experiment, out, "--quiet", "--workers", "2"),
+                             cwd=ROOT, env=subprocess_env(), start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: bool(part_files(out)), TIMEOUT, "the first part", alive=sweep)
+        workers = psutil.Process(sweep.pid).children(recursive=True)
+        os.killpg(sweep.pid, signal.SIGINT)
+        log, _ = sweep.communicate(timeout=TIMEOUT)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    assert sweep.returncode == 130
+    lines = log.splitlines()
+    assert "Traceback" not in log and len(lines) == 2, log
+    assert lines[1] == f"python -m sim sweep: interrupted; {RESUME}"
+    _, left = psutil.wait_procs(workers, timeout=30)
+    assert left == [], f"worker processes left running: {left}"
 
 
 # --- python -m sim run -------------------------------------------------------------------------

@@ -43,6 +43,9 @@ IDENTIFIED = 0.5
 """A parameter counts as identified by the targets when its posterior's 90% interval is
 at most this share of its prior's width (its contraction)."""
 _SIG_DIGITS = 10
+# every float reads back as written, so that a redrawn CSV is byte-identical
+_EXACT_FLOATS: dict[str, Any] = (
+    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"})
 
 
 def is_calibration(directory: str | Path) -> bool:
@@ -149,6 +152,47 @@ def draw_calibration(directory: str | Path, out_dir: str | Path) -> list[Path]:
         if name in figures:
             paths += save_figure(figures[name], tables[name], out, name)
     return paths
+
+
+#: What :func:`redraw_calibration` says of the posterior figure, which its table cannot
+#: redraw.
+POSTERIOR_NOT_REDRAWN = (
+    "calibration_posterior is not redrawn from its CSV: it draws every particle of the "
+    "posterior, which only the calibration's results directory holds (python -m sim "
+    "figures RESULTS_DIR redraws it there)")
+
+
+def redraw_calibration(figures_dir: str | Path, out_dir: str | Path,
+                       calibration_file: str | Path) -> tuple[list[Path], list[str]]:
+    """Redraw a calibration's figures from their CSV files in ``figures_dir`` (the
+    screening and the predictive check; the posterior figure needs the particles, see
+    :data:`POSTERIOR_NOT_REDRAWN`). Returns the paths written and what was not redrawn,
+    in words. Raises :class:`~sim.sweep.design.ExperimentError` naming a file that is
+    missing or unreadable."""
+    from sim.analyses.style import save_figure
+
+    calibration = load(calibration_file)
+    figures_dir, out = Path(figures_dir), Path(out_dir)
+    drawers = {"calibration_screening": _draw_screening,
+               "calibration_targets": _draw_targets}
+    paths: list[Path] = []
+    skipped = [POSTERIOR_NOT_REDRAWN]
+    for name in FIGURES:
+        if name not in drawers:
+            continue
+        path = figures_dir / f"{name}.csv"
+        if not path.is_file():
+            if name == "calibration_screening":  # a calibration without a screening
+                continue
+            raise ExperimentError(f"{path}: no such file (the data of the {name} figure)")
+        try:
+            table = pd.read_csv(path, **_EXACT_FLOATS)
+        except (OSError, ValueError, UnicodeDecodeError) as error:
+            raise ExperimentError(f"{path}: not a readable CSV table "
+                                  f"({' '.join(str(error).split())})") from None
+        out.mkdir(parents=True, exist_ok=True)
+        paths += save_figure(drawers[name](table, calibration), table, out, name)
+    return paths, skipped
 
 
 # --- figures ------------------------------------------------------------------------------

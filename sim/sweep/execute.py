@@ -32,9 +32,11 @@ import logging
 import os
 import random
 import re
+import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -210,6 +212,23 @@ class InProcessExecutor:
             yield task(item)
 
 
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Ignore SIGINT while the embedded cluster starts its worker processes, which
+    inherit that (a process started with SIGINT ignored installs no KeyboardInterrupt
+    handler): Ctrl-C at a terminal reaches the whole process group, and the workers
+    would each print a traceback. This process still stops on Ctrl-C and shuts them
+    down. Outside the main thread (where signals cannot be set) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskExecutor:
     """Runs tasks on Dask distributed.
 
@@ -288,11 +307,12 @@ class DaskExecutor:
                 self._stack.enter_context(dask.config.set(
                     {"distributed.worker.profile.enabled": self.dashboard,
                      "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
-                self._cluster = LocalCluster(
-                    n_workers=self.workers, threads_per_worker=1, processes=True,
-                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                    scheduler_kwargs={"dashboard": self.dashboard},
-                    silence_logs=logging.ERROR)
+                with _workers_ignore_ctrl_c():
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                        scheduler_kwargs={"dashboard": self.dashboard},
+                        silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
                 if self.dashboard:
                     print(self.describe(), file=sys.stderr)
