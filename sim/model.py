@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import numbers
 import pickle
 from collections.abc import Iterable, Iterator, Mapping
@@ -52,8 +53,10 @@ QUARTERLY_SERIES: tuple[str, ...] = observation.columns()
 class ClusterModel(mesa.Model):
     """Two innovation clusters with tunable coupling and capability.
 
-    All keyword arguments are the fields of :class:`sim.params.Params` (validated on
-    construction), plus ``rng``, the seed: a non-negative integer of any integer type,
+    The inputs are a :class:`sim.params.Params` (``params``; its defaults when left
+    out) and any of its fields as keyword arguments, which take precedence (validated on
+    construction; ``help(ClusterModel)`` lists every one with its default), plus
+    ``rng``, the seed: a non-negative integer of any integer type,
     a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one; and
     ``record_agents``: when true, the DataCollector records every agent each quarter
     (:data:`AGENT_REPORTS`; off by default, where it costs nothing). An unknown keyword
@@ -69,10 +72,17 @@ class ClusterModel(mesa.Model):
     #: for an uncoupled run, its own twin.
     uncoupled_twin: pairing.UncoupledTwin | None = None
 
-    def __init__(self, *, rng: int | np.random.Generator | np.random.SeedSequence | None = None,
+    def __init__(self, params: Params | None = None, *,
+                 rng: int | np.random.Generator | np.random.SeedSequence | None = None,
                  record_agents: bool = False, **parameters: Any) -> None:
         check_names(parameters)
-        self.params = Params(**parameters)
+        if params is not None and not isinstance(params, Params):
+            raise ParameterError(f"params must be a sim.params.Params, got "
+                                 f"{type(params).__name__}")
+        # a typed Params (what an IDE sees), keyword values over it, both checked here
+        self.params = (Params(**parameters) if params is None
+                       else dataclasses.replace(params, **parameters) if parameters
+                       else params)
         super().__init__(rng=_seed(rng))
         #: The integer seed when one was given (JSON-safe in summary()); None otherwise.
         self.seed = int(rng) if isinstance(rng, numbers.Integral) else None
@@ -597,3 +607,33 @@ class QuarterlyCollector(mesa.DataCollector):
 
 def _quarters(count: int) -> list[str]:
     return [ClusterModel.quarter_from(number) for number in range(1, count + 1)]
+
+
+def _signature() -> inspect.Signature:
+    """``ClusterModel.__init__``'s signature with every input of :class:`Params` as a
+    keyword with its type and default, so that ``help()`` and ``inspect`` show them."""
+    own = inspect.signature(ClusterModel.__init__)
+    fields = [inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
+                                default=field.default, annotation=field.type)
+              for field in dataclasses.fields(Params)]
+    kept = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    return own.replace(parameters=[*kept, *fields])
+
+
+def _inputs_text() -> str:
+    """Every input of :class:`Params`: name, type, default, range and meaning, one line
+    each (from :meth:`Params.describe`)."""
+    lines = ["", "    Inputs (the fields of :class:`sim.params.Params`)::", ""]
+    kinds = {field.name: field.type for field in dataclasses.fields(Params)}
+    for name, spec in Params.describe().items():
+        low, high = spec["low"], spec["high"]
+        span = (f" in {'(' if spec['low_open'] else '['}{low:g}, {high:g}]"
+                if low is not None and high is not None else "")
+        unit = f" {spec['unit']}" if spec["unit"] else ""
+        lines.append(f"        {name}: {kinds[name]} = {spec['default']!r}{unit}{span}: "
+                     f"{spec['help']}")
+    return "\n".join(lines) + "\n"
+
+
+ClusterModel.__init__.__signature__ = _signature()  # type: ignore[attr-defined]
+ClusterModel.__doc__ = (ClusterModel.__doc__ or "") + _inputs_text()

@@ -209,3 +209,27 @@ def test_ventures_by_stage_add_up_and_research_births_are_the_research_parents()
         assert frame["births_research_daedeok"].sum() > 0
         if spin_off_venture > 0.0:  # ventures spin off too: not every birth is research's
             assert (frame["births_research_daedeok"] < frame["births_daedeok"]).any()
+
+
+def test_the_inputs_show_themselves_and_a_typed_params_is_accepted():
+    import dataclasses
+    import inspect
+
+    from sim.params import Params
+
+    signature = inspect.signature(ClusterModel)
+    for field in dataclasses.fields(Params):
+        parameter = signature.parameters[field.name]
+        assert (parameter.default, parameter.annotation) == (field.default, field.type)
+        assert f"        {field.name}: {field.type} = {field.default!r}" in ClusterModel.__doc__
+    assert "coupling: float = 0.2 in [0, 1]:" in ClusterModel.__doc__
+    # a typed Params, keyword values over it: the same run as keywords alone
+    typed = ClusterModel(Params(scale=0.05, until_year=2018), rng=3, coupling=0.4)
+    plain = ClusterModel(rng=3, scale=0.05, until_year=2018, coupling=0.4)
+    typed.run_model()
+    plain.run_model()
+    assert typed.params == plain.params and typed.history == plain.history
+    with pytest.raises(ParameterError, match="params must be a sim.params.Params, got dict"):
+        ClusterModel({"scale": 0.05})
+    with pytest.raises(ParameterError, match="coupling must be in"):
+        ClusterModel(Params(scale=0.05), coupling=7)
