@@ -87,15 +87,22 @@ class Quarter:
 
 @dataclass(frozen=True)
 class Series:
-    """One recorded quantity. ``measure`` takes a :class:`Quarter` (or, for an
+    """One recorded quantity, declared once: everything else that names a series (the
+    DataCollector, the Parquet columns and their units, docs/OUTPUTS.md, the targets'
+    model outputs) is derived from it. ``measure`` takes a :class:`Quarter` (or, for an
     annual series, the list of the last four records) and returns a number, or an array
-    over clusters when ``per_cluster``."""
+    over clusters when ``per_cluster``; ``unit`` and ``kind`` (``"int64"`` or
+    ``"float64"``) are its stored unit and type; ``extensive`` says that it counts
+    agents or events, so grows with the population (a target reads it at scale 1)."""
 
     name: str
     description: str
     measure: Callable[[Any], Any]
     per_cluster: bool = False
     annual: bool = False
+    unit: str = ""
+    kind: str = "float64"
+    extensive: bool = False
 
     @functools.cached_property
     def columns(self) -> tuple[str, ...]:
@@ -163,93 +170,116 @@ def _capability_index_by_cluster(year: Sequence[dict[str, Any]]) -> np.ndarray:
 
 SCHEMA: tuple[Series, ...] = (
     # inputs in force
-    Series("coupling_now", "coupling in force this quarter", lambda q: q.model.regime.coupling),
+    Series("coupling_now", "coupling in force this quarter", lambda q: q.model.regime.coupling,
+           unit="", kind="float64"),
     # projects and innovation
     Series("collaborations", "joint projects run",
-           lambda q: len(q.events.outcome.projects)),
+           lambda q: len(q.events.outcome.projects),
+           unit="projects/quarter", kind="int64", extensive=True),
     Series("collaborations_inter", "joint projects across the clusters",
-           lambda q: int(q.events.outcome.inter.sum())),
+           lambda q: int(q.events.outcome.inter.sum()),
+           unit="projects/quarter", kind="int64", extensive=True),
     Series("innovations", "successful joint projects",
-           lambda q: q.events.outcome.innovations),
+           lambda q: q.events.outcome.innovations,
+           unit="innovations/quarter", kind="int64", extensive=True),
     Series("innovations_inter", "successful inter-cluster projects",
-           lambda q: q.events.outcome.innovations_inter),
+           lambda q: q.events.outcome.innovations_inter,
+           unit="innovations/quarter", kind="int64", extensive=True),
     Series("innovations", "innovations credited to each cluster (an inter-cluster one "
            "half to each)", lambda q: q.events.outcome.innovations_by_cluster,
-           per_cluster=True),
+           per_cluster=True, unit="innovations/quarter", kind="float64", extensive=True),
     Series("innovations_cumulative", "innovations since 2018Q1",
-           lambda q: q.model.totals["innovations"]),
+           lambda q: q.model.totals["innovations"],
+           unit="innovations", kind="int64", extensive=True),
     Series("knowledge_flow", "profile change carried by all projects",
-           lambda q: q.events.outcome.knowledge_flow),
+           lambda q: q.events.outcome.knowledge_flow,
+           unit="profile distance/quarter", kind="float64"),
     Series("knowledge_flow_inter", "profile change carried by inter-cluster projects",
-           lambda q: q.events.outcome.knowledge_flow_inter),
+           lambda q: q.events.outcome.knowledge_flow_inter,
+           unit="profile distance/quarter", kind="float64"),
     # what coupling costs
     Series("coordination_loss", "expected innovations lost to coordination over distance",
-           lambda q: q.events.outcome.coordination_loss),
+           lambda q: q.events.outcome.coordination_loss,
+           unit="innovations/quarter", kind="float64"),
     Series("crowded_out", "projects that did not run for lack of attention",
-           lambda q: len(q.events.crowded_out)),
+           lambda q: len(q.events.crowded_out),
+           unit="projects/quarter", kind="int64", extensive=True),
     Series("crowded_out_home", "intra-cluster projects that did not run for lack of "
            "attention", lambda q: int((~q.events.crowded_out.crossing(
-               q.model.population.cluster)).sum())),
+               q.model.population.cluster)).sum()),
+               unit="projects/quarter", kind="int64", extensive=True),
     Series("programme_spending", "money the budgeted programmes spent in the cluster "
            "this quarter, at the clusters' full size",
            lambda q: q.model.programmes.spent_this_quarter / (1000.0 * q.model.params.scale),
-           per_cluster=True),
+           per_cluster=True, unit="KRW bn/quarter", kind="float64"),
     Series("talent_drained", "capability stock moved from Daedeok to Pangyo partners",
-           lambda q: q.events.drained),
-    Series("tie_age_mean", "mean age of the ties, in quarters", _mean_tie_age),
+           lambda q: q.events.drained, unit="absorptive capacity/quarter", kind="float64"),
+    Series("tie_age_mean", "mean age of the ties, in quarters", _mean_tie_age,
+           unit="quarters", kind="float64"),
     # the clusters
     Series("capability_stock", "mean capability stock (absorptive capacity) of the "
            "cluster's collaborating agents", lambda q: q.model.capability_stock,
-           per_cluster=True),
-    Series("active_agents", "collaborating agents alive", lambda q: int(q.active.sum())),
+           per_cluster=True, unit="", kind="float64"),
+    Series("active_agents", "collaborating agents alive", lambda q: int(q.active.sum()),
+           unit="agents", kind="int64", extensive=True),
     Series("agents", "collaborating agents alive in each cluster",
-           lambda q: q.per_cluster(np.flatnonzero(q.active)), per_cluster=True),
+           lambda q: q.per_cluster(np.flatnonzero(q.active)), per_cluster=True,
+           unit="agents", kind="int64", extensive=True),
     Series("ventures", "ventures alive", lambda q: q.model.ventures_by_cluster(),
-           per_cluster=True),
+           per_cluster=True, unit="ventures", kind="int64", extensive=True),
     *(Series(f"ventures_{stage.replace('-', '')}", f"ventures alive at the {stage} stage",
-             _ventures_at(level), per_cluster=True)
+             _ventures_at(level), per_cluster=True, unit="ventures", kind="int64", extensive=True)
       for level, stage in enumerate(STAGES)),
     Series("births", "spin-offs founded", lambda q: q.per_cluster(q.events.spin_offs),
-           per_cluster=True),
+           per_cluster=True, unit="ventures/quarter", kind="int64", extensive=True),
     Series("births_research", "spin-offs founded by research institutes and universities",
-           _research_births, per_cluster=True),
+           _research_births, per_cluster=True,
+           unit="ventures/quarter", kind="int64", extensive=True),
     Series("entries", "start-ups founded from outside the modelled agents",
-           lambda q: q.per_cluster(q.events.entrants), per_cluster=True),
+           lambda q: q.per_cluster(q.events.entrants), per_cluster=True,
+           unit="ventures/quarter", kind="int64", extensive=True),
     Series("moved_in", "established firms that moved in from outside the modelled "
-           "clusters", lambda q: q.per_cluster(q.events.moved_in), per_cluster=True),
+           "clusters", lambda q: q.per_cluster(q.events.moved_in), per_cluster=True,
+           unit="ventures/quarter", kind="int64", extensive=True),
     Series("ventures_it", "ventures alive founded in IT: the largest domain of their "
            "home profile (the sector a firm survey files them under)", _it_ventures,
-           per_cluster=True),
+           per_cluster=True, unit="ventures", kind="int64", extensive=True),
     Series("exits", "ventures that ran out of cash", lambda q: q.per_cluster(q.events.exited),
-           per_cluster=True),
+           per_cluster=True, unit="ventures/quarter", kind="int64", extensive=True),
     Series("scale_ups", "ventures that moved up a stage",
-           lambda q: q.per_cluster(q.events.scaled), per_cluster=True),
+           lambda q: q.per_cluster(q.events.scaled), per_cluster=True,
+           unit="ventures/quarter", kind="int64", extensive=True),
     Series("relocations_to", "ventures that moved into the cluster", _arrivals,
-           per_cluster=True),
+           per_cluster=True, unit="ventures/quarter", kind="int64", extensive=True),
     Series("turned_away", "spin-offs, entrants and movers that found no place in the "
-           "full cluster", lambda q: q.events.turned_away, per_cluster=True),
+           "full cluster", lambda q: q.events.turned_away, per_cluster=True,
+           unit="ventures/quarter", kind="int64", extensive=True),
     # the network
-    Series("ties", "ties in the collaboration network", lambda q: len(q.model.ties)),
+    Series("ties", "ties in the collaboration network", lambda q: len(q.model.ties),
+           unit="ties", kind="int64", extensive=True),
     Series("inter_cluster_ties", "ties across the clusters",
-           lambda q: int(q.model.ties.crossing(q.model.population.cluster).sum())),
-    Series("density", "density of the collaboration network", _density),
+           lambda q: int(q.model.ties.crossing(q.model.population.cluster).sum()),
+           unit="ties", kind="int64", extensive=True),
+    Series("density", "density of the collaboration network", _density, unit="", kind="float64"),
     Series("distinctiveness", "distance between the clusters' mean profiles, relative "
            "to 2018Q1", lambda q: metrics.distinctiveness(
-               q.model.cluster_distance(), q.model.initial_cluster_distance)),
+               q.model.cluster_distance(), q.model.initial_cluster_distance),
+               unit="", kind="float64"),
     # annual indices, over the last four quarters
     Series("capability_index", "innovations per collaborating agent per year",
-           _capability_index, annual=True),
+           _capability_index, annual=True, unit="1/agent/year", kind="float64"),
     Series("capability_index", "innovations credited to the cluster per agent per year",
-           _capability_index_by_cluster, per_cluster=True, annual=True),
+           _capability_index_by_cluster, per_cluster=True, annual=True,
+           unit="1/agent/year", kind="float64"),
     Series("cooperation_index", "share of the year's projects that crossed the clusters",
            lambda year: metrics.cooperation_index(_total(year, "collaborations_inter"),
                                                   _total(year, "collaborations")),
-           annual=True),
+           annual=True, unit="", kind="float64"),
     Series("knowledge_flow_inter_share", "share of the year's knowledge flow that crossed "
            "the clusters",
            lambda year: metrics.cooperation_index(_total(year, "knowledge_flow_inter"),
                                                   _total(year, "knowledge_flow")),
-           annual=True),
+           annual=True, unit="", kind="float64"),
 )
 
 

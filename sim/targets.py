@@ -104,15 +104,10 @@ class Quantity:
     compute: Callable[[Mapping[str, Any]], float]
 
 
-_EXTENSIVE_SERIES = frozenset({
-    "collaborations", "collaborations_inter", "innovations", "innovations_inter",
-    "innovations_cumulative", "crowded_out", "crowded_out_home", "active_agents", "agents",
-    "ventures", "ventures_startup", "ventures_growth", "ventures_global", "births",
-    "births_research", "entries", "moved_in", "ventures_it", "exits", "scale_ups",
-    "relocations_to", "turned_away", "ties",
-    "inter_cluster_ties",
-})
-"""Series (by schema name) that count agents or events, so scale with the population."""
+_EXTENSIVE_SERIES = frozenset(series.name for series in observation.SCHEMA
+                              if series.extensive)
+"""Series (by schema name) that count agents or events, so scale with the population: read
+from their declaration (:class:`sim.observation.Series`)."""
 
 
 def _column(name: str) -> Callable[[Mapping[str, Any]], float]:

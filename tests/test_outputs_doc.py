@@ -169,3 +169,49 @@ def test_every_manifest_field_and_file_is_described(tmp_path: Path) -> None:
     for table, kind in (("runs.parquet", "runs"), ("series.parquet", "series")):
         stored = pq.read_schema(out / table).names
         assert undescribed(kind, stored) == [], (table, undescribed(kind, stored))
+
+
+# --- one declaration per series ---------------------------------------------------------------
+ONE_MORE_SERIES = '''
+import importlib, json, sys
+import sim.observation as observation
+
+observation.SCHEMA = (*observation.SCHEMA, observation.Series(
+    "quarter_number", "the quarter's number, 1 for 2018Q1", lambda q: q.model.quarter_number,
+    unit="quarters", kind="int64"))
+import sim.model, sim.sweep.columns, sim.targets  # noqa: E401
+for module in (sim.model, sim.sweep.columns, sim.targets):
+    importlib.reload(module)
+import pyarrow.parquet as pq
+from sim.sweep import InProcessExecutor, load, run_sweep
+from sim.sweep.outputs import markdown
+
+model = sim.model.ClusterModel(rng=1, scale=0.05, until_year=2018)
+model.run_model()
+frame = model.datacollector.get_model_vars_dataframe()
+run_sweep(load(sys.argv[1]), sys.argv[2], InProcessExecutor(), progress=False)
+stored = pq.read_schema(f"{sys.argv[2]}/series.parquet")
+print(json.dumps({
+    "record": [r["quarter_number"] for r in model.history],
+    "collector": frame["quarter_number"].tolist(),
+    "parquet": stored.field("quarter_number").metadata[b"unit"].decode(),
+    "outputs": "| `quarter_number` |" in markdown(),
+    "target": "quarter_number" in sim.targets.QUANTITIES,
+}))
+'''
+
+
+def test_a_series_declared_once_reaches_every_output(tmp_path: Path) -> None:
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text('[experiment]\nname = "tiny"\nmaster_seed = 1\nseries = true\n'
+                          "[fixed]\nscale = 0.05\nuntil_year = 2018\n[grid]\n"
+                          "coupling = [0.0]\n")
+    script = tmp_path / "one_more.py"
+    script.write_text(ONE_MORE_SERIES)
+    done = subprocess.run([sys.executable, str(script), str(experiment),
+                           str(tmp_path / "results")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    reached = json.loads(done.stdout.strip().splitlines()[-1])
+    assert reached == {"record": [1, 2, 3, 4], "collector": [1, 2, 3, 4],
+                       "parquet": "quarters", "outputs": True, "target": True}

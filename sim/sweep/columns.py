@@ -79,50 +79,12 @@ def parameter_columns() -> dict[str, Column]:
             for name, spec in Params.describe().items()}
 
 
-# Units and types of the series (the schema gives their meaning). A per-cluster series is
-# keyed NAME_<cluster>: it may differ in type from the series of the same name summed
-# over the clusters (innovations credited to a cluster come in halves).
+# Units and types of the series, read from their one declaration in the schema. A
+# per-cluster series is keyed NAME_<cluster>: it may differ in type from the series of the
+# same name summed over the clusters (innovations credited to a cluster come in halves).
 SERIES_UNITS: dict[str, tuple[str, str]] = {
-    "coupling_now": ("", "float64"),
-    "collaborations": ("projects/quarter", "int64"),
-    "collaborations_inter": ("projects/quarter", "int64"),
-    "innovations": ("innovations/quarter", "int64"),
-    "innovations_inter": ("innovations/quarter", "int64"),
-    "innovations_<cluster>": ("innovations/quarter", "float64"),
-    "innovations_cumulative": ("innovations", "int64"),
-    "knowledge_flow": ("profile distance/quarter", "float64"),
-    "knowledge_flow_inter": ("profile distance/quarter", "float64"),
-    "coordination_loss": ("innovations/quarter", "float64"),
-    "crowded_out": ("projects/quarter", "int64"),
-    "crowded_out_home": ("projects/quarter", "int64"),
-    "programme_spending_<cluster>": ("KRW bn/quarter", "float64"),
-    "talent_drained": ("absorptive capacity/quarter", "float64"),
-    "tie_age_mean": ("quarters", "float64"),
-    "capability_stock_<cluster>": ("", "float64"),
-    "active_agents": ("agents", "int64"),
-    "agents_<cluster>": ("agents", "int64"),
-    "ventures_<cluster>": ("ventures", "int64"),
-    "ventures_startup_<cluster>": ("ventures", "int64"),
-    "ventures_growth_<cluster>": ("ventures", "int64"),
-    "ventures_global_<cluster>": ("ventures", "int64"),
-    "births_<cluster>": ("ventures/quarter", "int64"),
-    "births_research_<cluster>": ("ventures/quarter", "int64"),
-    "entries_<cluster>": ("ventures/quarter", "int64"),
-    "exits_<cluster>": ("ventures/quarter", "int64"),
-    "scale_ups_<cluster>": ("ventures/quarter", "int64"),
-    "relocations_to_<cluster>": ("ventures/quarter", "int64"),
-    "turned_away_<cluster>": ("ventures/quarter", "int64"),
-    "moved_in_<cluster>": ("ventures/quarter", "int64"),
-    "ventures_it_<cluster>": ("ventures", "int64"),
-    "ties": ("ties", "int64"),
-    "inter_cluster_ties": ("ties", "int64"),
-    "density": ("", "float64"),
-    "distinctiveness": ("", "float64"),
-    "capability_index": ("1/agent/year", "float64"),
-    "capability_index_<cluster>": ("1/agent/year", "float64"),
-    "cooperation_index": ("", "float64"),
-    "knowledge_flow_inter_share": ("", "float64"),
-}
+    (f"{series.name}_<cluster>" if series.per_cluster else series.name):
+        (series.unit, series.kind) for series in SCHEMA}
 
 SERIES_KEYS: tuple[Column, ...] = (
     Column("run_id", "the run (a run_id of runs.parquet)", "", "string"),
@@ -132,9 +94,8 @@ SERIES_KEYS: tuple[Column, ...] = (
 
 
 def series_columns() -> dict[str, Column]:
-    """A column for every recorded series: its meaning from
-    :data:`sim.observation.SCHEMA`, its unit and type from :data:`SERIES_UNITS`.
-    Raises ``KeyError`` for a series without a unit there."""
+    """A column for every recorded series: its meaning, unit and type from its
+    declaration in :data:`sim.observation.SCHEMA`."""
     columns = {}
     for series in SCHEMA:
         unit, kind = SERIES_UNITS[_unit_key(series.name, series.per_cluster)]
