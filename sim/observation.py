@@ -288,6 +288,30 @@ def columns() -> tuple[str, ...]:
     return tuple(column for series in SCHEMA for column in series.columns)
 
 
+@dataclass(frozen=True)
+class ColumnMeaning:
+    """What one recorded column holds, read from its series' declaration."""
+
+    description: str
+    unit: str
+    kind: str
+    extensive: bool
+
+
+def column_meanings() -> dict[str, ColumnMeaning]:
+    """Each column of the quarterly record (schema order): meaning, unit, type and
+    whether it counts agents or events, from its :class:`Series`."""
+    meanings = {}
+    for series in SCHEMA:
+        meaning = series.description + (", over the last four quarters" if series.annual
+                                        else "")
+        clusters = CLUSTER_NAMES if series.per_cluster else (None,)
+        for name, cluster in zip(series.columns, clusters, strict=True):
+            meanings[name] = ColumnMeaning(f"{cluster}: {meaning}" if cluster else meaning,
+                                           series.unit, series.kind, series.extensive)
+    return meanings
+
+
 def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[str, Any]:
     """The quarter's record: its label, every quarterly series, then the annual ones
     over this record and the three before it (``history``, oldest first)."""

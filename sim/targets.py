@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim import observation
+from sim import observation, summary
 from sim.calibration import CLUSTER_NAMES, STAGES
 from sim.params import QUARTERS_PER_YEAR, START_YEAR
 
@@ -170,18 +170,11 @@ AGGREGATIONS: dict[str, str] = {
 }
 """How a quantity is turned into one number per target."""
 
-SUMMARY_FIELDS: dict[str, bool] = {
-    "capability_index": False, "capability_index_daedeok": False,
-    "capability_index_pangyo": False, "cooperation_index": False,
-    "knowledge_flow_inter_share": False, "distinctiveness": False,
-    "innovations_total": True, "innovations_inter": True, "ventures_alive": True,
-    "ventures_daedeok": True, "ventures_pangyo": True, "births": True, "exits": True,
-    "scale_ups": True, "relocations": True, "entries": True,
-    "capability_stock_daedeok": False, "capability_stock_pangyo": False, "ties": True,
-    "inter_cluster_ties": True, "density": False, "modularity": False,
-}
+SUMMARY_FIELDS: dict[str, bool] = {field.name: field.extensive for field in summary.FIELDS
+                                   if field.kind in ("int64", "float64")}
 """Numeric summary() fields a target can name (``summary:FIELD``), each with whether it
-counts agents (then divided by the run's scale)."""
+counts agents (then divided by the run's scale): from their declaration,
+:data:`sim.summary.FIELDS`."""
 
 
 @dataclass(frozen=True)

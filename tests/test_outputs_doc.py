@@ -215,3 +215,12 @@ def test_a_series_declared_once_reaches_every_output(tmp_path: Path) -> None:
     reached = json.loads(done.stdout.strip().splitlines()[-1])
     assert reached == {"record": [1, 2, 3, 4], "collector": [1, 2, 3, 4],
                        "parquet": "quarters", "outputs": True, "target": True}
+
+
+def test_the_summary_is_its_declaration() -> None:
+    from sim import ClusterModel
+    from sim.summary import FIELDS
+
+    model = ClusterModel(rng=1, scale=0.05, until_year=2018)
+    model.run_model()
+    assert list(model.summary()) == [*(field.name for field in FIELDS), "quarter", "seed"]

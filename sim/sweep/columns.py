@@ -4,11 +4,11 @@ A results directory (:mod:`sim.sweep.storage`) holds two Parquet tables:
 
 * ``runs.parquet``: one row per run, its identity (:data:`RUN_KEYS`), the parameters
   its experiment fixes or varies (meaning and unit from :meth:`sim.params.Params.describe`)
-  and the run's summary at the horizon (:data:`SUMMARY`, the fields of
-  :meth:`sim.model.ClusterModel.summary`);
+  and the run's summary at the horizon (:data:`SUMMARY`, from the summary's declaration
+  :data:`sim.summary.FIELDS`);
 * ``series.parquet``: one row per run and recorded quarter (:data:`SERIES_KEYS`), one
-  column per series of :data:`sim.observation.SCHEMA` (meaning from the schema, unit and
-  type from :data:`SERIES_UNITS`).
+  column per series of :data:`sim.observation.SCHEMA` (meaning, unit and type from its
+  declaration there).
 
 :func:`annotate` attaches each column's description and unit to a table as Parquet
 field metadata (keys ``description`` and ``unit``), so that a table read without these
@@ -24,15 +24,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from sim.calibration import CLUSTER_NAMES
-from sim.observation import SCHEMA
+from sim.observation import SCHEMA, column_meanings
 from sim.params import Params
-from sim.scenarios import (
-    COUPLED_WITHOUT_SYNERGY,
-    COUPLING_TYPES,
-    LOOSELY_COUPLED_SYNERGY,
-    SCENARIOS,
-)
+from sim.summary import FIELDS
 
 KINDS = ("runs", "series")
 """The two tables of a results directory, as :func:`annotate` names them."""
@@ -96,93 +90,15 @@ SERIES_KEYS: tuple[Column, ...] = (
 def series_columns() -> dict[str, Column]:
     """A column for every recorded series: its meaning, unit and type from its
     declaration in :data:`sim.observation.SCHEMA`."""
-    columns = {}
-    for series in SCHEMA:
-        unit, kind = SERIES_UNITS[_unit_key(series.name, series.per_cluster)]
-        meaning = series.description + (", over the last four quarters" if series.annual
-                                        else "")
-        if series.per_cluster:
-            for name, cluster in zip(series.columns, CLUSTER_NAMES, strict=True):
-                columns[name] = Column(name, f"{cluster}: {meaning}", unit, kind)
-        else:
-            columns[series.name] = Column(series.name, meaning, unit, kind)
-    return columns
+    return {name: Column(name, meaning.description, meaning.unit, meaning.kind)
+            for name, meaning in column_meanings().items()}
 
 
-def _unit_key(name: str, per_cluster: bool) -> str:
-    return f"{name}_<cluster>" if per_cluster else name
-
-
-def _at_horizon(name: str) -> tuple[str, str, str]:
-    column = series_columns()[name]
-    return (f"{column.description}, at the horizon (the last recorded quarter)",
-            column.unit, column.type)
-
-
-def _since_2018(name: str) -> tuple[str, str, str]:
-    """A per-cluster quarterly count, summed over the clusters and the quarters."""
-    series = next(s for s in SCHEMA if s.name == name and s.per_cluster)
-    unit, kind = SERIES_UNITS[_unit_key(name, True)]
-    return (f"{series.description}, 2018Q1 to the horizon, both clusters",
-            unit.removesuffix("/quarter"), kind)
-
-
-def _summary() -> dict[str, tuple[str, str, str]]:
-    """Description, unit and type of each field of ClusterModel.summary() stored in the
-    runs table, taken from the series it reads where there is one."""
-    clusters = [c.lower() for c in CLUSTER_NAMES]
-    threshold = Params.describe()["capability_threshold"]
-    fields = {
-        "scenario": (
-            "emergent scenario of the last four quarters, one of "
-            f"{', '.join(SCENARIOS)}: capability high when capability_index >= "
-            "capability_threshold, cooperation high when cooperation_index >= "
-            f"cooperation_threshold; both high is {LOOSELY_COUPLED_SYNERGY} when "
-            f"paired_synergy > 0, else {COUPLED_WITHOUT_SYNERGY}", "", "string"),
-        "coupling_type": (
-            f"Orton & Weick coupling type, one of {', '.join(COUPLING_TYPES)}: responsive "
-            "when cooperation_index >= cooperation_threshold, distinctive when "
-            "distinctiveness >= distinctiveness_threshold", "", "string"),
-        "paired_synergy": (
-            "innovations 2018Q1 to the horizon over those of the run's twin at coupling 0 "
-            "(coupling_after 0 if set; same seed and other inputs), minus one; only where "
-            "capability and cooperation are both high (empty elsewhere: the twin is not "
-            "run); 0 for a run at coupling 0 throughout", "", "float64"),
-        "capability_index": _at_horizon("capability_index"),
-        **{f"capability_index_{c}": _at_horizon(f"capability_index_{c}") for c in clusters},
-        "cooperation_index": _at_horizon("cooperation_index"),
-        "knowledge_flow_inter_share": _at_horizon("knowledge_flow_inter_share"),
-        "distinctiveness": _at_horizon("distinctiveness"),
-        "innovations_total": _at_horizon("innovations_cumulative"),
-        "innovations_inter": ("successful inter-cluster projects, 2018Q1 to the horizon",
-                              "innovations", "int64"),
-        "ventures_alive": ("ventures alive at the horizon, both clusters", "ventures",
-                           "int64"),
-        **{f"ventures_{c}": _at_horizon(f"ventures_{c}") for c in clusters},
-        "births": _since_2018("births"),
-        "exits": _since_2018("exits"),
-        "scale_ups": _since_2018("scale_ups"),
-        "relocations": _since_2018("relocations_to"),
-        "entries": _since_2018("entries"),
-        **{f"capability_stock_{c}": _at_horizon(f"capability_stock_{c}") for c in clusters},
-        "programme_spent": _since_2018("programme_spending"),
-        "ties": _at_horizon("ties"),
-        "inter_cluster_ties": _at_horizon("inter_cluster_ties"),
-        "density": _at_horizon("density"),
-        "modularity": ("modularity of the collaboration network at the horizon, "
-                       "partitioned by cluster and weighted by tie strength (0 without "
-                       "ties)", "", "float64"),
-        "capability_threshold": (f"{threshold['help']} (stored for every run, fixed, "
-                                 "varied or left at its default)", threshold["unit"],
-                                 "float64"),
-    }
-    return fields
-
-
-SUMMARY: dict[str, Column] = {name: Column(name, *meaning)
-                              for name, meaning in _summary().items()}
+SUMMARY: dict[str, Column] = {field.name: Column(field.name, field.description, field.unit,
+                                                 field.kind) for field in FIELDS}
 """The summary fields of a run stored in the runs table (``seed`` is a run key; the
-summary's ``quarter``, the horizon, is the same for every run and not stored)."""
+summary's ``quarter``, the horizon, is the same for every run and not stored), from
+their one declaration, :data:`sim.summary.FIELDS`."""
 
 
 def columns(kind: str) -> dict[str, Column]:
