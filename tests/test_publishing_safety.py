@@ -238,3 +238,20 @@ def test_calibration_figures_redraw_from_their_csv_or_say_why_not(tmp_path, caps
                 == (root / "figures" / f"{name}.csv").read_bytes())
     assert not (tmp_path / "out" / "calibration_posterior.png").exists()
     assert err.startswith("note: calibration_posterior is not redrawn from its CSV")
+
+
+def test_an_experiment_made_from_a_dict_publishes_whole(tmp_path):
+    # the notebooks build experiments in Python: the directory keeps a TOML text of the
+    # document, from which the completeness check rebuilds the design
+    from sim.sweep.design import parse
+
+    document = {"experiment": {"name": "from_a_dict", "analysis": "coupling_response",
+                               "master_seed": 3, "replicates": 2},
+                "fixed": {"scale": 0.05, "until_year": 2018},
+                "grid": {"coupling": [0.0, 0.5], "capability": {"from": 0.5, "to": 0.5,
+                                                                 "num": 1}}}
+    experiment = parse(document)
+    run_sweep(experiment, tmp_path / "results", InProcessExecutor(), progress=False)
+    assert draw(tmp_path / "results", tmp_path / "figures")
+    table = pd.read_csv(tmp_path / "figures" / "coupling_response.csv")
+    assert "partial" not in table.columns

@@ -312,6 +312,48 @@ def load(path: str | Path, max_runs: int | None = None) -> Experiment:
     return parse(document, text, str(path), max_runs=max_runs, base=path.parent)
 
 
+def toml_text(document: dict[str, Any]) -> str:
+    """An experiment document (as :func:`parse` takes it) as TOML text that reads back
+    to the same document: what a results directory keeps as its ``experiment.toml`` when
+    the experiment was made from a dict, not a file."""
+    lines: list[str] = []
+
+    def value(item: Any) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, int | float):
+            return repr(item) if not isinstance(item, float) or math.isfinite(item) else (
+                "nan" if math.isnan(item) else ("inf" if item > 0 else "-inf"))
+        if isinstance(item, str):
+            return json.dumps(item)  # a TOML basic string for every text a JSON one is
+        if isinstance(item, list | tuple):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        if isinstance(item, dict):
+            return "{ " + ", ".join(f"{json.dumps(str(k))} = {value(v)}"
+                                    for k, v in item.items()) + " }"
+        raise ExperimentError(f"cannot write {item!r} as TOML")
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        nested = {k: v for k, v in body.items() if isinstance(v, dict)}
+        lines.append(f"[{name}]")
+        lines.extend(f"{json.dumps(str(k))} = {value(v)}" for k, v in body.items()
+                     if not isinstance(v, dict))
+        for key, inner in nested.items():
+            # [grid] values like { from, to, num } stay inline; [sample.ranges] is a table
+            if name == "grid":
+                lines.append(f"{json.dumps(str(key))} = {value(inner)}")
+            else:
+                table(f"{name}.{key}", inner)
+
+    # keys outside any table first: after a [table] header they would belong to it
+    lines.extend(f"{json.dumps(str(name))} = {value(body)}"
+                 for name, body in document.items() if not isinstance(body, dict))
+    for name, body in document.items():
+        if isinstance(body, dict):
+            table(name, body)
+    return "\n".join(lines) + "\n"
+
+
 def parse(document: dict[str, Any], source: str = "", where: str = "experiment", *,
           max_runs: int | None = None, base: str | Path | None = None,
           points_file: str | Path | None = None) -> Experiment:
@@ -413,7 +455,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
                                                           default=""),
                             analysis=analysis, master_seed=master_seed, replicates=replicates,
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
-                            source=source, max_runs=limit,
+                            source=source or toml_text(document), max_runs=limit,
                             points_file=listed.name if listed else "",
                             points_bytes=listed.raw if listed else b"",
                             figure_prefix=figure_prefix, posterior=posterior)
