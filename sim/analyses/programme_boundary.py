@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analyses.context import Companions, FigureContext
-from sim.analyses.labels import known_thresholds, snake
+from sim.analyses.labels import known_thresholds, majority, snake
 from sim.analyses.panels import prefix
 from sim.analyses.programmes import (
     BUDGETS,
@@ -139,23 +139,19 @@ def _labelled(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def shares_table(runs: pd.DataFrame, series: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per state, programme, budget, start year and capability level: runs ``n``, the
-    share of high-capability runs, the share of each scenario, the majority scenario
-    (ties to the first in :data:`sim.scenarios.SCENARIOS` order) and the mean
-    capability index."""
+    share of each scenario, the majority scenario (ties to the first in
+    :data:`sim.scenarios.SCENARIOS` order) and its share (:func:`sim.analyses.labels.
+    majority`, as the phase diagram's cells), the share of high-capability runs and the
+    mean capability index."""
     runs, _levels = _labelled(runs)
-    rows = []
     keys = ["state", "programme", "budget", "start", "capability"]
-    for key, cell in runs.groupby(keys, sort=True):
-        counts = cell["scenario"].value_counts()
-        row = dict(zip(keys, key, strict=True)) | {
-            "n": len(cell), "share_high": float(cell["high"].mean()),
-            "mean_capability_index": float(cell["capability_index"].astype(float).mean())}
-        for scenario in SCENARIOS:
-            row[f"share_{snake(scenario)}"] = float(counts.get(scenario, 0)) / len(cell)
-        row["majority"] = max(SCENARIOS, key=lambda s: (counts.get(s, 0),
-                                                        -SCENARIOS.index(s)))
-        rows.append(row)
-    return tidy(pd.DataFrame(rows), keys)
+    table = majority(runs, keys, runs["scenario"], SCENARIOS, share_columns=True)
+    means = (runs.assign(high=runs["high"].astype(float),
+                         index=runs["capability_index"].astype(float))
+             .groupby(keys, sort=True)[["high", "index"]].mean()
+             .rename(columns={"high": "share_high", "index": "mean_capability_index"})
+             .reset_index())
+    return tidy(table.merge(means, on=keys, how="left", validate="1:1"), keys)
 
 
 def boundary_table(runs: pd.DataFrame, series: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -328,7 +324,7 @@ TABLES: dict[str, Table] = {
         columns={**_KEYS, "capability": "number", "n": "integer", "share_high": "number",
                  "mean_capability_index": "number",
                  **{f"share_{snake(s)}": "number" for s in SCENARIOS},
-                 "majority": "text"},
+                 "majority": "text", "certainty": "number"},
         check=_check_shares),
 }
 """The tables of this analysis: the boundary per mix, and the shares it is read from."""
