@@ -540,7 +540,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sim.sweep.design import ExperimentError
+    from sim.experiment.design import ExperimentError
     from sim.sweep.execute import EXIT_CLUSTER, ExecutorError
 
     args = build_parser().parse_args(argv)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.analyses import registry
-from sim.analyses.style import replace_atomically
+from sim.experiment import registry
+from sim.experiment.style import replace_atomically
 
 RTOL = 1e-9
 ATOL = 1e-12

@@ -1,6 +1,6 @@
 """The run summary, declared once (docs/ODD.md, 7.19.6): each field of
 :meth:`sim.model.ClusterModel.summary` with its meaning, unit, type and whether it counts
-agents or events. The runs table's columns (:mod:`sim.sweep.columns`), docs/OUTPUTS.md and
+agents or events. The runs table's columns (:mod:`sim.experiment.columns`), docs/OUTPUTS.md and
 the targets' ``summary:FIELD`` outputs (:mod:`sim.targets`) are derived from
 :data:`FIELDS`; a field read from a recorded series takes its meaning from that series'
 declaration (:data:`sim.observation.SCHEMA`).

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from sim import analyses
+from sim.analyses.catalogue import table
 from sim.analyses.coupling_break_even import break_even_table, sign
-from sim.analyses.registry import table
 
 
 def _runs(innovations: dict[tuple[bool, float, float, float, int], int]) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.experiment.design import ExperimentError
 from sim.inference.problem import TargetDistance, load
 from sim.inference.run import calibrate
-from sim.sweep.design import ExperimentError
 from sim.sweep.execute import DaskExecutor, InProcessExecutor
 from sim.targets import load_targets
 from tests.conftest import invoke
@@ -55,7 +55,7 @@ startup_cash = {{ low = 1.0, high = 8.0 }}
 
 # --- the file ----------
 @pytest.mark.parametrize(("change", "message"), [
-    ("[calibration]\nname = 'x'\n", "needs master_seed"),
+    ("[calibration]\nname = 'x'\n", "missing key 'master_seed'"),
     ("[priors]\nentry_rte = { low = 0.0, high = 0.1 }\n", "did you mean 'entry_rate'"),
     ("[priors]\nsearch_candidates = { low = 1, high = 5 }\n", "not a real-valued"),
     ("[priors]\nentry_rate = { low = 0.1, high = 0.0 }\n", "needs low < high"),

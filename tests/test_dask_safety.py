@@ -43,7 +43,8 @@ from processes import (
     write_experiment,
 )
 
-from sim.sweep import DaskExecutor, InProcessExecutor, identity, load, run_sweep
+from sim.experiment import identity
+from sim.sweep import DaskExecutor, InProcessExecutor, load, run_sweep
 from sim.sweep.execute import (
     HANDSHAKE_SECONDS,
     SchedulerAddressError,
@@ -75,7 +76,7 @@ def other_code_preload(directory: Path) -> Path:
     checkout's, as a worker with another version of the model would."""
     path = directory / "other_code.py"
     path.write_text('"""This worker reports another code fingerprint."""\n'
-                    "import sim.sweep.identity as identity\n\n"
+                    "import sim.experiment.identity as identity\n\n"
                     "identity.source_sha256 = lambda: '0' * 64\n")
     return path
 

@@ -38,6 +38,8 @@ from processes import (
 )
 
 import sim.sweep
+from sim.experiment import design as design_module
+from sim.experiment.design import DEFAULT_MAX_RUNS, parse
 from sim.sweep import (
     DaskExecutor,
     ExperimentError,
@@ -46,8 +48,6 @@ from sim.sweep import (
     load,
     run_sweep,
 )
-from sim.sweep import design as design_module
-from sim.sweep.design import DEFAULT_MAX_RUNS, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 240  # seconds: no subprocess of these tests may take longer

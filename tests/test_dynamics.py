@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from sim import ClusterModel
-from sim.model import END_STATE_REPORTS
 from sim.agents import ClusterAgent, ResearchInstitute, Venture
 from sim.calibration import DISTANCE_KM
+from sim.model import END_STATE_REPORTS
 from sim.params import ParameterError, Params
 from sim.policy import Regime
 from sim.population import VENTURE

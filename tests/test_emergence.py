@@ -18,7 +18,8 @@ import pytest
 
 from sim import analyses, emergence
 from sim.analyses.labels import snake
-from sim.analyses.style import save_figure
+from sim.experiment.design import ExperimentError, load
+from sim.experiment.style import save_figure
 from sim.params import Params
 from sim.scenarios import (
     HOLLOW_NETWORKING,
@@ -28,7 +29,6 @@ from sim.scenarios import (
     STAGNATION,
     classify,
 )
-from sim.sweep.design import ExperimentError, load
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_SCHEDULES = "coupling_after" in {f.name for f in dataclasses.fields(Params)}

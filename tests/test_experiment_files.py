@@ -49,7 +49,7 @@ BAD_FILES: dict[str, tuple[str | None, list[str]]] = {
     "malformed TOML": (HEAD + "replicates = = 3\n" + GRID, ["not valid TOML"]),
     "missing [experiment]": (FIXED + GRID, ["missing [experiment]"]),
     "unknown top-level key": (HEAD + FIXED + GRID + "[grids]\ncoupling = [0.1]\n",
-                              ["unknown key", "'grids'"]),
+                              ["unknown top-level table", "'grids'"]),
     "unknown key in [experiment]": (HEAD + "seed = 4\n" + FIXED + GRID,
                                     ["[experiment]", "unknown key", "'seed'"]),
     "unknown parameter in [fixed]": (HEAD + FIXED + "couplin = 0.2\n" + GRID,

@@ -26,7 +26,7 @@ from matplotlib import font_manager
 from scipy import stats
 
 from sim import analyses
-from sim.analyses import registry
+from sim.experiment import registry
 from sim.params import Params
 from sim.scenarios import SCENARIOS, STAGNATION, classify
 from sim.sweep import InProcessExecutor, load, read_results, run_sweep
@@ -76,7 +76,7 @@ def _files(names) -> list[str]:
     and CSV, then its companion tables' CSV."""
     return [file for name in names
             for file in ([f"{name}.{ext}" for ext in ("png", "svg", "csv")]
-                         + [f"{extra}.csv" for extra in analyses.COMPANIONS.get(name, ())])]
+                         + [f"{extra}.csv" for extra in registry.COMPANIONS.get(name, ())])]
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_a_layout_solved_with_other_last_bits_saves_the_same_svg(tmp_path, monke
     """The constraint solver behind matplotlib's layout can end a few units in the last
     place apart from one drawing to the next, and the SVG names each clip path by a hash
     of its exact box: the SVG is written from the layout snapped to a grid."""
-    from sim.analyses import style
+    from sim.experiment import style
 
     table = pd.DataFrame({"x": [1]})
     svg = {noise: style.save_figure(_panels(noise), table, tmp_path / str(noise),
@@ -176,7 +176,7 @@ def test_a_layout_solved_with_other_last_bits_saves_the_same_svg(tmp_path, monke
 
 
 def test_snapping_moves_panels_by_less_than_the_grid():
-    from sim.analyses import style
+    from sim.experiment import style
 
     def boxes(figure):
         """Every subfigure's and panel's box, as fresh arrays."""
@@ -515,14 +515,14 @@ def test_each_analysis_module_makes_what_the_registry_declares():
 
 def test_the_registry_and_the_style_are_light():
     """The design validator reads the registry and the dashboard the style: neither
-    loads the drawing, the tables or the sweep's storage."""
-    code = ("import sys, sim.analyses.registry, sim.analyses.style; "
-            "print(sorted(m for m in sys.modules if m.startswith('sim.analyses.') "
+    loads the analyses (drawing, tables) or the sweep."""
+    code = ("import sys, sim.experiment.registry, sim.experiment.style; "
+            "print(sorted(m for m in sys.modules if m.startswith('sim.analyses') "
             "or m.startswith('sim.sweep')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=ROOT)
-    assert done.stdout.split() == ["['sim.analyses.registry',", "'sim.analyses.style']"]
-    code = "import sys, sim.analyses.registry; print('matplotlib' in sys.modules)"
+    assert done.stdout.strip() == "[]"
+    code = "import sys, sim.experiment.registry; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
@@ -546,7 +546,7 @@ def _publication_figures(source: Path = PUBLICATION) -> dict[Path, tuple[str, ..
         head = tomllib.loads(path.read_text())["experiment"]
         analysis = head.get("analysis", "none")
         figures[path] = tuple(registry.file_stem(name, analysis, head.get("figure_prefix", ""))
-                              for name in analyses.ANALYSES[analysis])
+                              for name in registry.ANALYSES[analysis])
     return figures
 
 
@@ -609,11 +609,11 @@ def _stem_files(folder: Path) -> list[str]:
     for path in sorted(folder.glob("*.toml")):
         head = tomllib.loads(path.read_text())["experiment"]
         analysis, prefix = head.get("analysis", "none"), head.get("figure_prefix", "")
-        for name in analyses.ANALYSES[analysis]:
+        for name in registry.ANALYSES[analysis]:
             stem = registry.file_stem(name, analysis, prefix)
             files += [f"{stem}.{ext}" for ext in ("png", "svg", "csv")]
             files += [f"{registry.file_stem(extra, analysis, prefix)}.csv"
-                      for extra in analyses.COMPANIONS.get(name, ())]
+                      for extra in registry.COMPANIONS.get(name, ())]
     return files
 
 
@@ -844,6 +844,6 @@ def test_figure_prefix_must_be_a_plain_name(tmp_path, prefix):
     if prefix == "":  # empty: the analysis's own names
         assert load(toml).figure_prefix == ""
         return
-    from sim.sweep.design import ExperimentError
+    from sim.experiment.design import ExperimentError
     with pytest.raises(ExperimentError, match="figure_prefix must be a plain name"):
         load(toml)

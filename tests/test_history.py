@@ -85,8 +85,8 @@ def test_a_target_before_2018_is_read_from_the_spin_ups_record():
 
 
 def test_a_calibration_whose_runs_do_not_reach_a_targets_year_is_refused(tmp_path):
+    from sim.experiment.design import ExperimentError
     from sim.inference.problem import load
-    from sim.sweep.design import ExperimentError
 
     published = (Path(__file__).resolve().parent.parent / "experiments" / "publication"
                  / "calibration" / "calibration.toml")

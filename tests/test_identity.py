@@ -1,11 +1,11 @@
-"""Code identity (sim.sweep.identity): a profile counts by its values, so results made
+"""Code identity (sim.experiment.identity): a profile counts by its values, so results made
 under other defaults are never taken for this code's, while a comment changes nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sim.sweep import identity
+from sim.experiment import identity
 
 
 def test_a_profile_counts_by_its_values_not_its_comments(tmp_path: Path) -> None:

@@ -16,9 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.observation import SCHEMA
-from sim.sweep import InProcessExecutor, load, run_sweep
-from sim.sweep.columns import (
+from sim.experiment.columns import (
     DESCRIPTION_KEY,
     FILES,
     MANIFEST,
@@ -31,13 +29,15 @@ from sim.sweep.columns import (
     series_columns,
     undescribed,
 )
-from sim.sweep.design import RunSpec
-from sim.sweep.outputs import markdown
+from sim.experiment.design import RunSpec
+from sim.experiment.outputs import markdown
+from sim.observation import SCHEMA
+from sim.sweep import InProcessExecutor, load, run_sweep
 from sim.sweep.tasks import run_task
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "OUTPUTS.md"
-REGENERATE = "python -m sim.sweep.outputs > docs/OUTPUTS.md"
+REGENERATE = "python -m sim.experiment.outputs > docs/OUTPUTS.md"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_committed_document_is_the_generated_one() -> None:
 
 
 def test_document_command_prints_the_document() -> None:
-    done = subprocess.run([sys.executable, "-m", "sim.sweep.outputs"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "sim.experiment.outputs"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert done.stdout == markdown()
@@ -179,12 +179,12 @@ import sim.observation as observation
 observation.SCHEMA = (*observation.SCHEMA, observation.Series(
     "quarter_number", "the quarter's number, 1 for 2018Q1", lambda q: q.model.quarter_number,
     unit="quarters", kind="int64"))
-import sim.model, sim.sweep.columns, sim.targets  # noqa: E401
-for module in (sim.model, sim.sweep.columns, sim.targets):
+import sim.model, sim.experiment.columns, sim.targets  # noqa: E401
+for module in (sim.model, sim.experiment.columns, sim.targets):
     importlib.reload(module)
 import pyarrow.parquet as pq
 from sim.sweep import InProcessExecutor, load, run_sweep
-from sim.sweep.outputs import markdown
+from sim.experiment.outputs import markdown
 
 model = sim.model.ClusterModel(rng=1, scale=0.05, until_year=2018)
 model.run_model()

@@ -21,6 +21,7 @@ from sim import analyses
 from sim.analyses import discovery, optimal_coupling, policy, replicates
 from sim.analyses.labels import END_STATE_INDICES
 from sim.analyses.schema import read_table
+from sim.experiment import registry
 from sim.scenarios import (
     HOLLOW_NETWORKING,
     ISOLATED_EXCELLENCE,
@@ -488,10 +489,10 @@ def test_quick_experiment_end_to_end(name: str, tmp_path: Path) -> None:
     assert len(runs) == experiment.run_count
     figures = tmp_path / "figures"
     written = analyses.draw(results, figures)
-    names = analyses.ANALYSES[name]
+    names = registry.ANALYSES[name]
     expected = [f"{figure}.{ext}" for figure in names for ext in ("png", "svg", "csv")]
     expected += [f"{extra}.csv" for figure in names
-                 for extra in analyses.COMPANIONS.get(figure, ())]
+                 for extra in registry.COMPANIONS.get(figure, ())]
     assert sorted(p.name for p in written) == sorted(expected)
     for path in written:
         if path.suffix == ".csv":

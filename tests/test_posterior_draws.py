@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import sim.profile
-from sim.sweep.design import ExperimentError, parse
+from sim.experiment.design import ExperimentError, parse
 
 
 def _posterior(folder: Path, rows: list[tuple[float, float, float]]) -> None:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from sim.analyses.programmes import NONE, cost_effectiveness_table, programme_labels
-from sim.analyses.registry import analysis
 from sim.emergence import t_interval
+from sim.experiment.registry import analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ import pytest
 from sim.analyses.programme_boundary import WITHIN, boundary_table, crossing, shares_table
 from sim.analyses.programme_timing import timing_table
 from sim.analyses.programmes import programme_starts
-from sim.analyses.registry import analysis
+from sim.experiment.registry import analysis
 from sim.params import Params
 from sim.scenarios import HOLLOW_NETWORKING, ISOLATED_EXCELLENCE
 

@@ -17,9 +17,9 @@ from conftest import invoke
 
 import sim.cli
 from sim.analyses import draw, read_table
-from sim.analyses.style import save_figure
+from sim.experiment import identity as code_identity
+from sim.experiment.style import save_figure
 from sim.sweep import InProcessExecutor, load, run_sweep
-from sim.sweep import identity as code_identity
 
 
 def write_experiment(path: Path, name: str = "small", analysis: str = "coupling_response",
@@ -243,7 +243,7 @@ def test_calibration_figures_redraw_from_their_csv_or_say_why_not(tmp_path, caps
 def test_an_experiment_made_from_a_dict_publishes_whole(tmp_path):
     # the notebooks build experiments in Python: the directory keeps a TOML text of the
     # document, from which the completeness check rebuilds the design
-    from sim.sweep.design import parse
+    from sim.experiment.design import parse
 
     document = {"experiment": {"name": "from_a_dict", "analysis": "coupling_response",
                                "master_seed": 3, "replicates": 2},

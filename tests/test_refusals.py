@@ -17,15 +17,14 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
-from sim.analyses import registry
-from sim.analyses.registry import Requirement
-from sim.sweep import design
-from sim.sweep.design import (
+from sim.experiment import design, registry
+from sim.experiment.design import (
     DEFAULT_MAX_RUNS,
     ExperimentError,
     RunSpec,
     load,
 )
+from sim.experiment.registry import Requirement
 from sim.sweep.estimate import SERIES_ROW_BYTES, estimate
 from sim.sweep.tasks import run_task
 

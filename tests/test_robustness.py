@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analyses.registry import analysis
 from sim.analyses.robustness import (
     NEVER_FAILS,
     future_outcomes,
     robustness_boxes_table,
     robustness_table,
 )
+from sim.experiment.registry import analysis
 from sim.scenarios import LOOSELY_COUPLED_SYNERGY, SCENARIOS
 
 OTHER = next(s for s in SCENARIOS if s != LOOSELY_COUPLED_SYNERGY)

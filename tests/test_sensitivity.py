@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from conftest import invoke
 
-from sim.analyses import figure_from_table, read_table, registry
+from sim.analyses import catalogue, figure_from_table, read_table
 from sim.analyses.labels import known_thresholds, scenarios, snake
 from sim.analyses.sensitivity import (
     INDICES,
@@ -232,9 +232,9 @@ def test_the_table_has_its_declared_columns_and_draws(morris_results: Path) -> N
 
     runs = pd.read_parquet(morris_results / "runs.parquet")
     design = json.loads((morris_results / "manifest.json").read_text())["design"]
-    table = registry.table("sensitivity").compute(runs, None, design)
+    table = catalogue.table("sensitivity").compute(runs, None, design)
     check_table("sensitivity", table)
-    assert list(table.columns) == list(registry.table("sensitivity").columns)
+    assert list(table.columns) == list(catalogue.table("sensitivity").columns)
     figure = figure_from_table("sensitivity", table)
     assert len(figure.axes) == 9  # 8 outputs on a 3 x 3 grid
     assert "synergy left out" in figure.get_suptitle()
@@ -271,7 +271,7 @@ def test_the_table_is_deterministic(morris_results: Path) -> None:
     first = sensitivity_table(runs, design)
     shuffled = runs.sample(frac=1.0, random_state=4)
     pd.testing.assert_frame_equal(sensitivity_table(shuffled, design), first)
-    assert registry.table("sensitivity").runs(first).tolist() == [len(runs)]
+    assert catalogue.table("sensitivity").runs(first).tolist() == [len(runs)]
 
 
 def test_results_without_a_recorded_design_are_one_line(morris_results: Path,

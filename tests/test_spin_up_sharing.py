@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import ClusterModel
+from sim.experiment.design import RunSpec
 from sim.params import FROM_2018, ParameterError, Params
 from sim.population import VENTURE, Population
-from sim.sweep.design import RunSpec
 from sim.sweep.tasks import run_group, run_task, spin_up_groups
 
 SMALL = {"scale": 0.08, "capability": 0.4}

@@ -34,9 +34,10 @@ from conftest import invoke, snapshot
 
 import sim.sweep
 import sim.sweep.tasks
-from sim.sweep import ExperimentError, InProcessExecutor, ResultStore, identity, load, run_sweep
-from sim.sweep import lock as directory_lock
-from sim.sweep.storage import CODE_KEY, HISTORY_KEY
+from sim.experiment import identity
+from sim.experiment import lock as directory_lock
+from sim.experiment.results import CODE_KEY, HISTORY_KEY
+from sim.sweep import ExperimentError, InProcessExecutor, ResultStore, load, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 240  # seconds: no subprocess of these tests may take longer
@@ -379,7 +380,7 @@ def test_every_stored_table_records_its_code(partial: tuple[Path, Path],
     for path in part_files(partial[1]) + part_files(partial[1], "series"):
         schema = pq.read_schema(path)
         assert json.loads(schema.metadata[CODE_KEY]) == code
-        # and what each column holds (sim.sweep.columns)
+        # and what each column holds (sim.experiment.columns)
         assert schema.field("run_id").metadata[b"description"]
     stopped = manifest(partial[1])  # interrupted (Ctrl-C): the runs stored so far
     assert (stopped["status"], stopped["runs_stored"]) == ("interrupted", 7)

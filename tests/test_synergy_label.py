@@ -12,7 +12,8 @@ import pytest
 from sim import metrics, pairing, scenarios
 from sim.analyses.labels import letter, paired_synergies
 from sim.analyses.labels import scenarios as relabel
-from sim.analyses.style import SCENARIO_COLOURS
+from sim.experiment.design import RunSpec
+from sim.experiment.style import SCENARIO_COLOURS
 from sim.model import ClusterModel
 from sim.scenarios import (
     COUPLED_WITHOUT_SYNERGY,
@@ -23,7 +24,6 @@ from sim.scenarios import (
     STAGNATION,
     classify,
 )
-from sim.sweep.design import RunSpec
 from sim.sweep.tasks import run_group, run_task
 
 THRESHOLDS = {"capability_threshold": 0.2, "cooperation_threshold": 0.1}

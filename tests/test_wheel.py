@@ -67,9 +67,9 @@ def test_the_installed_package_is_the_tool(installed: Path, tmp_path: Path):
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()).is_relative_to(installed.parents[1]), where.stdout
     # the same code as the checkout: a Dask worker installed from the wheel is accepted
-    source = run(installed, elsewhere, "-c", "from sim.sweep.identity import "
+    source = run(installed, elsewhere, "-c", "from sim.experiment.identity import "
                  "source_sha256; print(source_sha256())")
-    from sim.sweep.identity import source_sha256
+    from sim.experiment.identity import source_sha256
     assert source.stdout.strip() == source_sha256()
 
     model = run(installed, elsewhere, "-m", "sim", "run", "--scale", "0.05", "--until",

@@ -19,8 +19,8 @@ from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import COUPLING_LABEL, INDEX_LABELS, synergy
 from sim.analyses.panels import prefix, span_of_counts, threshold_line
-from sim.analyses.style import MARKERS, level_colours
 from sim.analyses.tables import Table, require, tidy, with_inputs
+from sim.experiment.style import MARKERS, level_colours
 
 __all__ = ["DRAWERS", "TABLES", "coupling_response_table"]
 

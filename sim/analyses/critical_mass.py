@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.panels import prefix, quarter_position, span_of_counts
-from sim.analyses.style import LINE_COLOURS
 from sim.analyses.tables import Table, design_inputs, missing_series, require, tidy, with_inputs
+from sim.experiment.style import LINE_COLOURS
 from sim.params import Params
 
 __all__ = ["DRAWERS", "SERIES", "TABLES", "convergence_table", "critical_mass_table",

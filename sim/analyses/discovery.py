@@ -47,8 +47,8 @@ from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import known_thresholds, scenarios
 from sim.analyses.panels import prefix
-from sim.analyses.style import OKABE_ITO, SCENARIO_COLOURS, level_colours
 from sim.analyses.tables import Table, check_labels, design_inputs, require, tidy
+from sim.experiment.style import OKABE_ITO, SCENARIO_COLOURS, level_colours
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 

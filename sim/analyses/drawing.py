@@ -10,13 +10,13 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analyses import registry
+from sim.analyses import catalogue
 from sim.analyses.context import FigureContext, context_from_runs
 from sim.analyses.schema import PARTIAL_COLUMN, check_table
-from sim.analyses.style import STYLE, save_figure, use_matplotlib_fonts
-from sim.sweep.completeness import shortfall
-from sim.sweep.design import ExperimentError
-from sim.sweep.storage import read_results
+from sim.experiment import registry
+from sim.experiment.design import ExperimentError
+from sim.experiment.results import read_results, shortfall
+from sim.experiment.style import STYLE, save_figure, use_matplotlib_fonts
 
 __all__ = ["PARTIAL_COLUMN", "draw", "figure_from_table", "mark_partial"]
 
@@ -31,8 +31,8 @@ def draw(results_dir: str | Path, out_dir: str | Path, *,
     experiment's ``figure_prefix`` when it sets one. Raises ``ValueError`` when the results cannot
     support the analysis (no coupling 0 for a coupling response, no series for
     trajectories, no runs, unknown analysis), and
-    :class:`~sim.sweep.design.ExperimentError` when they are not the whole design as
-    designed (:func:`sim.sweep.completeness.shortfall`) unless ``allow_partial``: then
+    :class:`~sim.experiment.design.ExperimentError` when they are not the whole design as
+    designed (:func:`sim.experiment.results.shortfall`) unless ``allow_partial``: then
     every figure says so, and every table carries the shortfall in a
     :data:`PARTIAL_COLUMN` column.
     """
@@ -87,7 +87,7 @@ def mark_partial(figure: Figure, note: str) -> Figure:
 def _compute(name: str, runs: pd.DataFrame, series: pd.DataFrame | None,
              design: Any) -> pd.DataFrame:
     """One table from the results, given the manifest's design when it asks for it."""
-    spec = registry.table(name)
+    spec = catalogue.table(name)
     if not spec.takes_design:
         return spec.compute(runs, series)
     if not isinstance(design, dict):
@@ -104,10 +104,10 @@ def figure_from_table(figure: str, table: pd.DataFrame,
 
     ``figure`` is a figure name (``phase_diagram``, ``threshold_sensitivity``,
     ``coupling_response``, ``trajectories``, ``hysteresis``: see
-    :mod:`sim.analyses.registry`); ``table`` is its table as the matching ``*_table``
+    :mod:`sim.experiment.registry`); ``table`` is its table as the matching ``*_table``
     function returns it or as :func:`sim.analyses.read_table` reads it back from its
     CSV. ``companions`` maps the names of the figure's companion tables
-    (:data:`sim.analyses.registry.COMPANIONS`) to those tables; a companion left out
+    (:data:`sim.experiment.registry.COMPANIONS`) to those tables; a companion left out
     leaves its part out of the figure (the phase diagram without its emergence line, as
     drawn before that table existed). The figure is a plain
     :class:`matplotlib.figure.Figure` (no pyplot state): Jupyter displays it (with
@@ -117,7 +117,7 @@ def figure_from_table(figure: str, table: pd.DataFrame,
     (drawn from partial results) gives a figure that says what its data lack.
     """
     check_table(figure, table)
-    draws = registry.drawer(figure)
+    draws = catalogue.drawer(figure)
     note = (str(table[PARTIAL_COLUMN].iloc[0]) if PARTIAL_COLUMN in table.columns
             else None)
     table = table.drop(columns=PARTIAL_COLUMN, errors="ignore")

@@ -18,8 +18,8 @@ from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import known_thresholds, scenarios, snake
 from sim.analyses.panels import patches, prefix, span_of_counts, threshold_line
-from sim.analyses.style import OKABE_ITO, SCENARIO_COLOURS
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
+from sim.experiment.style import OKABE_ITO, SCENARIO_COLOURS
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 

@@ -25,8 +25,8 @@ from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import COUPLING_LABEL, INDEX_LABELS
 from sim.analyses.panels import prefix
-from sim.analyses.style import OKABE_ITO, level_colours
 from sim.analyses.tables import Table, design_inputs, require, tidy, with_inputs
+from sim.experiment.style import OKABE_ITO, level_colours
 from sim.params import Params
 
 __all__ = ["BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED", "DRAWERS", "TABLES", "conditions",

@@ -51,8 +51,8 @@ from sim.analyses.panels import (
     prefix,
     span_of_counts,
 )
-from sim.analyses.style import COUPLING_TYPE_COLOURS, SCENARIO_COLOURS
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
+from sim.experiment.style import COUPLING_TYPE_COLOURS, SCENARIO_COLOURS
 from sim.scenarios import (
     COUPLED_WITHOUT_SYNERGY,
     COUPLING_TYPES,

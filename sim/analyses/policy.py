@@ -40,9 +40,9 @@ from sim.analyses.labels import (
     scenarios,
 )
 from sim.analyses.panels import prefix
-from sim.analyses.registry import POLICY_SWITCHES
-from sim.analyses.style import MARKERS, level_colours
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
+from sim.experiment.registry import POLICY_SWITCHES
+from sim.experiment.style import MARKERS, level_colours
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 

@@ -37,8 +37,8 @@ from sim.analyses.programmes import (
     programme_labels,
     programme_starts,
 )
-from sim.analyses.style import LINE_COLOURS, MARKERS
 from sim.analyses.tables import Table, check_labels, design_inputs, require, tidy, with_inputs
+from sim.experiment.style import LINE_COLOURS, MARKERS
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 

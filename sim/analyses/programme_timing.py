@@ -25,8 +25,8 @@ from sim.analyses.programmes import (
     check_cost_effectiveness,
     cost_effectiveness_table,
 )
-from sim.analyses.style import LINE_COLOURS, MARKERS
 from sim.analyses.tables import Table
+from sim.experiment.style import LINE_COLOURS, MARKERS
 
 __all__ = ["DRAWERS", "TABLES", "timing_table"]
 

@@ -6,9 +6,10 @@ A run's **programme** is the set of programmes its budgets fund (``NAME_budget``
 billion a year, and its **start** the year they start (``NAME_start``; the programmes of
 one mix start together); its **state** is every other input the design varies (coupling,
 capability). The start year belongs to the programme, not the state: the run without
-programmes is the reference of every start year. Each run with a programme is paired with the run of the same state,
-replicate and seed without one (common random numbers: both share their 2018 state and
-draw the same numbers until the programme first acts), and the table gives, per state,
+programmes is the reference of every start year. Each run with a programme is paired
+with the run of the same state, replicate and seed without one (common random
+numbers: both share their 2018 state and draw the same numbers until the programme first
+acts), and the table gives, per state,
 programme and budget, the mean paired difference of each outcome a ministry reads, with
 its 95 % t-interval over the pairs:
 
@@ -37,8 +38,8 @@ from matplotlib.figure import Figure
 from sim import emergence
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.panels import prefix
-from sim.analyses.style import LINE_COLOURS
 from sim.analyses.tables import Table, design_inputs, require, tidy, with_inputs
+from sim.experiment.style import LINE_COLOURS
 from sim.params import PROGRAMME_NAMES, Params
 
 __all__ = ["BUDGETS", "COLUMNS", "DRAWERS", "MEASURES", "NONE", "STARTS", "TABLES",

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analyses import registry
+from sim.analyses import catalogue
 from sim.analyses.context import FigureContext, Span, horizon, span
 from sim.analyses.drawing import figure_from_table
 from sim.analyses.labels import THRESHOLDS, thresholds
 from sim.analyses.schema import read_table
-from sim.analyses.style import save_figure
 from sim.analyses.tables import with_inputs
-from sim.sweep.design import Experiment, load
+from sim.experiment import registry
+from sim.experiment.design import Experiment, load
+from sim.experiment.style import save_figure
 
 __all__ = ["read_contexts", "redraw"]
 
@@ -55,7 +56,7 @@ def redraw(figures_dir: str | Path, out_dir: str | Path,
     ``figures_dir/NAME.csv`` (:func:`sim.analyses.read_table`) and its context
     (:func:`read_contexts`) give ``out_dir/NAME.png``, ``NAME.svg`` and ``NAME.csv``,
     exactly as :func:`sim.analyses.draw` writes them from the runs. Its companion
-    tables (:data:`sim.analyses.registry.COMPANIONS`) are read from ``figures_dir`` too
+    tables (:data:`sim.experiment.registry.COMPANIONS`) are read from ``figures_dir`` too
     and written again next to it; a companion not found there is left out of the figure
     (figures published before the companion existed are redrawn as they were). With
     ``figures`` and ``experiments/publication`` this rebuilds the published figures.
@@ -181,7 +182,7 @@ def _check_origin(name: str, table: pd.DataFrame, experiment: Experiment, csv: P
     """Refuse data that cannot come from the experiment: a figure redrawn with another
     experiment's name, horizon and run count would be mislabelled."""
     runs = len(experiment.runs())
-    count = registry.table(name).runs
+    count = catalogue.table(name).runs
     if count is not None:
         counts = count(table)
     else:  # the table names its runs

@@ -26,8 +26,8 @@ from matplotlib.figure import Figure
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import END_STATE_INDICES
 from sim.analyses.panels import prefix
-from sim.analyses.style import MARKERS, level_colours
 from sim.analyses.tables import Table, check_labels, design_inputs, require, tidy, with_inputs
+from sim.experiment.style import MARKERS, level_colours
 from sim.params import Params
 
 __all__ = ["CV_TOLERANCE", "DRAWERS", "TABLES", "needed_replicates", "replicates_needed_table",

@@ -36,8 +36,8 @@ from sim.analyses.context import Companions, FigureContext
 from sim.analyses.discovery import prim_box, wilson_interval
 from sim.analyses.panels import prefix
 from sim.analyses.programmes import BUDGETS, NONE, programme_labels
-from sim.analyses.style import OKABE_ITO
 from sim.analyses.tables import Table, design_inputs, require, tidy, with_inputs
+from sim.experiment.style import OKABE_ITO
 from sim.params import Params
 from sim.scenarios import LOOSELY_COUPLED_SYNERGY
 

@@ -1,7 +1,7 @@
 """The tables' CSV files checked and read back: every column, of the kind drawing needs.
 
 A table's columns and their kinds are declared by its analysis module
-(:class:`sim.analyses.tables.Table`), found through :mod:`sim.analyses.registry`.
+(:class:`sim.analyses.tables.Table`), found through :mod:`sim.experiment.registry`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analyses import registry
+from sim.analyses import catalogue
 
 #: The column a table drawn from partial results carries (see
 #: :func:`sim.analyses.drawing.draw`); any table may have it.
@@ -39,7 +39,7 @@ _EXACT_FLOATS: dict[str, Any] = (
 def check_table(name: str, table: pd.DataFrame) -> None:
     """Raise ``ValueError`` unless ``table`` has the columns, types and labels of the
     figure or companion table ``name`` (the message names the first problem)."""
-    spec = registry.table(name)
+    spec = catalogue.table(name)
     kinds = dict(spec.columns)
     if PARTIAL_COLUMN in table.columns:  # drawn from partial results, and saying so
         kinds[PARTIAL_COLUMN] = "text"
@@ -67,12 +67,12 @@ def read_table(figure: str, path: str | Path) -> pd.DataFrame:
     drawing needs.
 
     ``figure`` names a figure or a companion table
-    (:data:`sim.analyses.registry.COMPANIONS`). Raises ``ValueError`` naming the file
+    (:data:`sim.experiment.registry.COMPANIONS`). Raises ``ValueError`` naming the file
     when it is missing or unreadable, or when its columns or values are not those of the
     figure's table.
     """
     path = Path(path)
-    kinds = registry.table(figure).columns
+    kinds = catalogue.table(figure).columns
     if not path.is_file():
         raise ValueError(f"{path}: no such file (the data of the {figure} figure)")
     text = {column: str for column, kind in kinds.items() if kind == "text"}

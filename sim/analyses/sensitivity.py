@@ -5,7 +5,7 @@ the model's own randomness.
 An experiment with ``analysis = "sensitivity"`` samples its parameters with ``[sample]
 method = "morris"`` or ``method = "sobol"`` (the registry checks it before any run). The
 indices follow from the structure of that sample, so the analysis reads the design from
-the results' manifest (:meth:`sim.sweep.design.Experiment.design_record`) and the outputs
+the results' manifest (:meth:`sim.experiment.design.Experiment.design_record`) and the outputs
 in design order (``point``).
 
 Outputs (:func:`run_outputs`): the capability index, cooperation index, distinctiveness
@@ -57,8 +57,8 @@ from sim.analyses.labels import (
     synergy,
 )
 from sim.analyses.panels import prefix
-from sim.analyses.style import MARKERS, OKABE_ITO, level_colours
 from sim.analyses.tables import Table, check_labels, require, tidy, with_inputs
+from sim.experiment.style import MARKERS, OKABE_ITO, level_colours
 from sim.params import Params
 from sim.scenarios import SCENARIOS
 

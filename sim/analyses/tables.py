@@ -44,7 +44,7 @@ class Table:
 
     ``takes_design``: ``compute`` takes a third argument, the design as the results'
     manifest records it (its ``design`` object,
-    :meth:`sim.sweep.design.Experiment.design_record`). An analysis whose numbers follow
+    :meth:`sim.experiment.design.Experiment.design_record`). An analysis whose numbers follow
     from the design's structure (the order of a Morris or Sobol sample) reads it there
     rather than guess it from the runs.
     """

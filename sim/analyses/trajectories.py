@@ -16,7 +16,6 @@ from matplotlib.lines import Line2D
 from sim.analyses.context import Companions, FigureContext
 from sim.analyses.labels import INDEX_LABELS
 from sim.analyses.panels import prefix, quarter_position, threshold_line
-from sim.analyses.style import SCENARIO_COLOURS
 from sim.analyses.tables import (
     Table,
     check_labels,
@@ -26,6 +25,7 @@ from sim.analyses.tables import (
     tidy,
     with_inputs,
 )
+from sim.experiment.style import SCENARIO_COLOURS
 from sim.scenarios import SCENARIOS
 
 __all__ = ["DRAWERS", "TABLES", "representative_runs", "trajectories_table"]

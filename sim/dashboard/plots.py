@@ -30,9 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from sim.analyses.style import OKABE_ITO, SCENARIO_COLOURS
 from sim.calibration import CLUSTER_NAMES
 from sim.dashboard.layout import CLUSTER_CENTRES, node_positions
+from sim.experiment.style import OKABE_ITO, SCENARIO_COLOURS
 from sim.params import START_YEAR
 from sim.population import INSTITUTE, KIND_NAMES, UNIVERSITY, VENTURE
 from sim.scenarios import (

@@ -26,7 +26,7 @@ A calibration file (TOML) reads::
     ranges = { entry_rate = { low = 0.0, high = 0.06 }, startup_cash = { ... } }
 
 Everything is checked here, before any run, and a problem is one
-:class:`~sim.sweep.design.ExperimentError` line. The distance is computed on the targets
+:class:`~sim.experiment.design.ExperimentError` line. The distance is computed on the targets
 whose role is ``calibrate``; the others (``validate``) are simulated alongside, so the
 accepted particles give their posterior predictive without being fitted to them.
 """
@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,16 +43,50 @@ from typing import Any
 
 import numpy as np
 
+from sim.experiment.spec import ExperimentError, FileSchema, Key, Section, read_document
 from sim.inference.smc import KEEP, MAX_MOVES, UNMOVED
 from sim.params import START_YEAR, ParameterError, Params, check_value
-from sim.sweep.design import ExperimentError, check_name
 from sim.targets import DEFAULT_PATH, Target, TargetsError, load_targets, simulated_values
 
-_TOP_KEYS = {"calibration", "fixed", "priors", "screening"}
-_SCREENING_KEYS = {"trajectories", "levels", "ranges"}
-_CALIBRATION_KEYS = {"name", "description", "master_seed", "population_size",
-                     "generations", "min_epsilon", "targets", "predictive_draws"}
 _PARAMETERS = Params.describe()
+#: Largest calibration file read: a calibration is a few dozen lines.
+MAX_FILE_BYTES = 1_000_000
+_PRIOR = "parameter = { low = ..., high = ... } (real-valued parameters only)"
+
+CALIBRATION_FILE = FileSchema(
+    "Calibration file",
+    "An ABC-SMC calibration: the parameters fitted, their uniform priors, the sampler's "
+    "sizes and the targets (``python -m sim calibrate FILE``).",
+    (Section("calibration", "The calibration itself.", required=True, keys=(
+        Key("name", str, "Names the results directory and the profile written.",
+            plain_name=True),
+        Key("description", str, "One sentence for people.", default=""),
+        Key("master_seed", int, "Seeds the sampler and every run.", low=0,
+            high=2**63 - 1),
+        Key("population_size", int, "Accepted particles per generation.", low=2,
+            high=100_000),
+        Key("generations", int, "ABC-SMC generations (populations).", low=1, high=100),
+        Key("min_epsilon", float, "Stop early once the tolerance falls below this.",
+            default=0.0, low=0.0, high=math.inf),
+        Key("targets", str, "The targets file; default the package's data/targets.csv, a "
+            "relative path is read from the calibration file's folder.", default=""),
+        Key("predictive_draws", int, "Posterior draws re-run for the predictive figure.",
+            default=100, low=1, high=100_000))),
+     Section("fixed", "Parameters held at one value (as in sweeps).",
+             entries="parameter = value"),
+     Section("priors", "Uniform priors on the calibrated parameters.", entries=_PRIOR,
+             required=True),
+     Section("screening", "The Morris screening that chose the calibrated parameters.",
+             keys=(Key("trajectories", int, "Morris trajectories.", low=2, high=10_000),
+                   Key("levels", int, "Morris grid levels, even.", default=4, low=2,
+                       high=100),
+                   Key("ranges", dict, f"Two or more candidates: {_PRIOR}.")))),
+    rules=("A parameter is fixed or calibrated (or screened), not both.",
+           "The model is valid at both ends of every prior.",
+           "At least one target with role 'calibrate' and a model output up to "
+           "until_year; every target's years within the runs' history."))
+"""The calibration file, declared once: checked by :func:`parse`, documented by
+:meth:`~sim.experiment.spec.FileSchema.markdown`."""
 
 
 @dataclass(frozen=True)
@@ -196,18 +229,7 @@ def _expit(logit: float) -> float:
 def load(path: str | Path) -> Calibration:
     """Read and validate a calibration file."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ExperimentError(f"cannot read {path}: {error.strerror or error}") from None
-    try:
-        source = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ExperimentError(f"{path} is not UTF-8 text (byte {error.start})") from None
-    try:
-        document = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as error:
-        raise ExperimentError(f"{path}: not valid TOML: {error}") from None
+    source, document = read_document(path, "calibration file", MAX_FILE_BYTES)
     return parse(document, source, str(path), base=path.parent)
 
 
@@ -215,35 +237,22 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
           base: Path | None = None) -> Calibration:
     """Validate a parsed calibration document (``base``: the folder a relative targets
     path is read from)."""
-    _only(document, _TOP_KEYS, where, "top-level table")
-    head = document.get("calibration")
-    if not isinstance(head, dict):
-        raise ExperimentError(f"{where}: missing [calibration] table")
-    _only(head, _CALIBRATION_KEYS, f"{where}: [calibration]", "key")
-    name = _typed(head, "name", str, where)
-    check_name(name, where)
-    master_seed = _bounded(head, "master_seed", int, where, 0, 2**63 - 1)
-    population_size = _bounded(head, "population_size", int, where, 2, 100_000)
-    generations = _bounded(head, "generations", int, where, 1, 100)
-    min_epsilon = _bounded(head, "min_epsilon", float, where, 0.0, math.inf, default=0.0)
-    predictive_draws = _bounded(head, "predictive_draws", int, where, 1, 100_000,
-                                default=100)
+    CALIBRATION_FILE.check_tables(document, where)
+    head = CALIBRATION_FILE.section("calibration").read(document, where)
     # as written (for the manifest and the profile), and where it is read from: the
     # repository's data/targets.csv by default, a relative path beside this file
-    targets_file = _typed(head, "targets", str, where, default="")
+    targets_file = head["targets"]
     targets_path = (DEFAULT_PATH if not targets_file
                     else Path(targets_file) if base is None or Path(targets_file).is_absolute()
                     else base / targets_file)
     targets_file = targets_file or "data/targets.csv"
 
-    fixed = document.get("fixed", {})
-    if not isinstance(fixed, dict):
-        raise ExperimentError(f"{where}: [fixed] must be a table of parameter = value")
+    fixed = CALIBRATION_FILE.section("fixed").table(document, where)
     for key, value in fixed.items():
         _checked(key, value, f"{where}: [fixed]")
 
-    table = document.get("priors")
-    if not isinstance(table, dict) or not table:
+    table = CALIBRATION_FILE.section("priors").table(document, where)
+    if not table:
         raise ExperimentError(f"{where}: [priors] must list at least one parameter")
     priors = []
     for key, spec in table.items():
@@ -279,22 +288,21 @@ def parse(document: dict[str, Any], source: str = "", where: str = "calibration"
                               f"up to until_year {horizon} in {targets_file}")
     screening = None
     if "screening" in document:
-        screening = _screening(document["screening"], fixed, f"{where}: [screening]")
-    return Calibration(name=name, description=_typed(head, "description", str, where,
-                                                     default=""),
-                       master_seed=master_seed, population_size=population_size,
-                       generations=generations, min_epsilon=min_epsilon,
-                       targets_file=targets_file, predictive_draws=predictive_draws,
+        screening = _screening(document, fixed, where)
+    return Calibration(name=head["name"], description=head["description"],
+                       master_seed=head["master_seed"],
+                       population_size=head["population_size"],
+                       generations=head["generations"], min_epsilon=head["min_epsilon"],
+                       targets_file=targets_file, predictive_draws=head["predictive_draws"],
                        fixed=dict(fixed), priors=tuple(priors), targets=usable,
                        source=source, screening=screening)
 
 
-def _screening(table: Any, fixed: dict[str, Any], where: str) -> Screening:
-    if not isinstance(table, dict):
-        raise ExperimentError(f"{where} must be a table")
-    _only(table, _SCREENING_KEYS, where, "key")
-    trajectories = _bounded(table, "trajectories", int, where, 2, 10_000)
-    levels = _bounded(table, "levels", int, where, 2, 100, default=4)
+def _screening(document: dict[str, Any], fixed: dict[str, Any], where: str) -> Screening:
+    section = CALIBRATION_FILE.section("screening")
+    keys = section.read(document, where)
+    trajectories, levels = keys["trajectories"], keys["levels"]
+    table, where = section.table(document, where), f"{where}: [screening]"
     if levels % 2:
         raise ExperimentError(f"{where}: levels must be even (Morris), got {levels}")
     ranges = table.get("ranges")
@@ -335,32 +343,3 @@ def _checked(key: str, value: Any, where: str) -> None:
         check_value(key, value)
     except ParameterError as error:
         raise ExperimentError(f"{where}: {error}") from None
-
-
-def _only(table: dict[str, Any], allowed: set[str], where: str, what: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ExperimentError(f"{where}: unknown {what} {unknown[0]!r} (allowed: "
-                              f"{', '.join(sorted(allowed))})")
-
-
-def _typed(table: dict[str, Any], key: str, kind: type, where: str,
-           default: Any = ...) -> Any:
-    if key not in table:
-        if default is ...:
-            raise ExperimentError(f"{where}: needs {key}")
-        return default
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise ExperimentError(f"{where}: {key} must be {kind.__name__}, got {value!r}")
-    return value
-
-
-def _bounded(table: dict[str, Any], key: str, kind: type, where: str, low: float,
-             high: float, default: Any = ...) -> Any:
-    value = _typed(table, key, kind, where, default)
-    if not low <= value <= high:
-        raise ExperimentError(f"{where}: {key} must be in [{low}, {high}], got {value}")
-    return value

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.experiment.design import ExperimentError
 from sim.inference.problem import Calibration, load
 from sim.inference.run import (
     GENERATIONS,
@@ -32,7 +33,6 @@ from sim.inference.run import (
     SCREENING,
     weighted_quantile,
 )
-from sim.sweep.design import ExperimentError
 
 #: The figures a calibration directory draws, each with the table it is drawn from (the
 #: screening's only where the directory holds one).
@@ -134,7 +134,7 @@ def draw_calibration(directory: str | Path, out_dir: str | Path) -> list[Path]:
     calibration, posterior, generations, predictive = read_calibration(directory)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    from sim.analyses.style import save_figure
+    from sim.experiment.style import save_figure
 
     tables = {"calibration_posterior": posterior_table(calibration, posterior, generations),
               "calibration_targets": targets_table(calibration, predictive)}
@@ -167,9 +167,9 @@ def redraw_calibration(figures_dir: str | Path, out_dir: str | Path,
     """Redraw a calibration's figures from their CSV files in ``figures_dir`` (the
     screening and the predictive check; the posterior figure needs the particles, see
     :data:`POSTERIOR_NOT_REDRAWN`). Returns the paths written and what was not redrawn,
-    in words. Raises :class:`~sim.sweep.design.ExperimentError` naming a file that is
+    in words. Raises :class:`~sim.experiment.design.ExperimentError` naming a file that is
     missing or unreadable."""
-    from sim.analyses.style import save_figure
+    from sim.experiment.style import save_figure
 
     calibration = load(calibration_file)
     figures_dir, out = Path(figures_dir), Path(out_dir)

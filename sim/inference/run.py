@@ -35,6 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.experiment.design import ExperimentError
+from sim.experiment.identity import code_identity, code_key, code_version, short
+from sim.experiment.lock import DirectoryLock
 from sim.inference.problem import Calibration
 from sim.inference.smc import (
     KEEP,
@@ -45,9 +48,6 @@ from sim.inference.smc import (
     first_generation,
     next_generation,
 )
-from sim.sweep.design import ExperimentError
-from sim.sweep.identity import code_identity, code_key, code_version, short
-from sim.sweep.lock import DirectoryLock
 
 MANIFEST = "manifest.json"
 POPULATIONS = "populations"

@@ -1,7 +1,11 @@
-"""Sweeps: experiment design (TOML), execution (in-process or Dask), resumable storage.
+"""Sweeps: running an experiment's runs (in-process or on Dask) into a resumable results
+directory.
 
-Design, execution and storage are separate modules, so a new sampler, a new executor or
-a new storage format replaces one of them without touching the others.
+The experiment design, the results directory's layout and how it is read are the
+contract's (:mod:`sim.experiment`); this package keeps the tasks, the executors, the
+progress meter and the writer, so a new executor or storage format replaces one module
+without touching the others. :func:`load`, :class:`Experiment`, :class:`ExperimentError`
+and :func:`read_results` are the contract's, named here too for convenience.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.sweep.design import Experiment, ExperimentError, load
+from sim.experiment.design import Experiment, ExperimentError, load
+from sim.experiment.results import read_results
 from sim.sweep.execute import DaskExecutor, ExecutorError, InProcessExecutor
 from sim.sweep.progress import Progress
-from sim.sweep.storage import ResultStore, read_results
+from sim.sweep.storage import ResultStore
 from sim.sweep.tasks import run_group, spin_up_groups
 
 __all__ = ["DaskExecutor", "Experiment", "ExperimentError", "ExecutorError",

@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.experiment.design import Experiment
 from sim.params import QUARTERS_PER_YEAR, START_YEAR, Params
-from sim.sweep.design import Experiment
 
 #: Collaborating agents of a run at scale 1 (2018Q1, after the spin-up).
 AGENTS_AT_SCALE_1 = 2_300

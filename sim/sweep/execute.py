@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sim.sweep import identity
+from sim.experiment import identity
 from sim.sweep.tasks import CodeMismatchError, run_checked
 
 #: Exit code of a sweep stopped by its cluster (finished runs are stored: resumable).

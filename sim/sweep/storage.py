@@ -1,18 +1,9 @@
 """A results directory: manifest, run table and series, written as runs complete.
 
-Layout::
+The directory's layout and how it is read are the contract's (:mod:`sim.experiment.results`);
+this module writes it.
 
-    DIR/.lock             held (flock) by the one sweep writing the directory
-    DIR/manifest.json     experiment identity, code identities, package versions, seeds,
-                          status
-    DIR/experiment.toml   the experiment file as run
-    DIR/points.csv        the points file as run (a [points] design only)
-    DIR/parts/*.parquet   batches of finished runs (each written atomically)
-    DIR/runs.parquet      one row per run, sorted by design point and replicate
-    DIR/series.parquet    per-quarter series (when the experiment asks for them)
-    DIR/quarantine/       stored files found damaged, moved aside (never deleted)
-
-One sweep at a time writes a directory (:mod:`sim.sweep.lock`). Every file appears by an
+One sweep at a time writes a directory (:mod:`sim.experiment.lock`). Every file appears by an
 atomic rename, so a sweep killed at any moment leaves only complete files. Starting again
 reads which runs are stored and runs only the rest; duplicates (a run stored twice) are
 dropped when the tables are consolidated.
@@ -34,7 +25,6 @@ import json
 import os
 import platform
 import sys
-import tomllib
 import uuid
 import weakref
 from collections import Counter
@@ -47,33 +37,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sim.experiment import columns as column_docs
+from sim.experiment import identity, lock
+from sim.experiment.design import Experiment, ExperimentError, replicate_seeds
+from sim.experiment.results import (
+    CODE_KEY,
+    EXPERIMENT,
+    HISTORY_KEY,
+    MANIFEST,
+    POINTS,
+    QUARANTINE,
+    RUNS,
+    SERIES,
+    UNREADABLE,
+    Code,
+    codes_of_file,
+    read_manifest,
+    short_reason,
+    stored_experiment,
+)
 from sim.params import Params
-from sim.sweep import columns as column_docs
-from sim.sweep import identity, lock
-from sim.sweep.design import Experiment, ExperimentError, parse, replicate_seeds
 from sim.sweep.tasks import RunResult
-
-MANIFEST = "manifest.json"
-POINTS = "points.csv"
-"""A points design's copy of its points file: with experiment.toml, the whole design."""
-RUNS = "runs.parquet"
-SERIES = "series.parquet"
-QUARANTINE = "quarantine"
-CODE_KEY = b"sim.code"
-"""Parquet key-value metadata: the identity of the code that made every run of a file."""
-HISTORY_KEY = b"sim.code_history"
-"""Parquet key-value metadata: each code that made runs of a file, with their count (and
-their run ids when there are several codes)."""
 
 _PACKAGES = ("mesa", "numpy", "networkx", "pandas", "pyarrow", "dask", "distributed",
              "scipy", "matplotlib")
 _KEYS = ("run_id", "point", "replicate", "seed")
-_MANIFEST_FIELDS = {"status": str, "runs_total": int, "runs_stored": int}
-# Reading a damaged Parquet file raises ArrowInvalid (a ValueError) or an OSError.
-_UNREADABLE = (pa.ArrowException, OSError, ValueError)
 
-#: Identity of a code (:func:`sim.sweep.identity.code_identity`), None when not recorded.
-Code = dict[str, Any] | None
+
 
 
 @dataclass
@@ -117,7 +107,7 @@ class _Survey:
 class ResultStore:
     """The results directory of one experiment.
 
-    ``open()`` takes the directory's lock (see :mod:`sim.sweep.lock`) and keeps it until
+    ``open()`` takes the directory's lock (see :mod:`sim.experiment.lock`) and keeps it until
     ``close()``; as a context manager the store is opened on entry and closed on exit. A
     store that is dropped without ``close()`` gives its lock up when it is collected.
 
@@ -207,7 +197,7 @@ class ResultStore:
         if state == "new":
             # the manifest comes first: with it the directory is this experiment's
             self._write_manifest(status="running", stored=0, history=[])
-        experiment_copy = self.directory / "experiment.toml"
+        experiment_copy = self.directory / EXPERIMENT
         if not experiment_copy.exists():
             _atomic_write_text(experiment_copy, self.experiment.source)
         points_copy = self.directory / POINTS
@@ -246,7 +236,7 @@ class ResultStore:
         if not directory.is_dir():
             raise ExperimentError(f"{directory} is not a directory; choose another --out "
                                   "directory")
-        copy = directory / "experiment.toml"
+        copy = directory / EXPERIMENT
         if copy.exists():
             stored = self._stored_experiment()
             if stored is None:
@@ -269,20 +259,15 @@ class ResultStore:
     def _stored_experiment(self) -> Experiment | None:
         """The experiment of the directory's experiment.toml, or None if it is missing or
         not a valid experiment."""
-        path = self.directory / "experiment.toml"
-        points = self.directory / POINTS
-        try:
-            text = path.read_text(encoding="utf-8")
-            same_points = (not self.experiment.points_bytes if not points.exists()
-                           else points.read_bytes() == self.experiment.points_bytes)
-            if text == self.experiment.source and same_points:  # nothing to parse
+        text, points = self.directory / EXPERIMENT, self.directory / POINTS
+        try:  # nothing to parse when the copies are this experiment's
+            if (text.read_text(encoding="utf-8") == self.experiment.source
+                    and (points.read_bytes() if points.exists() else b"")
+                    == self.experiment.points_bytes):
                 return self.experiment
-            # a points design is read with the copy of its points file kept here
-            return parse(tomllib.loads(text), text, str(path),
-                         max_runs=self.experiment.max_runs, base=self.directory,
-                         points_file=points if points.exists() else None)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ExperimentError):
+        except (OSError, UnicodeDecodeError):
             return None
+        return stored_experiment(self.directory, max_runs=self.experiment.max_runs)
 
     def _manifest_advice(self) -> str:
         stored = self._stored_experiment()
@@ -424,8 +409,8 @@ class ResultStore:
         for path in self._runs_files():
             try:
                 run_ids = pq.read_table(path, columns=["run_id"]).column(0).to_pylist()
-                codes = _codes_of_file(pq.read_schema(path).metadata, run_ids)
-            except _UNREADABLE:  # set aside when the sweep is resumed
+                codes = codes_of_file(pq.read_schema(path).metadata, run_ids)
+            except UNREADABLE:  # set aside when the sweep is resumed
                 continue
             for run_id, code in codes.items():
                 if run_id in self._specs:
@@ -481,8 +466,8 @@ class ResultStore:
             pair = [path, series] if series.exists() else [path]
             try:
                 table = pq.read_table(path)
-            except _UNREADABLE as error:
-                damaged.append((pair, f"cannot be read ({_reason(error)})"))
+            except UNREADABLE as error:
+                damaged.append((pair, f"cannot be read ({short_reason(error)})"))
                 continue
             problem = self._runs_problem(table)
             if problem:
@@ -492,7 +477,7 @@ class ResultStore:
             batches.append(_Batch(
                 runs=path, series=series if self.experiment.series else None,
                 consolidated=consolidated, run_ids=run_ids,
-                codes=_codes_of_file(table.schema.metadata, run_ids),
+                codes=codes_of_file(table.schema.metadata, run_ids),
                 columns=frozenset(table.schema.names),
                 runs_table=table.to_pandas() if tables else None))
         batches = self._agreeing(batches, "columns", damaged, "runs")
@@ -569,8 +554,8 @@ class ResultStore:
                     table = pq.read_table(series) if tables else pq.read_table(
                         series, columns=["run_id", "quarter"])
                     problem = None
-                except _UNREADABLE as error:
-                    problem = f"has unreadable series ({where}: {_reason(error)})"
+                except UNREADABLE as error:
+                    problem = f"has unreadable series ({where}: {short_reason(error)})"
             if problem is None:
                 quarters = (table.select(["run_id", "quarter"]).to_pandas()
                             .drop_duplicates().groupby("run_id").size())
@@ -632,100 +617,7 @@ class ResultStore:
         return target
 
 
-# --- reading finished results ---------------------------------------------------------------
-def read_results(directory: str | Path) -> tuple[dict[str, Any], pd.DataFrame,
-                                                 pd.DataFrame | None]:
-    """Manifest, runs table and (if present) series of a finished results directory.
-
-    A missing, damaged or unreadable file is one :class:`ExperimentError` line.
-    """
-    directory = Path(directory)
-    if not (directory / MANIFEST).exists() or not (directory / RUNS).exists():
-        raise ExperimentError(f"{directory} is not a finished results directory "
-                              f"(no {MANIFEST} and {RUNS})")
-    manifest = read_manifest(directory, advice="move it aside and run the sweep again to "
-                             "rebuild it from experiment.toml and the stored runs")
-    advice = "run the sweep again to set it aside and run its runs again"
-    runs = _read_final(directory / RUNS, ("run_id",), advice)
-    series_path = directory / SERIES
-    series = (_read_final(series_path, ("run_id", "quarter"), advice)
-              if series_path.exists() else None)
-    return manifest, runs, series
-
-
-def read_manifest(directory: Path, advice: str) -> dict[str, Any]:
-    """The manifest of ``directory``, checked; one :class:`ExperimentError` line, ending
-    with ``advice``, when it is damaged."""
-    path = directory / MANIFEST
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        problem = "not UTF-8 text"
-    except OSError as error:
-        problem = f"cannot be read: {error.strerror or error}"
-    else:
-        problem = _manifest_problem(text)
-    if problem is None:
-        return json.loads(text)
-    raise ExperimentError(f"{MANIFEST} in {directory} is damaged ({problem}); {advice}")
-
-
-def _manifest_problem(text: str) -> str | None:
-    if not text.strip():
-        return "empty"
-    try:
-        manifest = json.loads(text)
-    except ValueError as error:
-        return f"not valid JSON: {error}"
-    if not isinstance(manifest, dict):
-        return "not a JSON object"
-    experiment = manifest.get("experiment")
-    if not isinstance(experiment, dict):
-        return "no 'experiment' object"
-    for key in ("name", "fingerprint"):
-        if not isinstance(experiment.get(key), str):
-            return f"no experiment {key!r}"
-    for key, kind in _MANIFEST_FIELDS.items():
-        if key not in manifest:
-            return f"no {key!r}"
-        if not isinstance(manifest[key], kind) or isinstance(manifest[key], bool):
-            return f"{key!r} is not {kind.__name__}"
-    return None
-
-
-def _read_final(path: Path, required: tuple[str, ...], advice: str) -> pd.DataFrame:
-    try:
-        table = pq.read_table(path)
-    except _UNREADABLE as error:
-        raise ExperimentError(f"{path} cannot be read ({_reason(error)}); {advice}") from None
-    missing = [name for name in required if name not in table.schema.names]
-    if missing:
-        raise ExperimentError(f"{path} has the wrong columns (no {missing[0]!r}); {advice}")
-    return table.to_pandas()
-
-
 # --- code identities ------------------------------------------------------------------------
-def _codes_of_file(metadata: dict[bytes, bytes] | None, run_ids: list[str]) -> dict[str, Code]:
-    """Code of each run of a file, from its metadata (None where not recorded)."""
-    metadata = metadata or {}
-    try:
-        if HISTORY_KEY in metadata:
-            history = json.loads(metadata[HISTORY_KEY])
-            if len(history) == 1:
-                return dict.fromkeys(run_ids, history[0]["code"])
-            codes: dict[str, Code] = dict.fromkeys(run_ids)
-            for entry in history:
-                for run_id in entry.get("run_ids", []):
-                    if run_id in codes:
-                        codes[run_id] = entry["code"]
-            return codes
-        if CODE_KEY in metadata:
-            return dict.fromkeys(run_ids, json.loads(metadata[CODE_KEY]))
-    except (ValueError, TypeError, KeyError, IndexError):  # metadata written by hand
-        pass
-    return dict.fromkeys(run_ids)
-
-
 def _codes_of_runs(run_ids: Any, codes: dict[str, Code]) -> list[tuple[Code, list[str]]]:
     """The runs of a table grouped by the code that made them, codes in order of first
     appearance."""
@@ -777,13 +669,6 @@ def _manifest_or_none(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return manifest if isinstance(manifest, dict) else {}
-
-
-def _reason(error: BaseException) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
-    # pyarrow names the file again; the message names it already
-    text = text.split("': ", 1)[-1] if "Could not open Parquet input source" in text else text
-    return text[:160]
 
 
 def _part_name() -> str:

@@ -27,11 +27,11 @@ from typing import Any
 import pandas as pd
 
 from sim import pairing
+from sim.experiment import identity
+from sim.experiment.columns import SUMMARY
+from sim.experiment.design import RunSpec
 from sim.model import END_STATE_REPORTS, ClusterModel
 from sim.params import Params
-from sim.sweep import identity
-from sim.sweep.columns import SUMMARY
-from sim.sweep.design import RunSpec
 
 #: Summary entries not stored per run (``seed`` is stored from the spec; ``quarter`` is
 #: the horizon, the same for every run of an experiment).

@@ -31,7 +31,7 @@ Sampling is deterministic: the same file and master seed give the same points on
 machine (the sampler's seed is spawned from the master seed).
 
 Analyses: the analyses an experiment may name, and what each needs of its design, are
-declared once, in :mod:`sim.analyses.registry`; the validator checks those needs, and
+declared once, in :mod:`sim.experiment.registry`; the validator checks those needs, and
 docs/OUTPUTS.md lists them.
 
 Seeds: replicate ``r`` of every point gets the same seed, derived from the master seed
@@ -54,15 +54,21 @@ import io
 import itertools
 import json
 import math
-import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sim.analyses import registry
+from sim.experiment import registry
+from sim.experiment.spec import (
+    ExperimentError,
+    FileSchema,
+    Key,
+    Section,
+    read_document,
+    refuse_unknown,
+)
 from sim.params import ParameterError, Params, check_names, check_value
 from sim.profile import Posterior, load_posterior, load_profile
 
@@ -77,18 +83,11 @@ MAX_FILE_BYTES = 10_000_000
 MAX_POINTS_BYTES = 200_000_000
 """Largest points file read: a million points of a dozen parameters fit in it."""
 
-MAX_NAME_LENGTH = 100
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 #: Above this many design points the cross-field rules are checked on the extreme values
 #: of each pair of varied parameters instead of on every point (see _check_combinations).
 _POINTS_CHECKED_ONE_BY_ONE = 2_000
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)  # what json.dumps(..., sort_keys=True) uses
-_EXPERIMENT_KEYS = {"name", "description", "analysis", "master_seed", "replicates", "series",
-                    "max_runs", "profile", "posterior", "figure_prefix"}
-_TOP_KEYS = {"experiment", "fixed", "grid", "sample", "points"}
-_SAMPLE_KEYS = {"method", "n", "ranges", "trajectories", "levels", "second_order"}
-_POINTS_KEYS = {"file"}
 #: The settings each sampling method takes besides its ranges, and those it requires.
 _METHOD_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "latin_hypercube": (frozenset({"n"}), frozenset({"n"})),
@@ -103,9 +102,65 @@ MORRIS_LEVELS = 4
 _POINTS_MAY_REPEAT = ("morris", "sobol", "points")
 _PARAMETERS = Params.describe()
 
+EXPERIMENT_FILE = FileSchema(
+    "Experiment file",
+    "A sweep's design: which parameters vary and how, which are fixed, how many "
+    "replicates each point gets, the master seed and the analysis that reads the runs "
+    "(``python -m sim sweep FILE``).",
+    (Section("experiment", "The experiment itself.", required=True, keys=(
+        Key("name", str, "Names the results directory and the figures' titles.",
+            plain_name=True),
+        Key("description", str, "One sentence for people.", default=""),
+        Key("analysis", str, "The analysis that draws the figures (docs/OUTPUTS.md lists "
+            "what each needs of its design).", default="none",
+            choices=lambda: tuple(registry.ANALYSES)),
+        Key("master_seed", int, "Every run's seed derives from it and the replicate.",
+            low=0),
+        Key("replicates", int, "Runs per design point, with seeds shared across points "
+            "(common random numbers).", default=1, low=1),
+        Key("series", bool, "Keep each run's per-quarter series (series.parquet).",
+            default=False),
+        Key("max_runs", int, "Most runs the design may make (default "
+            f"{DEFAULT_MAX_RUNS:,}; --max-runs wins).", default=None, low=1),
+        Key("profile", str, "A parameter profile replacing the defaults "
+            "(e.g. `calibrated`).", default=None),
+        Key("posterior", str, "A posterior sample: each replicate draws its calibrated "
+            "parameters from it.", default=None),
+        Key("figure_prefix", str, "Replaces the analysis's name at the front of the "
+            "figure files, so two experiments of one analysis publish side by side.",
+            default="", plain_name=True))),
+     Section("fixed", "Parameters held at one value (any model parameter).",
+             entries="parameter = value"),
+     Section("grid", "Every combination of listed values.",
+             entries="parameter = [values] or { from, to, num }"),
+     Section("sample", "Points drawn in ranges: Latin hypercube, uniform, Morris "
+             "trajectories or Saltelli's scheme over a Sobol' sequence.", keys=(
+        Key("method", str, "The sampler.", default="latin_hypercube",
+            choices=lambda: _SAMPLE_METHODS),
+        Key("n", int, "Points (latin_hypercube, uniform) or base sample, a power of 2 "
+            "(sobol).", default=None, low=1),
+        Key("trajectories", int, "Morris trajectories.", default=None, low=2),
+        Key("levels", int, "Morris grid levels, even.", default=MORRIS_LEVELS, low=2),
+        Key("second_order", bool, "Sobol': second-order indices too.", default=False),
+        Key("ranges", dict, "parameter = [low, high], real-valued parameters only.",
+            default=None))),
+     Section("points", "Explicit points from any other tool, run exactly as listed.",
+             keys=(Key("file", str, "A CSV file, relative to the experiment file, whose "
+                       "header names parameters and whose rows are the points."),))),
+    rules=("Exactly one of [grid], [sample] or [points].",
+           "A parameter is fixed or varied, not both.",
+           "Each [sample] method takes only its own settings (n: latin_hypercube, "
+           "uniform, sobol; trajectories and levels: morris; second_order: sobol).",
+           "Every design point must be a valid model input, cross-field rules included.",
+           "The analysis's needs of its design are met (docs/OUTPUTS.md)."))
+"""The experiment file, declared once: checked by :func:`parse`, documented by
+:meth:`~sim.experiment.spec.FileSchema.markdown`."""
+_HEAD = EXPERIMENT_FILE.section("experiment")
+_SAMPLE = {key.name: key for key in EXPERIMENT_FILE.section("sample").keys}
+_RANGE = {key.name: key for key in (Key("from", float, "first value"),
+                                    Key("to", float, "last value"),
+                                    Key("num", int, "how many values", low=1))}
 
-class ExperimentError(ValueError):
-    """A problem with an experiment file, in one line."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +201,7 @@ class Experiment:
     """The points file's bytes as read, copied into the results directory."""
     figure_prefix: str = ""
     """Names the figure files in place of the analysis's name (``[experiment]
-    figure_prefix``; see :func:`sim.analyses.registry.file_stem`), so that two
+    figure_prefix``; see :func:`sim.experiment.registry.file_stem`), so that two
     experiments of one analysis publish side by side. Empty: the analysis's names."""
     posterior: Posterior | None = field(default=None, repr=False)
     """The posterior sample each replicate draws its constants from (``[experiment]
@@ -266,7 +321,7 @@ def replicate_seeds(master_seed: int, replicates: int) -> list[int]:
 
 ANALYSES: tuple[str, ...] = tuple(registry.REGISTRY)
 """The analyses an experiment may name (``[experiment] analysis``), from
-:data:`sim.analyses.registry.REGISTRY`."""
+:data:`sim.experiment.registry.REGISTRY`."""
 
 
 def sampled_point_count(sample: dict[str, Any]) -> int:
@@ -292,23 +347,7 @@ def load(path: str | Path, max_runs: int | None = None) -> Experiment:
     is read relative to the experiment file's folder.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ExperimentError(f"experiment file not found: {path}")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ExperimentError(f"{path}: {size:,} bytes is too large for an experiment "
-                              f"file (at most {MAX_FILE_BYTES:,})")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise ExperimentError(f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} on "
-                              f"line {line}); save the file as UTF-8") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ExperimentError(f"{path}: not valid TOML: {error}") from None
+    text, document = read_document(path, "experiment file", MAX_FILE_BYTES)
     return parse(document, text, str(path), max_runs=max_runs, base=path.parent)
 
 
@@ -362,33 +401,14 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     A ``[points] file`` is read relative to ``base`` (default: the current folder), or
     from ``points_file`` when given, whatever the document names (a results directory
     reads its own copy so)."""
-    _no_unknown(document, _TOP_KEYS, where)
-    head = document.get("experiment")
-    if not isinstance(head, dict):
-        raise ExperimentError(f"{where}: missing [experiment] table")
-    _no_unknown(head, _EXPERIMENT_KEYS, f"{where}: [experiment]")
-    name = _typed(head, "name", str, where, required=True)
-    check_name(name, where)
-    analysis = _typed(head, "analysis", str, where, default="none")
-    if analysis not in ANALYSES:
-        raise ExperimentError(f"{where}: [experiment] analysis must be one of "
-                              f"{', '.join(ANALYSES)}, got {analysis!r}")
-    master_seed = _typed(head, "master_seed", int, where, required=True)
-    if master_seed < 0:
-        raise ExperimentError(f"{where}: master_seed must be >= 0, got {master_seed}")
-    replicates = _typed(head, "replicates", int, where, default=1)
-    if replicates < 1:
-        raise ExperimentError(f"{where}: replicates must be >= 1, got {replicates}")
-    series = _typed(head, "series", bool, where, default=False)
-    file_limit = _typed(head, "max_runs", int, where, default=None)
-    if file_limit is not None and file_limit < 1:
-        raise ExperimentError(f"{where}: max_runs must be >= 1, got {file_limit}")
+    EXPERIMENT_FILE.check_tables(document, where)
+    head = _HEAD.read(document, where)
+    name, analysis, master_seed = head["name"], head["analysis"], head["master_seed"]
+    replicates, series, file_limit = head["replicates"], head["series"], head["max_runs"]
     if max_runs is not None and max_runs < 1:
         raise ExperimentError(f"--max-runs must be >= 1, got {max_runs}")
 
-    fixed = document.get("fixed", {})
-    if not isinstance(fixed, dict):
-        raise ExperimentError(f"{where}: [fixed] must be a table of parameter = value")
+    fixed = EXPERIMENT_FILE.section("fixed").table(document, where)
     for key, value in fixed.items():
         _parameter_value(key, value, f"{where}: [fixed]")
 
@@ -432,10 +452,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
     overlap = sorted(set(varied) & set(fixed))
     if overlap:
         raise ExperimentError(f"{where}: {overlap[0]} is both fixed and varied")
-    figure_prefix = _typed(head, "figure_prefix", str, where, default="")
-    if figure_prefix:
-        check_name(figure_prefix, where, key="figure_prefix")
-    profile = _typed(head, "profile", str, where, default=None)
+    figure_prefix, profile = head["figure_prefix"], head["profile"]
     if profile is not None:
         try:
             values = load_profile(profile)
@@ -443,7 +460,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
             raise ExperimentError(f"{where}: [experiment] {error}") from None
         # the profile replaces the defaults; [fixed] and the varied parameters win
         fixed = {**{k: v for k, v in values.items() if k not in varied}, **fixed}
-    posterior_name = _typed(head, "posterior", str, where, default=None)
+    posterior_name = head["posterior"]
     posterior = None
     if posterior_name is not None:
         try:
@@ -451,8 +468,7 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
         except ParameterError as error:
             raise ExperimentError(f"{where}: [experiment] {error}") from None
 
-    experiment = Experiment(name=name, description=_typed(head, "description", str, where,
-                                                          default=""),
+    experiment = Experiment(name=name, description=head["description"],
                             analysis=analysis, master_seed=master_seed, replicates=replicates,
                             series=series, fixed=dict(fixed), grid=grid, sample=sample,
                             source=source or toml_text(document), max_runs=limit,
@@ -465,23 +481,6 @@ def parse(document: dict[str, Any], source: str = "", where: str = "experiment",
         if problem is not None:
             raise ExperimentError(f"{where}: the {analysis} analysis {problem}")
     return experiment
-
-
-def check_name(name: str, where: str = "experiment", key: str = "name") -> None:
-    """Refuse an experiment name that is not a plain name.
-
-    The name becomes a folder (``results/NAME``), so it may hold only ASCII letters,
-    digits, '-', '_' and '.', must start with a letter or digit, must not contain '..'
-    and is at most :data:`MAX_NAME_LENGTH` characters: no path separator, parent
-    folder, absolute path or control character can take a sweep outside ``results/``.
-    """
-    plain = (len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name) is not None
-             and ".." not in name)
-    if not plain:
-        raise ExperimentError(
-            f"{where}: [experiment] {key} must be a plain name (ASCII letters, digits, "
-            f"'-', '_', '.', starting with a letter or digit, no '..', at most "
-            f"{MAX_NAME_LENGTH} characters), got {name[:MAX_NAME_LENGTH + 20]!r}")
 
 
 def _check_combinations(experiment: Experiment, where: str) -> None:
@@ -532,13 +531,11 @@ def _grid_lengths(table: Any, where: str) -> dict[str, int]:
     lengths = {}
     for key, spec in table.items():
         if isinstance(spec, dict):
-            _no_unknown(spec, {"from", "to", "num"}, f"{where}: [grid] {key}")
-            _typed(spec, "from", float, f"{where}: [grid] {key}", required=True)
-            _typed(spec, "to", float, f"{where}: [grid] {key}", required=True)
-            num = _typed(spec, "num", int, f"{where}: [grid] {key}", required=True)
-            if num < 1:
-                raise ExperimentError(f"{where}: [grid] {key}.num must be >= 1, got {num}")
-            lengths[key] = num
+            inside = f"{where}: [grid] {key}"
+            refuse_unknown(spec, set(_RANGE), inside)
+            _RANGE["from"].read(spec, inside)
+            _RANGE["to"].read(spec, inside)
+            lengths[key] = _RANGE["num"].read(spec, inside)
         elif isinstance(spec, list) and spec:
             lengths[key] = len(spec)
         else:
@@ -571,11 +568,9 @@ def _grid(table: dict[str, Any], where: str) -> dict[str, list[float]]:
 def _sample(table: Any, where: str) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ExperimentError(f"{where}: [sample] must be a table")
-    _no_unknown(table, _SAMPLE_KEYS, f"{where}: [sample]")
-    method = _typed(table, "method", str, where, default="latin_hypercube")
-    if method not in _SAMPLE_METHODS:
-        raise ExperimentError(f"{where}: [sample] method must be one of "
-                              f"{', '.join(_SAMPLE_METHODS)}, got {method!r}")
+    inside = f"{where}: [sample]"
+    refuse_unknown(table, set(_SAMPLE), inside)
+    method = _SAMPLE["method"].read(table, inside)
     allowed, required = _METHOD_SETTINGS[method]
     for key in sorted(set(table) - allowed - {"method", "ranges"}):
         users = ", ".join(name for name, (keys, _) in _METHOD_SETTINGS.items()
@@ -586,29 +581,22 @@ def _sample(table: Any, where: str) -> dict[str, Any]:
         raise ExperimentError(f"{where}: [sample] method = {method!r} needs {key}")
     settings: dict[str, Any] = {}
     if "n" in allowed:
-        n = _typed(table, "n", int, f"{where}: [sample]", required=True)
-        if n < 1:  # no upper bound of its own: the design's size is capped as a whole
-            raise ExperimentError(f"{where}: [sample] n must be >= 1, got {n}")
+        n = _SAMPLE["n"].read(table, inside)  # no upper bound: the design's size is capped
         if method == "sobol" and (n < 2 or n & (n - 1)):
             raise ExperimentError(
                 f"{where}: [sample] n must be a power of 2 (2, 4, 8, 16, ...) for method = "
                 f"'sobol': SALib's Sobol' sequence keeps its balance only then, got {n}")
         settings["n"] = n
     if method == "morris":
-        trajectories = _typed(table, "trajectories", int, f"{where}: [sample]",
-                              required=True)
-        if trajectories < 2:
-            raise ExperimentError(f"{where}: [sample] trajectories must be >= 2 (the "
-                                  f"spread of the elementary effects needs two), got "
-                                  f"{trajectories}")
-        levels = _typed(table, "levels", int, f"{where}: [sample]", default=MORRIS_LEVELS)
-        if levels < 2 or levels % 2:
+        # two trajectories at least: the spread of the elementary effects needs two
+        trajectories = _SAMPLE["trajectories"].read(table, inside)
+        levels = _SAMPLE["levels"].read(table, inside)
+        if levels % 2:
             raise ExperimentError(f"{where}: [sample] levels must be an even number >= 2 "
                                   f"(SALib's Morris grid needs an even number), got {levels}")
         settings |= {"trajectories": trajectories, "levels": levels}
     if method == "sobol":
-        settings["second_order"] = _typed(table, "second_order", bool,
-                                          f"{where}: [sample]", default=False)
+        settings["second_order"] = _SAMPLE["second_order"].read(table, inside)
     ranges = table.get("ranges")
     if not isinstance(ranges, dict) or not ranges:
         raise ExperimentError(f"{where}: [sample.ranges] must name at least one parameter")
@@ -721,8 +709,7 @@ def _read_points(table: Any, where: str, base: Path, override: Path | None) -> _
     header's names are checked, the values are not converted yet."""
     if not isinstance(table, dict):
         raise ExperimentError(f"{where}: [points] must be a table with file = \"NAME.csv\"")
-    _no_unknown(table, _POINTS_KEYS, f"{where}: [points]")
-    name = _typed(table, "file", str, f"{where}: [points]", required=True)
+    name = EXPERIMENT_FILE.section("points").read({"points": table}, where)["file"]
     path = override if override is not None else base / name
     if not path.is_file():
         raise ExperimentError(f"{where}: [points] file {name!r} not found ({path}; the "
@@ -805,27 +792,6 @@ def _cell_value(name: str, kind: type, cell: str, where: str) -> Any:
         check_value(name, value)
     except ParameterError as error:
         raise ExperimentError(f"{where}: {error}") from None
-    return value
-
-
-def _no_unknown(table: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ExperimentError(f"{where}: unknown key {unknown[0]!r} (allowed: "
-                              f"{', '.join(sorted(allowed))})")
-
-
-def _typed(table: dict[str, Any], key: str, kind: type, where: str, *,
-           required: bool = False, default: Any = None) -> Any:
-    if key not in table:
-        if required:
-            raise ExperimentError(f"{where}: missing key {key!r}")
-        return default
-    value = table[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ExperimentError(f"{where}: {key} must be {kind.__name__}, got {value!r}")
     return value
 
 

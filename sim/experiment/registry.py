@@ -6,10 +6,10 @@ An experiment file names one analysis (``[experiment] analysis``). Its entry her
 * which figures it draws, in order, and each figure's companion tables (tables of
   another shape drawn into the figure and written next to it);
 * which module of :mod:`sim.analyses` computes those tables and draws those figures
-  (imported only when a table or figure is asked for, so reading this registry loads
-  neither matplotlib nor the tables);
+  (named, not imported: :mod:`sim.analyses.catalogue` finds the functions, so this
+  contract loads neither matplotlib nor the tables, and never imports the analyses);
 * what it needs of its design, as :class:`Requirement` checks run by
-  :func:`sim.sweep.design.parse` before any run (docs/OUTPUTS.md lists them).
+  :func:`sim.experiment.design.parse` before any run (docs/OUTPUTS.md lists them).
 
 The design validator, ``python -m sim figures`` (from results or from CSV files) and
 ``python -m sim reproduce`` all read this registry. A new analysis is a new module of
@@ -17,31 +17,27 @@ The design validator, ``python -m sim figures`` (from results or from CSV files)
 :data:`REGISTRY`.
 
 The requirement checks see the experiment only through the attributes of
-:class:`Design`, so this module does not import :mod:`sim.sweep`, which imports it.
+:class:`Design` (structural typing), so this module does not import
+:mod:`sim.experiment.design`, which imports it to run them.
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sim.params import PROGRAMME_NAMES, START_YEAR, Params
 
-if TYPE_CHECKING:  # not at run time: the tables need pandas
-    from sim.analyses.tables import Table
-
 __all__ = ["ANALYSES", "COMPANIONS", "POLICY_SWITCHES", "REGISTRY", "Analysis", "Design",
-           "Figure", "Requirement", "analysis", "drawer", "figure_names", "file_stem", "owner",
-           "table", "table_names"]
+           "Figure", "Requirement", "analysis", "figure_names", "file_stem", "owner",
+           "table_names"]
 
 
 class Design(Protocol):
     """What a requirement check reads of an experiment
-    (:class:`sim.sweep.design.Experiment` has it all)."""
+    (:class:`sim.experiment.design.Experiment` has it all)."""
 
     replicates: int
     series: bool
@@ -513,25 +509,3 @@ def owner(name: str) -> tuple[Analysis, Figure]:
                 return entry, figure
     raise ValueError(f"unknown figure {name!r} (expected one of "
                      f"{', '.join(table_names())})")
-
-
-def table(name: str) -> Table:
-    """The :class:`sim.analyses.tables.Table` of a figure or companion table, from its
-    analysis's module. Raises ``ValueError`` for an unknown name."""
-    entry, _figure = owner(name)
-    return _module(entry).TABLES[name]
-
-
-def drawer(name: str) -> Callable[..., Any]:
-    """The function that draws a figure from its table, context and companion tables.
-    Raises ``ValueError`` for a name that is not a figure."""
-    entry, figure = owner(name)
-    if figure.name != name:
-        raise ValueError(f"{name!r} is a table drawn into the {figure.name} figure, not a "
-                         f"figure (expected one of {', '.join(figure_names())})")
-    return _module(entry).DRAWERS[name]
-
-
-def _module(entry: Analysis) -> ModuleType:
-    # imported on first use: the validator reads this registry without drawing anything
-    return importlib.import_module(str(entry.module))  # set: the entry owns a figure

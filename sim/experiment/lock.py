@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.sweep.design import ExperimentError
+from sim.experiment.design import ExperimentError
 
 LOCK_FILE = ".lock"
 

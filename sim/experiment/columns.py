@@ -13,7 +13,7 @@ A results directory (:mod:`sim.sweep.storage`) holds two Parquet tables:
 :func:`annotate` attaches each column's description and unit to a table as Parquet
 field metadata (keys ``description`` and ``unit``), so that a table read without these
 docs still says what it holds. :data:`MANIFEST` describes ``manifest.json`` and
-:data:`FILES` the files of a results directory. :mod:`sim.sweep.outputs` lays all of it
+:data:`FILES` the files of a results directory. :mod:`sim.experiment.outputs` lays all of it
 out, with what each analysis needs of its design, as docs/OUTPUTS.md.
 """
 
