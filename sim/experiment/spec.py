@@ -51,7 +51,7 @@ def check_name(name: str, where: str = "experiment", key: str = "name") -> None:
              and ".." not in name)
     if not plain:
         raise ExperimentError(
-            f"{where}: [experiment] {key} must be a plain name (ASCII letters, digits, "
+            f"{where}: {key} must be a plain name (ASCII letters, digits, "
             f"'-', '_', '.', starting with a letter or digit, no '..', at most "
             f"{MAX_NAME_LENGTH} characters), got {name[:MAX_NAME_LENGTH + 20]!r}")
 
