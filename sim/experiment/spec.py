@@ -131,7 +131,7 @@ class Key:
         if self.choices is not None and value not in self.choices():
             raise ExperimentError(f"{where}: {self.name} must be one of "
                                   f"{', '.join(self.choices())}, got {value!r}")
-        if self.plain_name and value:
+        if self.plain_name and value != self.default:  # "" is no prefix, not no name
             check_name(value, where, key=self.name)
         return value
 
