@@ -1,10 +1,10 @@
 """A results directory: manifest, run table and series, written as runs complete.
 
-The directory's layout and how it is read are the contract's (:mod:`sim.experiment.results`);
-this module writes it.
+The directory's layout and how it is read are the contract's
+(:mod:`sim.experiment.results`); this module writes it.
 
-One sweep at a time writes a directory (:mod:`sim.experiment.lock`). Every file appears by an
-atomic rename, so a sweep killed at any moment leaves only complete files. Starting again
+One sweep at a time writes a directory (:mod:`sim.experiment.lock`). Every file appears
+by an atomic rename, so a sweep killed at any moment leaves only complete files. Starting again
 reads which runs are stored and runs only the rest; duplicates (a run stored twice) are
 dropped when the tables are consolidated.
 
@@ -12,9 +12,10 @@ Every Parquet file records the code that made its runs (key ``sim.code``, and
 ``sim.code_history`` where runs of several codes were consolidated). Runs of other code
 are not added to a directory unless asked (``allow_code_change``).
 
-What is stored is checked whenever a directory is opened: a part that cannot be read,
-has the wrong columns, holds runs of another design or lacks its series is moved to
-``quarantine/`` with a warning on stderr, and its runs are run again.
+What is stored is checked whenever a directory is opened (:mod:`sim.sweep.survey`): a
+part that cannot be read, has the wrong columns, holds runs of another design or lacks its
+series is moved to ``quarantine/`` with a warning on stderr, and its runs are run again.
+Files are written by :mod:`sim.sweep.parts`.
 """
 
 from __future__ import annotations
@@ -22,86 +23,37 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import json
-import os
 import platform
 import sys
-import uuid
 import weakref
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.experiment import columns as column_docs
 from sim.experiment import identity, lock
 from sim.experiment.design import Experiment, ExperimentError, replicate_seeds
 from sim.experiment.results import (
-    CODE_KEY,
     EXPERIMENT,
-    HISTORY_KEY,
     MANIFEST,
     POINTS,
-    QUARANTINE,
     RUNS,
     SERIES,
     UNREADABLE,
     Code,
     codes_of_file,
     read_manifest,
-    short_reason,
     stored_experiment,
 )
-from sim.params import Params
+from sim.sweep.parts import KEYS, codes_of_runs, part_name, write_bytes, write_parquet, write_text
+from sim.sweep.survey import StoredRuns, Survey
 from sim.sweep.tasks import RunResult
 
 _PACKAGES = ("mesa", "numpy", "networkx", "pandas", "pyarrow", "dask", "distributed",
              "scipy", "matplotlib")
-_KEYS = ("run_id", "point", "replicate", "seed")
 
 
-
-
-@dataclass
-class _Batch:
-    """Runs stored together: a runs file and, with series, the file of their series."""
-
-    runs: Path
-    series: Path | None
-    consolidated: bool
-    run_ids: list[str]
-    codes: dict[str, Code]
-    """Code of each run of the batch."""
-    columns: frozenset[str]
-    series_columns: frozenset[str] | None = None
-    lacking: set[str] = field(default_factory=set)
-    """Runs whose series are missing or incomplete."""
-    runs_table: pd.DataFrame | None = None
-    series_table: pd.DataFrame | None = None
-
-
-@dataclass
-class _Survey:
-    """What a results directory holds: usable batches, and files to set aside."""
-
-    batches: list[_Batch]
-    damaged: list[tuple[list[Path], str]]
-    """Files to move to quarantine (a runs file with its series file) and why."""
-    splits: list[_Batch]
-    """Consolidated tables of which only some runs have their series."""
-
-    def done(self) -> dict[str, Code]:
-        """Each stored run (the first copy of it) and the code that made it."""
-        codes: dict[str, Code] = {}
-        for batch in self.batches:
-            for run_id in batch.run_ids:
-                if run_id not in batch.lacking and run_id not in codes:
-                    codes[run_id] = batch.codes[run_id]
-        return codes
 
 
 class ResultStore:
@@ -131,13 +83,8 @@ class ResultStore:
         # columns of the parts this store wrote: what the running code makes
         self._made: dict[str, frozenset[str]] = {}
         self._release: weakref.finalize | None = None
-        self._specs = {spec.run_id: spec for spec in experiment.runs()}
-        # quarters per run depend on until_year alone: no Params per point (a million
-        # points would take minutes)
-        default_year = Params().until_year
-        self._steps = {run_id: Params.steps_until(spec.parameters.get("until_year",
-                                                                       default_year))
-                       for run_id, spec in self._specs.items()}
+        self.stored = StoredRuns(self.directory, experiment, self.code, self._made)
+        self._specs, self._steps = self.stored.specs, self.stored.steps
 
     # --- opening -------------------------------------------------------------------------
     def __enter__(self) -> ResultStore:
@@ -188,7 +135,7 @@ class ResultStore:
 
     def _open_locked(self) -> set[str]:
         state, manifest = self._ownership()  # again: the directory may have changed
-        survey = self._survey()
+        survey = self.stored.survey()
         done = survey.done()
         recorded = manifest.get("code") if manifest else None
         first_meeting = identity.code_key(recorded) != identity.code_key(self.code)
@@ -199,17 +146,17 @@ class ResultStore:
             self._write_manifest(status="running", stored=0, history=[])
         experiment_copy = self.directory / EXPERIMENT
         if not experiment_copy.exists():
-            _atomic_write_text(experiment_copy, self.experiment.source)
+            write_text(experiment_copy, self.experiment.source)
         points_copy = self.directory / POINTS
         if self.experiment.points_bytes and not points_copy.exists():
-            _atomic_write_bytes(points_copy, self.experiment.points_bytes)
+            write_bytes(points_copy, self.experiment.points_bytes)
         self.parts.mkdir(exist_ok=True)
         for folder in (self.directory, self.parts):
             for stray in folder.glob(".tmp-*"):  # a write cut short by a kill
                 stray.unlink()
-        repaired = self._repair(survey)
+        repaired = self.stored.repair(survey)
         if repaired:
-            done = self._survey().done()
+            done = self.stored.survey().done()
         if state == "rebuild":
             print(f"warning: {self.directory} had no {MANIFEST}; rebuilt it from "
                   f"experiment.toml and the {len(done)} stored runs", file=sys.stderr)
@@ -319,7 +266,7 @@ class ResultStore:
         """Write the buffered runs as one new part, atomically."""
         if not self._rows:
             return
-        name = _part_name()
+        name = part_name()
         runs = pd.DataFrame(self._rows)
         codes = [(self.code, list(runs["run_id"]))]
         self._made["columns"] = frozenset(runs.columns)
@@ -327,8 +274,8 @@ class ResultStore:
             series = pd.concat(self._series, ignore_index=True)
             self._made["series_columns"] = frozenset(series.columns)
             # series first: a part of runs is only ever visible with its series
-            _write_parquet(series, self.parts / f"series-{name}.parquet", "series", codes)
-        _write_parquet(runs, self.parts / f"runs-{name}.parquet", "runs", codes)
+            write_parquet(series, self.parts / f"series-{name}.parquet", "series", codes)
+        write_parquet(runs, self.parts / f"runs-{name}.parquet", "runs", codes)
         self._rows, self._series = [], []
 
     def finalize(self, total: int) -> pd.DataFrame:
@@ -336,11 +283,11 @@ class ResultStore:
         design: the manifest says 'complete' only when every run of the design is stored
         once (with its series, when asked), else 'incomplete' and why."""
         self.flush()
-        self._repair(self._survey())
+        self.stored.repair(self.stored.survey())
         # read in full this time: a file damaged since the sweep opened is set aside too
-        survey = self._survey(tables=True)
-        if self._repair(survey):
-            survey = self._survey(tables=True)
+        survey = self.stored.survey(tables=True)
+        if self.stored.repair(survey):
+            survey = self.stored.survey(tables=True)
         done = survey.done()
         self._check_code(None, done, warn=False)  # never consolidate several codes unasked
 
@@ -357,9 +304,9 @@ class ResultStore:
                 series_table = batch.series_table
                 series_frames.append(series_table[series_table["run_id"].isin(keep)])
         runs = (pd.concat(runs_frames, ignore_index=True) if runs_frames
-                else pd.DataFrame(columns=list(_KEYS)))
+                else pd.DataFrame(columns=list(KEYS)))
         runs = runs.sort_values(["point", "replicate"]).reset_index(drop=True)
-        codes = _codes_of_runs(runs["run_id"], done)
+        codes = codes_of_runs(runs["run_id"], done)
         series = None
         if series_frames:
             series = pd.concat(series_frames, ignore_index=True)
@@ -373,8 +320,8 @@ class ResultStore:
         # series first, runs second, parts last: a kill in between leaves duplicates,
         # which the next consolidation drops, never a run without its series
         if series is not None:
-            _write_parquet(series, self.directory / SERIES, "series", codes)
-        _write_parquet(runs, self.directory / RUNS, "runs", codes)
+            write_parquet(series, self.directory / SERIES, "series", codes)
+        write_parquet(runs, self.directory / RUNS, "runs", codes)
         for part in list(self.parts.glob("*.parquet")):
             part.unlink()
         self._write_manifest(status="incomplete" if reasons else "complete",
@@ -383,7 +330,7 @@ class ResultStore:
         return runs
 
     def _shortfalls(self, runs: pd.DataFrame, series: pd.DataFrame | None, total: int,
-                    survey: _Survey) -> list[str]:
+                    survey: Survey) -> list[str]:
         """Why the consolidated tables are not the whole design (empty when they are)."""
         reasons = []
         stray = set(runs["run_id"]) - set(self._specs)
@@ -406,7 +353,7 @@ class ResultStore:
         self.flush()
         # quick, on the way out: run ids and codes only; files are checked on resuming
         done: dict[str, Code] = {}
-        for path in self._runs_files():
+        for path in self.stored.runs_files():
             try:
                 run_ids = pq.read_table(path, columns=["run_id"]).column(0).to_pylist()
                 codes = codes_of_file(pq.read_schema(path).metadata, run_ids)
@@ -447,191 +394,14 @@ class ResultStore:
             manifest["incomplete_reason"] = reason
         if rebuilt or "rebuilt" in previous:
             manifest["rebuilt"] = _now() if rebuilt else previous["rebuilt"]
-        _atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
+        write_text(path, json.dumps(manifest, indent=2) + "\n")
 
     # --- checking what is stored ----------------------------------------------------------
-    def _runs_files(self) -> list[Path]:
-        final = self.directory / RUNS
-        return ([final] if final.exists() else []) + sorted(self.parts.glob("runs-*.parquet"))
-
-    def _survey(self, *, tables: bool = False) -> _Survey:
-        """Read every stored runs file (and series file) and sort them into usable
-        batches and files to set aside. Writes nothing."""
-        damaged: list[tuple[list[Path], str]] = []
-        batches: list[_Batch] = []
-        for path in self._runs_files():
-            consolidated = path.parent == self.directory
-            series = (self.directory / SERIES if consolidated
-                      else path.with_name("series-" + path.name.removeprefix("runs-")))
-            pair = [path, series] if series.exists() else [path]
-            try:
-                table = pq.read_table(path)
-            except UNREADABLE as error:
-                damaged.append((pair, f"cannot be read ({short_reason(error)})"))
-                continue
-            problem = self._runs_problem(table)
-            if problem:
-                damaged.append((pair, problem))
-                continue
-            run_ids = table.column("run_id").to_pylist()
-            batches.append(_Batch(
-                runs=path, series=series if self.experiment.series else None,
-                consolidated=consolidated, run_ids=run_ids,
-                codes=codes_of_file(table.schema.metadata, run_ids),
-                columns=frozenset(table.schema.names),
-                runs_table=table.to_pandas() if tables else None))
-        batches = self._agreeing(batches, "columns", damaged, "runs")
-        splits: list[_Batch] = []
-        if self.experiment.series:
-            batches = self._with_series(batches, damaged, splits, tables)
-        return _Survey(batches, damaged, splits)
-
-    def _runs_problem(self, table: pa.Table) -> str | None:
-        """Why a readable runs file cannot be used, or None."""
-        names = table.schema.names
-        expected = [*_KEYS, *self.experiment.fixed, *self.experiment.varied]
-        missing = [name for name in expected if name not in names]
-        if missing:
-            return f"has the wrong columns (no {missing[0]!r})"
-        if not (pa.types.is_string(table.schema.field("run_id").type)
-                or pa.types.is_large_string(table.schema.field("run_id").type)):
-            return "has the wrong columns (run_id is not text)"
-        if not all(pa.types.is_integer(table.schema.field(name).type) for name in _KEYS[1:]):
-            return "has the wrong columns (point, replicate and seed must be integers)"
-        keys = table.select(list(_KEYS)).to_pylist()
-        for row in keys:
-            spec = self._specs.get(row["run_id"])
-            if spec is None or (spec.point, spec.replicate, spec.seed) != (
-                    row["point"], row["replicate"], row["seed"]):
-                return "holds runs that are not in this experiment's design"
-        return None
-
-    def _agreeing(self, batches: list[_Batch], attribute: str,
-                  damaged: list[tuple[list[Path], str]], what: str) -> list[_Batch]:
-        """Batches whose columns are those of most files of the same code; the others
-        are set aside (a code change may change the columns, one code may not)."""
-        def code_key(batch: _Batch) -> frozenset[str | None]:
-            return frozenset(identity.code_key(code) for code in batch.codes.values())
-
-        common: dict[frozenset[str | None], frozenset[str]] = {}
-        for key in {code_key(batch) for batch in batches}:
-            votes: Counter[frozenset[str]] = Counter()
-            for batch in batches:  # by runs, ties to the oldest file
-                if code_key(batch) == key:
-                    votes[getattr(batch, attribute)] += len(set(batch.run_ids))
-            common[key] = votes.most_common(1)[0][0]
-        if attribute in self._made:  # what the running code made this time decides
-            common[frozenset({identity.code_key(self.code)})] = self._made[attribute]
-        kept = []
-        for batch in batches:
-            names = getattr(batch, attribute)
-            usual = common[code_key(batch)]
-            if names == usual:
-                kept.append(batch)
-                continue
-            pair = [path for path in (batch.runs, batch.series)
-                    if path is not None and path.exists()]
-            odd = sorted(names ^ usual)
-            damaged.append((pair, f"has {what} columns unlike the other files of its code "
-                                  f"({odd[0]!r} {'extra' if odd[0] in names else 'missing'})"))
-        return kept
-
-    def _with_series(self, batches: list[_Batch], damaged: list[tuple[list[Path], str]],
-                     splits: list[_Batch], tables: bool) -> list[_Batch]:
-        """Check that every run of every batch has its whole series."""
-        kept = []
-        for batch in batches:
-            series = batch.series
-            where = SERIES if batch.consolidated else series.name
-            if not series.exists():
-                problem = f"has no series ({where} is missing)"
-            else:
-                try:
-                    names = pq.read_schema(series).names
-                    if "run_id" not in names or "quarter" not in names:
-                        raise ValueError(f"no {'run_id' if 'run_id' not in names else 'quarter'}"
-                                         " column")
-                    table = pq.read_table(series) if tables else pq.read_table(
-                        series, columns=["run_id", "quarter"])
-                    problem = None
-                except UNREADABLE as error:
-                    problem = f"has unreadable series ({where}: {short_reason(error)})"
-            if problem is None:
-                quarters = (table.select(["run_id", "quarter"]).to_pandas()
-                            .drop_duplicates().groupby("run_id").size())
-                batch.lacking = {run_id for run_id in batch.run_ids
-                                 if quarters.get(run_id, 0) != self._steps[run_id]}
-                batch.series_columns = frozenset(names)
-                if tables:
-                    batch.series_table = table.to_pandas()
-                if not batch.lacking:
-                    kept.append(batch)
-                    continue
-                if batch.consolidated and len(batch.lacking) < len(set(batch.run_ids)):
-                    splits.append(batch)
-                    kept.append(batch)
-                    continue
-                problem = (f"has runs without their whole series ({len(batch.lacking)} "
-                           f"of {len(set(batch.run_ids))} in {where})")
-            damaged.append(([p for p in (batch.runs, series) if p.exists()], problem))
-        return self._agreeing(kept, "series_columns", damaged, "series")
-
-    def _repair(self, survey: _Survey) -> bool:
-        """Move damaged files to quarantine and cut consolidated tables back to their
-        complete runs, saying so on stderr. Returns whether anything was moved."""
-        for paths, problem in survey.damaged:
-            moved = [self._quarantine(path) for path in paths]
-            others = "" if len(moved) == 1 else f" (with {paths[1].name})"
-            print(f"warning: {paths[0]} {problem}; moved to {moved[0].parent}{others}, its "
-                  "runs will be run again", file=sys.stderr)
-        for batch in survey.splits:
-            runs = pq.read_table(batch.runs)
-            series = pq.read_table(batch.series)
-            complete = [run_id for run_id in dict.fromkeys(batch.run_ids)
-                        if run_id not in batch.lacking]
-            keep_runs = runs.filter(pc.is_in(runs.column("run_id"),
-                                                     pa.array(complete)))
-            keep_series = series.filter(pc.is_in(series.column("run_id"),
-                                                         pa.array(complete)))
-            codes = _codes_of_runs(complete, batch.codes)
-            name = _part_name()
-            # the complete runs are stored again as a part before the tables move away
-            _write_parquet(keep_series.to_pandas(), self.parts / f"series-{name}.parquet",
-                           "series", codes)
-            _write_parquet(keep_runs.to_pandas(), self.parts / f"runs-{name}.parquet",
-                           "runs", codes)
-            moved = [self._quarantine(path) for path in (batch.runs, batch.series)]
-            print(f"warning: {batch.runs}: {len(batch.lacking)} of its "
-                  f"{len(set(batch.run_ids))} runs have no whole series in {batch.series}; "
-                  f"moved both to {moved[0].parent}, kept the {len(complete)} complete runs, "
-                  f"the {len(batch.lacking)} others will be run again", file=sys.stderr)
-        return bool(survey.damaged or survey.splits)
-
-    def _quarantine(self, path: Path) -> Path:
-        folder = self.directory / QUARANTINE
-        folder.mkdir(exist_ok=True)
-        target = folder / path.name
-        if target.exists():
-            target = folder / f"{path.stem}-{_part_name()}{path.suffix}"
-        os.replace(path, target)
-        return target
-
-
 # --- code identities ------------------------------------------------------------------------
-def _codes_of_runs(run_ids: Any, codes: dict[str, Code]) -> list[tuple[Code, list[str]]]:
-    """The runs of a table grouped by the code that made them, codes in order of first
-    appearance."""
-    groups: dict[str | None, tuple[Code, list[str]]] = {}
-    for run_id in run_ids:
-        code = codes.get(run_id)
-        groups.setdefault(identity.code_key(code), (code, []))[1].append(run_id)
-    return list(groups.values())
-
-
 def _history(done: dict[str, Code]) -> list[dict[str, Any]]:
     """Each code that made stored runs, with how many (for the manifest)."""
     return [{"code": code, "runs": len(run_ids)}
-            for code, run_ids in _codes_of_runs(list(done), done)]
+            for code, run_ids in codes_of_runs(list(done), done)]
 
 
 def _describe(code: Code, manifest: dict[str, Any] | None) -> str:
@@ -642,37 +412,12 @@ def _describe(code: Code, manifest: dict[str, Any] | None) -> str:
 
 
 # --- files ------------------------------------------------------------------------------------
-def _write_parquet(frame: pd.DataFrame, path: Path, kind: str,
-                   identity: list[tuple[Code, list[str]]]) -> None:
-    """Write one table atomically, with its column descriptions and the identity of the
-    code that made its runs (``kind`` is 'runs' or 'series')."""
-    table = column_docs.annotate(pa.Table.from_pandas(frame, preserve_index=False), kind)
-    metadata = dict(table.schema.metadata or {})
-    if len(identity) == 1:
-        code, run_ids = identity[0]
-        if code is not None:
-            metadata[CODE_KEY] = json.dumps(code).encode()
-        history = [{"code": code, "runs": len(run_ids)}]
-    else:  # several codes: which run is whose, so that a later split keeps it
-        history = [{"code": code, "runs": len(run_ids), "run_ids": run_ids}
-                   for code, run_ids in identity]
-    metadata[HISTORY_KEY] = json.dumps(history).encode()
-    table = table.replace_schema_metadata(metadata)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    pq.write_table(table, tmp)
-    _fsync_replace(tmp, path)
-
-
 def _manifest_or_none(path: Path) -> dict[str, Any]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return manifest if isinstance(manifest, dict) else {}
-
-
-def _part_name() -> str:
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
 def _version(name: str) -> str | None:
@@ -684,19 +429,3 @@ def _version(name: str) -> str | None:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    _atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    tmp.write_bytes(data)
-    _fsync_replace(tmp, path)
-
-
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
