@@ -15,6 +15,7 @@
 #   make dashboard-assets     cache Solara's front-end files from the npm registry (needs npm)
 #   make notebooks            JupyterLab on notebooks/ (127.0.0.1, offline dashboard inline)
 #   make screenshot           the browser test, saving docs/images/dashboard.png
+#   make docs                 the documentation site in site/ (offline; any warning fails)
 #   make lint | bench | bench-sweep | bench-dashboard | clean
 #
 # The interpreter is found by scripts/find-python; override it with
@@ -38,7 +39,7 @@ WORKERS ?=
 SWEEP_ARGS = $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: venv run simulate test test-all reproduce publish dashboard dashboard-assets notebooks screenshot \
-        lint bench bench-sweep bench-dashboard clean
+        docs lint bench bench-sweep bench-dashboard clean
 
 venv: $(STAMP)
 
@@ -113,6 +114,11 @@ screenshot: venv
 	DASHBOARD_SCREENSHOT=docs/images/dashboard.png $(VPY) -m pytest -q -s \
 	  tests/test_browser.py::test_dashboard_steps_in_chromium_offline
 
+# Strict: a broken link or anchor, a page left out of the navigation or a module
+# mkdocstrings cannot load fails the build (tests/test_docs.py runs the same build).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VPY) -m mkdocs build --strict --site-dir site
+
 lint: venv
 	$(VENV)/bin/ruff check sim tests benchmarks experiments
 
@@ -126,5 +132,5 @@ bench-dashboard: venv
 	$(VPY) benchmarks/bench_dashboard.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis .solara-assets
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache .ruff_cache .hypothesis .solara-assets
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -6,7 +6,8 @@ checks the scenario label, that the network and the plots drew and that each is 
 large enough for its smallest text to be at least 10 px on screen. Any browser console
 error, any page error, any failed request and any request leaving this machine fails
 the test (the dashboard must work offline). A screenshot is saved (to
-``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for the README's picture).
+``$DASHBOARD_SCREENSHOT`` if set: ``make screenshot`` uses it for the picture in
+docs/how-to/dashboard.md).
 The server is stopped by the test.
 
 A second test opens a notebook in JupyterLab, started with the offline settings

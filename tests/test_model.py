@@ -90,7 +90,8 @@ def test_the_datacollector_is_indexed_by_quarter_and_records_agents_when_asked()
 @pytest.mark.slow
 def test_batch_run_with_processes_runs_under_a_main_guard(tmp_path):
     # Mesa's batch_run starts processes that import the calling script again: without
-    # the guard each would start its own batch_run (the README's example has it)
+    # the guard each would start its own batch_run (the example in
+    # docs/tutorials/first-run.md has it)
     script = tmp_path / "batch.py"
     script.write_text(textwrap.dedent("""\
         import mesa
