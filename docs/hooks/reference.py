@@ -47,7 +47,6 @@ API_PAGE = "reference/api.md"
 API_DIR = "reference/api"
 FIGURES = ROOT / "figures"
 ODD = ROOT / "docs" / "ODD.md"
-SCHEMA_MODULE = "sim.experiment.spec"
 
 GENERATED_NOTE = ("<!-- generated at build time by docs/hooks/reference.py; "
                   "edit the code, not this page -->\n\n")
@@ -258,17 +257,17 @@ def parameters_page() -> str:
 # --- experiment files --------------------------------------------------------------
 
 def experiment_files_page() -> str:
-    try:
-        schema_markdown = importlib.import_module(SCHEMA_MODULE).schema_markdown
-    except (ImportError, AttributeError):
-        # TEMPORARY, until sim.experiment.spec provides schema_markdown(): remove this
-        # fallback then, so that a missing schema fails the build.
-        body = "The experiment-file schema is generated from sim.experiment.spec.\n"
-    else:
-        body = schema_markdown()
-    if not body.lstrip().startswith("# "):
-        body = f"# Experiment files\n\n{body}"
-    return GENERATED_NOTE + body
+    """Both input files, from their declarations (one TOML toolkit checks and documents
+    them: sim.experiment.spec)."""
+    from sim.experiment.design import EXPERIMENT_FILE
+    from sim.inference.problem import CALIBRATION_FILE
+
+    body = ["# Experiment files", "",
+            "Two kinds of TOML file drive the tool: an experiment file (a sweep's design) "
+            "and a calibration file. Both are checked in full before any run; a problem is "
+            "one line naming the file, the table and the key.", "",
+            EXPERIMENT_FILE.markdown(), CALIBRATION_FILE.markdown()]
+    return GENERATED_NOTE + "\n".join(body)
 
 
 # --- hooks -------------------------------------------------------------------------
