@@ -89,7 +89,6 @@ class ClusterModel(mesa.Model):
         params = self.params
         self.population = Population(len(DOMAINS))
         self.ties = TieTable()
-        self.agent_at: list[ClusterAgent] = []
         self.home_mix = np.array([profile.domain_shares for profile in CLUSTERS])
         self.history: list[dict[str, Any]] = []
         #: The spin-up's quarterly records (same columns as ``history``, quarters before
@@ -357,21 +356,18 @@ class ClusterModel(mesa.Model):
         gone = np.zeros(len(self.population), dtype=bool)
         gone[rows] = True
         self.ties.drop_agents(gone)
-        for row in rows.tolist():
-            self.agent_at[row].remove()
+        for agent in self.population.agent[rows].tolist():
+            agent.remove()
 
     def compact(self) -> None:
         """Housekeeping, not behaviour: once exited ventures' rows outnumber the living
         ones, drop them and renumber the living in order, so the cost of a quarter
-        follows the living agents, not everyone who ever lived."""
+        follows the living agents, not everyone who ever lived. The population
+        renumbers its rows' agents with the rows; the ties follow."""
         pop = self.population
         if 2 * int(pop.alive.sum()) >= len(pop):
             return
-        new_index = pop.compact()
-        self.ties.renumber(new_index)
-        for old, agent in enumerate(self.agent_at):
-            agent.index = int(new_index[old]) if new_index[old] >= 0 else None
-        self.agent_at = [agent for agent in self.agent_at if agent.index is not None]
+        self.ties.renumber(pop.compact())
 
     # --- observation -------------------------------------------------------------------------
     def observe(self, events: observation.QuarterEvents) -> None:
@@ -432,7 +428,7 @@ class ClusterModel(mesa.Model):
         graph = self.ties.to_networkx(alive)
         for row in alive.tolist():
             graph.nodes[row].update(kind=int(pop.kind[row]), cluster=int(pop.cluster[row]),
-                                    agent=self.agent_at[row])
+                                    agent=pop.agent[row])
         return graph
 
     def summary(self) -> dict[str, Any]:

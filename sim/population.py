@@ -1,12 +1,16 @@
 """Per-agent state in columns: the arrays the model owns and the agents' rules update.
 
-Each Mesa agent holds an ``index`` into these arrays; the model's vectorised rules act
-on whole columns at once. An exited venture keeps its row with ``alive = False`` until
-the model compacts the population (:meth:`Population.compact`), which renumbers the
-living rows in order.
+Each row is one organisation: its state in the columns, and its Mesa agent in the
+column ``agent``, which holds its row as ``index``. The model's vectorised rules act on
+whole columns at once. An exited venture keeps its row with ``alive = False`` until the
+model compacts the population (:meth:`Population.compact`), which drops such rows and
+renumbers the living ones in order, their agents' ``index`` with them: the population
+is the one owner of which row is which agent.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -33,8 +37,16 @@ _COLUMNS: dict[str, np.dtype] = {
 }
 
 
+class Seated(Protocol):
+    """An agent with a row in a :class:`Population` (a
+    :class:`~sim.agents.base.ClusterAgent`)."""
+
+    index: int | None  # its row; None once the row was dropped
+
+
 class Population:
-    """Column store of every agent's state (see ``_COLUMNS`` and the profiles)."""
+    """Column store of every agent's state (see ``_COLUMNS`` and the profiles), and of
+    each row's agent (``agent``)."""
 
     kind: np.ndarray
     cluster: np.ndarray
@@ -58,10 +70,14 @@ class Population:
             name: np.empty(0, dtype=dtype) for name, dtype in _COLUMNS.items()}
         self._buffers["profile"] = np.empty((0, n_domains))
         self._buffers["home"] = np.empty((0, n_domains))
+        # each row's agent: a column like the others, so that compaction drops and
+        # renumbers it with the rows (None until the agent is seated)
+        self._buffers["agent"] = np.empty(0, dtype=object)
         self._expose()
 
     profile: np.ndarray
     home: np.ndarray
+    agent: np.ndarray  # the Mesa agent of each row
 
     def __len__(self) -> int:
         return self._n
@@ -86,16 +102,28 @@ class Population:
         self._expose()
         return np.arange(start, end)
 
+    def seat(self, row: int, agent: Seated) -> None:
+        """Make ``agent`` the agent of ``row`` (a row :meth:`append` returned)."""
+        self.agent[row] = agent
+        agent.index = row
+
     def compact(self) -> np.ndarray:
-        """Drop the rows of agents no longer alive; living rows keep their order.
+        """Drop the rows of agents no longer alive; living rows keep their order, and
+        their agents' ``index`` follows them (a dropped row's agent's becomes None).
         Returns the new index of every old row (-1 for a dropped one)."""
         keep = self.alive.copy()
         new_index = np.full(self._n, -1, dtype=np.int64)
         new_index[keep] = np.arange(int(keep.sum()))
+        for agent in self.agent.compress(~keep).tolist():
+            if agent is not None:
+                agent.index = None
         for name, buffer in self._buffers.items():
             self._buffers[name] = buffer[: self._n][keep]
         self._n = int(keep.sum())
         self._expose()
+        for row, agent in enumerate(self.agent.tolist()):
+            if agent is not None:
+                agent.index = row
         return new_index
 
     def __getstate__(self) -> dict[str, object]:
