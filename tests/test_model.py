@@ -87,6 +87,19 @@ def test_the_datacollector_is_indexed_by_quarter_and_records_agents_when_asked()
     assert last["absorptive"].between(0, 1).all()
 
 
+def test_the_totals_and_the_datacollector_read_the_one_history():
+    model = ClusterModel(rng=2, scale=0.05, until_year=2018, coupling=0.5)
+    model.run_model()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert model.totals["births"] == int((frame["births_daedeok"] + frame["births_pangyo"]).sum())
+    assert model.totals["innovations"] == model.history[-1]["innovations_cumulative"]
+    # one record, no copies: a change to it is what the collector and the totals show
+    model.history[0]["innovations"] += 1
+    assert model.datacollector.get_model_vars_dataframe()["innovations"].iloc[0] == (
+        frame["innovations"].iloc[0] + 1)
+    assert model.totals["innovations"] == frame["innovations"].sum() + 1
+
+
 @pytest.mark.slow
 def test_batch_run_with_processes_runs_under_a_main_guard(tmp_path):
     # Mesa's batch_run starts processes that import the calling script again: without
