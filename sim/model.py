@@ -353,8 +353,9 @@ class ClusterModel(mesa.Model):
         gone = np.zeros(len(self.population), dtype=bool)
         gone[rows] = True
         self.ties.drop_agents(gone)
-        for agent in self.population.agent[rows].tolist():
-            agent.remove()
+        agent = self.population.agent
+        for row in rows.tolist():
+            agent[row].remove()
 
     def compact(self) -> None:
         """Housekeeping, not behaviour: once exited ventures' rows outnumber the living

@@ -1,7 +1,7 @@
 """Per-agent state in columns: the arrays the model owns and the agents' rules update.
 
-Each row is one organisation: its state in the columns, and its Mesa agent in the
-column ``agent``, which holds its row as ``index``. The model's vectorised rules act on
+Each row is one organisation: its state in the columns, and its Mesa agent in
+``agent``, which holds its row as ``index``. The model's vectorised rules act on
 whole columns at once. An exited venture keeps its row with ``alive = False`` until the
 model compacts the population (:meth:`Population.compact`), which drops such rows and
 renumbers the living ones in order, their agents' ``index`` with them: the population
@@ -70,14 +70,15 @@ class Population:
             name: np.empty(0, dtype=dtype) for name, dtype in _COLUMNS.items()}
         self._buffers["profile"] = np.empty((0, n_domains))
         self._buffers["home"] = np.empty((0, n_domains))
-        # each row's agent: a column like the others, so that compaction drops and
-        # renumbers it with the rows (None until the agent is seated)
-        self._buffers["agent"] = np.empty(0, dtype=object)
+        #: Each row's Mesa agent (None until seated), dropped and renumbered with the
+        #: rows. A list, not an object array: numpy arrays hide their references from
+        #: the cycle collector, and agent -> model -> population -> agent is a cycle
+        #: that would then never be freed.
+        self.agent: list[Seated | None] = []
         self._expose()
 
     profile: np.ndarray
     home: np.ndarray
-    agent: np.ndarray  # the Mesa agent of each row
 
     def __len__(self) -> int:
         return self._n
@@ -99,6 +100,7 @@ class Population:
         self._buffers["profile"][start:end] = profile
         self._buffers["home"][start:end] = profile
         self._n = end
+        self.agent.extend([None] * n)
         self._expose()
         return np.arange(start, end)
 
@@ -114,14 +116,16 @@ class Population:
         keep = self.alive.copy()
         new_index = np.full(self._n, -1, dtype=np.int64)
         new_index[keep] = np.arange(int(keep.sum()))
-        for agent in self.agent.compress(~keep).tolist():
-            if agent is not None:
-                agent.index = None
         for name, buffer in self._buffers.items():
             self._buffers[name] = buffer[: self._n][keep]
         self._n = int(keep.sum())
         self._expose()
-        for row, agent in enumerate(self.agent.tolist()):
+        kept = keep.tolist()
+        for agent, stays in zip(self.agent, kept, strict=True):
+            if agent is not None and not stays:
+                agent.index = None
+        self.agent = [agent for agent, stays in zip(self.agent, kept, strict=True) if stays]
+        for row, agent in enumerate(self.agent):
             if agent is not None:
                 agent.index = row
         return new_index
@@ -129,10 +133,11 @@ class Population:
     def __getstate__(self) -> dict[str, object]:
         # The columns are views of the buffers: a copy (copy.deepcopy, pickle) keeps
         # only the buffers and makes the views anew, so it stays one store.
-        return {"_n": self._n, "_buffers": self._buffers}
+        return {"_n": self._n, "_buffers": self._buffers, "agent": self.agent}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._n, self._buffers = state["_n"], state["_buffers"]
+        self.agent = state["agent"]
         self._expose()
 
     def _grow(self, capacity: int) -> None:

@@ -60,7 +60,7 @@ def test_compaction_renumbers_the_rows_and_their_agents_together():
     pop = model.population
     # more agents were created than there are rows: rows were dropped
     assert max(agent.unique_id for agent in model.agents) > len(pop)
-    assert [agent.index for agent in pop.agent.tolist()] == list(range(len(pop)))
+    assert [agent.index for agent in pop.agent] == list(range(len(pop)))
     assert all(pop.agent[agent.index] is agent for agent in model.agents)
 
 

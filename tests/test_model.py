@@ -1,10 +1,12 @@
 """ClusterModel as Mesa's tools see it: keyword defaults, horizon, DataCollector, summary."""
 
+import gc
 import json
 import re
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import mesa
 import numpy as np
@@ -98,6 +100,18 @@ def test_the_totals_and_the_datacollector_read_the_one_history():
     assert model.datacollector.get_model_vars_dataframe()["innovations"].iloc[0] == (
         frame["innovations"].iloc[0] + 1)
     assert model.totals["innovations"] == frame["innovations"].sum() + 1
+
+
+def test_a_model_is_freed_once_nothing_refers_to_it():
+    # agents, model and population refer to one another: the cycle collector must see
+    # every link, or each run stays in memory for good
+    model = ClusterModel(rng=1, scale=0.05, until_year=2018, coupling=0.5, record_agents=True)
+    model.run_model()
+    model.summary()
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 @pytest.mark.slow
