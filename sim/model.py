@@ -45,6 +45,10 @@ _KIND_CLASSES: dict[int, type[ClusterAgent]] = {
     AGENCY: SupportAgency,
 }
 
+#: What a model takes as its seed (``rng``): a non-negative integer of any integer type,
+#: a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one.
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
 #: Per-quarter series the DataCollector records (per cluster where suffixed), from the
 #: one schema in :mod:`sim.observation`.
 QUARTERLY_SERIES: tuple[str, ...] = observation.columns()
@@ -72,8 +76,7 @@ class ClusterModel(mesa.Model):
     #: for an uncoupled run, its own twin.
     uncoupled_twin: pairing.UncoupledTwin | None = None
 
-    def __init__(self, params: Params | None = None, *,
-                 rng: int | np.random.Generator | np.random.SeedSequence | None = None,
+    def __init__(self, params: Params | None = None, *, rng: Seed = None,
                  record_agents: bool = False, **parameters: Any) -> None:
         check_names(parameters)
         if params is not None and not isinstance(params, Params):
