@@ -586,7 +586,8 @@ class QuarterlyCollector(mesa.DataCollector):
     def __init__(self, history: list[dict[str, Any]],
                  agent_reporters: dict[str, Any] | None = None) -> None:
         super().__init__(agent_reporters=agent_reporters)
-        self._history = history  # the model's own list, which it appends to
+        #: The records it reads: the model's own ``history``, which the model appends to.
+        self.history = history
         #: Positions in the history of the quarters collected, oldest first.
         self.collected: list[int] = []
         #: The run's scenario and coupling type, given by the model at its horizon.
@@ -597,13 +598,13 @@ class QuarterlyCollector(mesa.DataCollector):
         """Collect the latest quarter: note its record and, when agents are recorded,
         record them (Mesa's collection, without model reporters)."""
         self._collection_steps.append(model.time)
-        self.collected.append(len(self._history) - 1)
+        self.collected.append(len(self.history) - 1)
         super().collect(model)
 
     def get_model_vars_dataframe(self) -> pd.DataFrame:
         """One row per quarter collected: its record's columns, then the end state."""
         frame = pd.DataFrame(dict(self.model_vars.items()))
-        return frame.set_axis(pd.Index([self._history[i]["quarter"] for i in self.collected],
+        return frame.set_axis(pd.Index([self.history[i]["quarter"] for i in self.collected],
                                        name="quarter"))
 
     def get_agent_vars_dataframe(self) -> pd.DataFrame:
@@ -636,7 +637,7 @@ class _RecordColumns(Mapping[str, list[Any]]):
             return column
         if name not in QUARTERLY_SERIES:
             raise KeyError(name)
-        history = collector._history
+        history = collector.history
         return [history[i][name] for i in collector.collected]
 
 
