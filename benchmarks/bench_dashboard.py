@@ -59,7 +59,7 @@ def bench_scale(scale: float, quarter: int, repeats: int) -> dict[str, Any]:
         scenario_figure,
     )
 
-    model = DashboardModel(seed=0, scale=scale, coupling=0.3)
+    model = DashboardModel(rng=0, scale=scale, coupling=0.3)
     for _ in range(quarter):
         model.step()
 

@@ -45,6 +45,10 @@ _KIND_CLASSES: dict[int, type[ClusterAgent]] = {
     AGENCY: SupportAgency,
 }
 
+#: What a model takes as its seed (``rng``): a non-negative integer of any integer type,
+#: a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one.
+Seed = int | np.random.Generator | np.random.SeedSequence | None
+
 #: Per-quarter series the DataCollector records (per cluster where suffixed), from the
 #: one schema in :mod:`sim.observation`.
 QUARTERLY_SERIES: tuple[str, ...] = observation.columns()
@@ -72,8 +76,7 @@ class ClusterModel(mesa.Model):
     #: for an uncoupled run, its own twin.
     uncoupled_twin: pairing.UncoupledTwin | None = None
 
-    def __init__(self, params: Params | None = None, *,
-                 rng: int | np.random.Generator | np.random.SeedSequence | None = None,
+    def __init__(self, params: Params | None = None, *, rng: Seed = None,
                  record_agents: bool = False, **parameters: Any) -> None:
         check_names(parameters)
         if params is not None and not isinstance(params, Params):
@@ -89,16 +92,15 @@ class ClusterModel(mesa.Model):
         params = self.params
         self.population = Population(len(DOMAINS))
         self.ties = TieTable()
-        self.agent_at: list[ClusterAgent] = []
         self.home_mix = np.array([profile.domain_shares for profile in CLUSTERS])
+        #: The quarterly records from 2018Q1 (:func:`sim.observation.record`), oldest
+        #: first: the run's one observation, which ``totals`` and the DataCollector read.
         self.history: list[dict[str, Any]] = []
         #: The spin-up's quarterly records (same columns as ``history``, quarters before
         #: 2018Q1): the clusters' history, which targets before 2018 are read from.
         self.spin_up_history: list[dict[str, Any]] = []
         #: The budgeted programmes' purses (:mod:`sim.programmes`): empty until 2018Q1.
         self.programmes = ProgrammeBook()
-        self.totals = {"innovations": 0, "innovations_inter": 0, "births": 0,
-                       "entries": 0, "exits": 0, "scale_ups": 0, "relocations": 0}
 
         # The spin-up: quarters numbered up to 0, uncoupled and without policies. It runs
         # on the spin-up parameters (the inputs that take effect from 2018Q1 at their
@@ -118,10 +120,7 @@ class ClusterModel(mesa.Model):
         self.initial_cluster_distance = self.cluster_distance()
 
         self.datacollector = QuarterlyCollector(
-            model_reporters={
-                **{name: functools.partial(_report, name=name) for name in QUARTERLY_SERIES},
-                **{name: functools.partial(_report_end_state, name=name)
-                   for name in END_STATE_REPORTS}},
+            self.history,
             # each agent each quarter: off by default, where it costs nothing
             agent_reporters=({name: functools.partial(_report_agent, name=name)
                               for name in AGENT_REPORTS} if record_agents else None))
@@ -357,55 +356,49 @@ class ClusterModel(mesa.Model):
         gone = np.zeros(len(self.population), dtype=bool)
         gone[rows] = True
         self.ties.drop_agents(gone)
+        agent = self.population.agent
         for row in rows.tolist():
-            self.agent_at[row].remove()
+            agent[row].remove()
 
     def compact(self) -> None:
         """Housekeeping, not behaviour: once exited ventures' rows outnumber the living
         ones, drop them and renumber the living in order, so the cost of a quarter
-        follows the living agents, not everyone who ever lived."""
+        follows the living agents, not everyone who ever lived. The population
+        renumbers its rows' agents with the rows; the ties follow."""
         pop = self.population
         if 2 * int(pop.alive.sum()) >= len(pop):
             return
-        new_index = pop.compact()
-        self.ties.renumber(new_index)
-        for old, agent in enumerate(self.agent_at):
-            agent.index = int(new_index[old]) if new_index[old] >= 0 else None
-        self.agent_at = [agent for agent in self.agent_at if agent.index is not None]
+        self.ties.renumber(pop.compact())
 
     # --- observation -------------------------------------------------------------------------
     def observe(self, events: observation.QuarterEvents) -> None:
-        """Record the quarter (Section 7.19) and let the DataCollector collect it; in
-        the spin-up, record it in ``spin_up_history`` alone (the clusters' history, not
-        the run's observation: no totals, no DataCollector)."""
+        """Record the quarter in ``history`` (Section 7.19) and let the DataCollector
+        collect it; in the spin-up, record it in ``spin_up_history`` alone (the
+        clusters' history, not the run's observation: not in the totals or the
+        DataCollector)."""
         if self.quarter_number <= 0:
             self.spin_up_history.append(observation.record(
                 observation.Quarter(self, events), self.quarter_from(self.quarter_number),
                 self.spin_up_history))
             return
-        outcome = events.outcome
-        for key, value in (("innovations", outcome.innovations),
-                           ("innovations_inter", outcome.innovations_inter),
-                           ("births", len(events.spin_offs)),
-                           ("entries", len(events.entrants)), ("exits", len(events.exited)),
-                           ("scale_ups", len(events.scaled)),
-                           ("relocations", len(events.relocated))):
-            self.totals[key] += value
         self.history.append(observation.record(
             observation.Quarter(self, events), self.quarter_from(self.quarter_number),
             self.history))
         self.datacollector.collect(self)
 
     def _record_end_state(self) -> None:
-        """Write the run's scenario and coupling type into the DataCollector's last
+        """Give the DataCollector the run's scenario and coupling type for its last
         quarter (after the step, when the run and its uncoupled twin stand at the same
         quarter), so that ``mesa.batch_run`` rows carry them."""
-        end_state = {"scenario": self.current_scenario(),
-                     "coupling_type": self.current_coupling_type()}
-        for name in END_STATE_REPORTS:
-            column = self.datacollector.model_vars.get(name)
-            if column:  # a collector told not to collect has no row to fill
-                column[-1] = end_state[name]
+        self.datacollector.end_state = {"scenario": self.current_scenario(),
+                                        "coupling_type": self.current_coupling_type()}
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Events since 2018Q1: innovations, inter-cluster innovations, births,
+        entries, exits, scale-ups and relocations (:data:`sim.observation.TOTALS`),
+        summed over ``history`` on each read."""
+        return observation.totals(self.history)
 
     @staticmethod
     def quarter_from(number: int) -> str:
@@ -432,7 +425,7 @@ class ClusterModel(mesa.Model):
         graph = self.ties.to_networkx(alive)
         for row in alive.tolist():
             graph.nodes[row].update(kind=int(pop.kind[row]), cluster=int(pop.cluster[row]),
-                                    agent=self.agent_at[row])
+                                    agent=pop.agent[row])
         return graph
 
     def summary(self) -> dict[str, Any]:
@@ -445,6 +438,7 @@ class ClusterModel(mesa.Model):
             raise RuntimeError("summary() needs at least one step; call run_model() first")
         params = self.params
         last = self.history[-1]
+        totals = self.totals
         a, b = self.ties.ends
         cluster = self.population.cluster
         network = {key: last[key] for key in ("ties", "inter_cluster_ties", "density")}
@@ -464,16 +458,16 @@ class ClusterModel(mesa.Model):
             "cooperation_index": cooperation,
             "knowledge_flow_inter_share": last["knowledge_flow_inter_share"],
             "distinctiveness": distinct,
-            "innovations_total": self.totals["innovations"],
-            "innovations_inter": self.totals["innovations_inter"],
+            "innovations_total": totals["innovations"],
+            "innovations_inter": totals["innovations_inter"],
             "ventures_alive": last["ventures_daedeok"] + last["ventures_pangyo"],
             "ventures_daedeok": last["ventures_daedeok"],
             "ventures_pangyo": last["ventures_pangyo"],
-            "births": self.totals["births"],
-            "exits": self.totals["exits"],
-            "scale_ups": self.totals["scale_ups"],
-            "relocations": self.totals["relocations"],
-            "entries": self.totals["entries"],
+            "births": totals["births"],
+            "exits": totals["exits"],
+            "scale_ups": totals["scale_ups"],
+            "relocations": totals["relocations"],
+            "entries": totals["entries"],
             "capability_stock_daedeok": last["capability_stock_daedeok"],
             "capability_stock_pangyo": last["capability_stock_pangyo"],
             "programme_spent": self.programmes.total_spent(params),
@@ -558,24 +552,12 @@ def _seed(rng: Any) -> Any:
     return int(rng)
 
 
-def _report(model: ClusterModel, name: str) -> float:
-    """What the DataCollector records of series ``name``: its value in the latest
-    quarter's record (bound by name with functools.partial, so that a model pickles)."""
-    return model.history[-1][name]
-
-
 #: The run's end state, recorded in its last quarter only (None before: a scenario is
 #: read at the horizon), so that ``mesa.batch_run`` rows carry it.
 END_STATE_REPORTS: tuple[str, ...] = ("scenario", "coupling_type")
 
 #: What ``record_agents=True`` records of every agent each quarter.
 AGENT_REPORTS: tuple[str, ...] = ("kind", "cluster", "stage", "cash", "absorptive")
-
-
-def _report_end_state(model: ClusterModel, name: str) -> None:
-    """Nothing while the run goes on: its end state is written into the last quarter
-    once the run is over (:meth:`ClusterModel._record_end_state`)."""
-    return None
 
 
 def _report_agent(agent: ClusterAgent, name: str) -> Any:
@@ -589,12 +571,41 @@ def _report_agent(agent: ClusterAgent, name: str) -> Any:
 
 
 class QuarterlyCollector(mesa.DataCollector):
-    """Mesa's DataCollector with its frames indexed by quarter (``"2018Q1"``...), not
-    by step."""
+    """Mesa's DataCollector over the model's history, its frames indexed by quarter
+    (``"2018Q1"``...), not by step.
+
+    The model-level values are not copied: ``model_vars`` (what Mesa and
+    ``mesa.batch_run`` read) shows, for each quarter collected, its record in the
+    history (:data:`QUARTERLY_SERIES`), then the run's end state
+    (:data:`END_STATE_REPORTS`, in the last quarter once the run is over, None before).
+    What the collector keeps itself is only what the history does not hold: which
+    quarters it collected, the end state and, with agent reporters, each agent's row
+    each quarter.
+    """
+
+    def __init__(self, history: list[dict[str, Any]],
+                 agent_reporters: dict[str, Any] | None = None) -> None:
+        super().__init__(agent_reporters=agent_reporters)
+        #: The records it reads: the model's own ``history``, which the model appends to.
+        self.history = history
+        #: Positions in the history of the quarters collected, oldest first.
+        self.collected: list[int] = []
+        #: The run's scenario and coupling type, given by the model at its horizon.
+        self.end_state: dict[str, str | None] = {}
+        self.model_vars = _RecordColumns(self)  # type: ignore[assignment]
+
+    def collect(self, model: mesa.Model) -> None:
+        """Collect the latest quarter: note its record and, when agents are recorded,
+        record them (Mesa's collection, without model reporters)."""
+        self._collection_steps.append(model.time)
+        self.collected.append(len(self.history) - 1)
+        super().collect(model)
 
     def get_model_vars_dataframe(self) -> pd.DataFrame:
-        frame = super().get_model_vars_dataframe()
-        return frame.set_axis(pd.Index(_quarters(len(frame)), name="quarter"))
+        """One row per quarter collected: its record's columns, then the end state."""
+        frame = pd.DataFrame(dict(self.model_vars.items()))
+        return frame.set_axis(pd.Index([self.history[i]["quarter"] for i in self.collected],
+                                       name="quarter"))
 
     def get_agent_vars_dataframe(self) -> pd.DataFrame:
         if not self.agent_reporters:
@@ -605,8 +616,29 @@ class QuarterlyCollector(mesa.DataCollector):
         return frame.drop(columns="Step").set_index(["quarter", "AgentID"])
 
 
-def _quarters(count: int) -> list[str]:
-    return [ClusterModel.quarter_from(number) for number in range(1, count + 1)]
+class _RecordColumns(Mapping[str, list[Any]]):
+    """The collector's model-level columns, read from the history on each access."""
+
+    def __init__(self, collector: QuarterlyCollector) -> None:
+        self._collector = collector
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*QUARTERLY_SERIES, *END_STATE_REPORTS))
+
+    def __len__(self) -> int:
+        return len(QUARTERLY_SERIES) + len(END_STATE_REPORTS)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        collector = self._collector
+        if name in END_STATE_REPORTS:
+            column: list[Any] = [None] * len(collector.collected)
+            if column and name in collector.end_state:
+                column[-1] = collector.end_state[name]
+            return column
+        if name not in QUARTERLY_SERIES:
+            raise KeyError(name)
+        history = collector.history
+        return [history[i][name] for i in collector.collected]
 
 
 def _signature() -> inspect.Signature:

@@ -41,7 +41,7 @@ class ObservedModel(Protocol):
     programmes: ProgrammeBook
     quarter_number: int
     initial_cluster_distance: float
-    totals: dict[str, int]
+    history: list[dict[str, Any]]  # the records from 2018Q1, this quarter's not yet
 
     @property
     def capability_stock(self) -> np.ndarray: ...
@@ -148,6 +148,14 @@ def _mean_tie_age(q: Quarter) -> float:
     return float(ties.ages(q.model.quarter_number).mean()) if len(ties) else 0.0
 
 
+def _innovations_since_2018(q: Quarter) -> int:
+    if q.model.quarter_number < 1:
+        return 0  # a spin-up quarter: before 2018Q1
+    run = q.model.history
+    # the last record's count and this quarter's: one running count, kept in the record
+    return (run[-1]["innovations_cumulative"] if run else 0) + q.events.outcome.innovations
+
+
 def _total(year: Sequence[dict[str, Any]], key: str) -> float:
     return float(sum(record[key] for record in year))
 
@@ -189,8 +197,7 @@ SCHEMA: tuple[Series, ...] = (
            "half to each)", lambda q: q.events.outcome.innovations_by_cluster,
            per_cluster=True, unit="innovations/quarter", kind="float64", extensive=True),
     Series("innovations_cumulative", "innovations since 2018Q1",
-           lambda q: q.model.totals["innovations"],
-           unit="innovations", kind="int64", extensive=True),
+           _innovations_since_2018, unit="innovations", kind="int64", extensive=True),
     Series("knowledge_flow", "profile change carried by all projects",
            lambda q: q.events.outcome.knowledge_flow,
            unit="profile distance/quarter", kind="float64"),
@@ -310,6 +317,27 @@ def column_meanings() -> dict[str, ColumnMeaning]:
             meanings[name] = ColumnMeaning(f"{cluster}: {meaning}" if cluster else meaning,
                                            series.unit, series.kind, series.extensive)
     return meanings
+
+
+#: The run's totals since 2018Q1 (:func:`totals`), each the sum of these columns of
+#: the history (a per-cluster series' columns summed over the clusters).
+TOTALS: dict[str, tuple[str, ...]] = {
+    "innovations": ("innovations",),
+    "innovations_inter": ("innovations_inter",),
+    "births": tuple(f"births_{c.lower()}" for c in CLUSTER_NAMES),
+    "entries": tuple(f"entries_{c.lower()}" for c in CLUSTER_NAMES),
+    "exits": tuple(f"exits_{c.lower()}" for c in CLUSTER_NAMES),
+    "scale_ups": tuple(f"scale_ups_{c.lower()}" for c in CLUSTER_NAMES),
+    "relocations": tuple(f"relocations_to_{c.lower()}" for c in CLUSTER_NAMES),
+}
+
+
+def totals(history: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The events counted over ``history`` (the quarterly records since 2018Q1): every
+    key of :data:`TOTALS`, the sum of its columns over the records. Derived, never
+    kept, so that a total cannot disagree with the quarters it sums."""
+    return {key: sum(record[column] for record in history for column in columns)
+            for key, columns in TOTALS.items()}
 
 
 def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,12 +1,16 @@
 """Per-agent state in columns: the arrays the model owns and the agents' rules update.
 
-Each Mesa agent holds an ``index`` into these arrays; the model's vectorised rules act
-on whole columns at once. An exited venture keeps its row with ``alive = False`` until
-the model compacts the population (:meth:`Population.compact`), which renumbers the
-living rows in order.
+Each row is one organisation: its state in the columns, and its Mesa agent in
+``agent``, which holds its row as ``index``. The model's vectorised rules act on
+whole columns at once. An exited venture keeps its row with ``alive = False`` until the
+model compacts the population (:meth:`Population.compact`), which drops such rows and
+renumbers the living ones in order, their agents' ``index`` with them: the population
+is the one owner of which row is which agent.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -33,8 +37,16 @@ _COLUMNS: dict[str, np.dtype] = {
 }
 
 
+class Seated(Protocol):
+    """An agent with a row in a :class:`Population` (a
+    :class:`~sim.agents.base.ClusterAgent`)."""
+
+    index: int | None  # its row; None once the row was dropped
+
+
 class Population:
-    """Column store of every agent's state (see ``_COLUMNS`` and the profiles)."""
+    """Column store of every agent's state (see ``_COLUMNS`` and the profiles), and of
+    each row's agent (``agent``)."""
 
     kind: np.ndarray
     cluster: np.ndarray
@@ -58,6 +70,11 @@ class Population:
             name: np.empty(0, dtype=dtype) for name, dtype in _COLUMNS.items()}
         self._buffers["profile"] = np.empty((0, n_domains))
         self._buffers["home"] = np.empty((0, n_domains))
+        #: Each row's Mesa agent (None until seated), dropped and renumbered with the
+        #: rows. A list, not an object array: numpy arrays hide their references from
+        #: the cycle collector, and agent -> model -> population -> agent is a cycle
+        #: that would then never be freed.
+        self.agent: list[Seated | None] = []
         self._expose()
 
     profile: np.ndarray
@@ -83,11 +100,18 @@ class Population:
         self._buffers["profile"][start:end] = profile
         self._buffers["home"][start:end] = profile
         self._n = end
+        self.agent.extend([None] * n)
         self._expose()
         return np.arange(start, end)
 
+    def seat(self, row: int, agent: Seated) -> None:
+        """Make ``agent`` the agent of ``row`` (a row :meth:`append` returned)."""
+        self.agent[row] = agent
+        agent.index = row
+
     def compact(self) -> np.ndarray:
-        """Drop the rows of agents no longer alive; living rows keep their order.
+        """Drop the rows of agents no longer alive; living rows keep their order, and
+        their agents' ``index`` follows them (a dropped row's agent's becomes None).
         Returns the new index of every old row (-1 for a dropped one)."""
         keep = self.alive.copy()
         new_index = np.full(self._n, -1, dtype=np.int64)
@@ -96,15 +120,24 @@ class Population:
             self._buffers[name] = buffer[: self._n][keep]
         self._n = int(keep.sum())
         self._expose()
+        kept = keep.tolist()
+        for agent, stays in zip(self.agent, kept, strict=True):
+            if agent is not None and not stays:
+                agent.index = None
+        self.agent = [agent for agent, stays in zip(self.agent, kept, strict=True) if stays]
+        for row, agent in enumerate(self.agent):
+            if agent is not None:
+                agent.index = row
         return new_index
 
     def __getstate__(self) -> dict[str, object]:
         # The columns are views of the buffers: a copy (copy.deepcopy, pickle) keeps
         # only the buffers and makes the views anew, so it stays one store.
-        return {"_n": self._n, "_buffers": self._buffers}
+        return {"_n": self._n, "_buffers": self._buffers, "agent": self.agent}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._n, self._buffers = state["_n"], state["_buffers"]
+        self.agent = state["agent"]
         self._expose()
 
     def _grow(self, capacity: int) -> None:

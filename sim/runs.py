@@ -11,24 +11,26 @@ from typing import Any
 import numpy as np
 
 from sim import metrics
-from sim.model import BASELINE_SEEDS, ClusterModel, baseline_capability_indices
+from sim.model import BASELINE_SEEDS, ClusterModel, Seed, baseline_capability_indices
 
 
-def run(seed: int, **parameters: Any) -> ClusterModel:
-    """Build a model with ``parameters`` and seed ``seed``, run it to the horizon."""
-    model = ClusterModel(rng=seed, **parameters)
+def run(rng: Seed, **parameters: Any) -> ClusterModel:
+    """Build a model with ``parameters`` and seed ``rng`` (as :class:`ClusterModel`
+    takes it), run it to the horizon."""
+    model = ClusterModel(rng=rng, **parameters)
     model.run_model()
     return model
 
 
-def synergy(seed: int, **parameters: Any) -> float:
-    """Synergy of a coupled run: its total innovations over those of the same run at
-    coupling 0 throughout (no schedule), minus one. The pair shares its seed, hence its
+def synergy(rng: Seed, **parameters: Any) -> float:
+    """Synergy of a coupled run with seed ``rng``: its total innovations over those of
+    the same run at coupling 0 throughout (no schedule), minus one. The pair shares its
+    seed, hence its
     2018 state (the spin-up is uncoupled: it is run once, see
     :meth:`~sim.model.ClusterModel.branch`) and its random stream until the first draw
     that coupling changes (common random numbers in that sense), which removes the
     between-seed variation from the comparison."""
-    coupled = ClusterModel(rng=seed, **parameters)
+    coupled = ClusterModel(rng=rng, **parameters)
     isolated = coupled.branch(coupling=0.0, coupling_after=None)
     for model in (coupled, isolated):
         model.run_model()

@@ -54,6 +54,16 @@ def test_agents_are_inspectable_mesa_agents(small_model):
         assert isinstance(partner, mesa.Agent) and 0 < weight <= 1
 
 
+def test_compaction_renumbers_the_rows_and_their_agents_together():
+    model = ClusterModel(rng=3, scale=0.05, until_year=2025)
+    model.run_model()
+    pop = model.population
+    # more agents were created than there are rows: rows were dropped
+    assert max(agent.unique_id for agent in model.agents) > len(pop)
+    assert [agent.index for agent in pop.agent] == list(range(len(pop)))
+    assert all(pop.agent[agent.index] is agent for agent in model.agents)
+
+
 def test_each_cluster_keeps_at_least_one_agent_of_each_kind():
     model = ClusterModel(rng=0, scale=0.001)
     pop = model.population

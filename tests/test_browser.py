@@ -241,7 +241,7 @@ def jupyterlab_notebook(tmp_path: Path) -> Iterator[str]:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(
         "from sim.dashboard.app import DashboardModel, dashboard\n"
-        "dashboard(DashboardModel(scale=0.1, coupling=0.3, seed=1))")]
+        "dashboard(DashboardModel(scale=0.1, coupling=0.3, rng=1))")]
     # the server's own interpreter (this venv's) as the kernel, so no kernel dialog
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                        "language": "python"}

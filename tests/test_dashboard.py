@@ -239,7 +239,7 @@ def test_inputs_are_model_parameters_with_valid_ranges() -> None:
         assert name in described or name in DASHBOARD_INPUTS, name
         if spec["type"].startswith("Slider"):
             assert spec["min"] <= spec["value"] <= spec["max"]
-    assert {"coupling", "capability_daedeok", "capability_pangyo", "scale", "seed",
+    assert {"coupling", "capability_daedeok", "capability_pangyo", "scale", "rng",
             "shared_vision", "cooperation_programme", "open_innovation",
             "coordination_cost", "limited_attention", "brain_drain", "lock_in"} <= set(
         MODEL_PARAMS)
@@ -248,10 +248,10 @@ def test_inputs_are_model_parameters_with_valid_ranges() -> None:
         assert MODEL_PARAMS[name]["value"] is described[name]["default"] is True
     model = initial_model()
     assert model.params.scale == MODEL_PARAMS["scale"]["value"]
-    assert model.seed == MODEL_PARAMS["seed"]["value"]
+    assert model.seed == MODEL_PARAMS["rng"]["value"]
 
 
-DASHBOARD_INPUTS = ("seed", "programme_start", "programme_share_daedeok")
+DASHBOARD_INPUTS = ("rng", "programme_start", "programme_share_daedeok")
 
 
 def test_programme_sliders_reach_the_model_with_their_start_and_share() -> None:
@@ -274,7 +274,7 @@ def test_programme_sliders_reach_the_model_with_their_start_and_share() -> None:
 @pytest.mark.parametrize("seed", [-3, True])
 def test_bad_seed_is_refused_by_name(seed: object) -> None:
     with pytest.raises(ParameterError, match="the seed"):
-        DashboardModel(seed=seed, scale=0.05)
+        DashboardModel(rng=seed, scale=0.05)
 
 
 def test_no_input_can_be_invalid() -> None:
@@ -297,7 +297,7 @@ def test_each_cost_switch_reaches_the_model(cost: str) -> None:
 
 
 def test_dashboard_model_equals_cluster_model_with_that_seed() -> None:
-    shown = DashboardModel(seed=4, scale=0.05, coupling=0.5)
+    shown = DashboardModel(rng=4, scale=0.05, coupling=0.5)
     plain = ClusterModel(rng=4, scale=0.05, coupling=0.5)
     shown.run_model()
     plain.run_model()
@@ -401,6 +401,16 @@ def test_reset_rebuilds_the_model_from_the_inputs(page) -> None:
     # with coupling 0 nothing crosses: the cooperation index is exactly zero
     status = page.find(v.Html, tag="span").widgets
     assert any("cooperation index 0.000 " in str(w.children) for w in status)
+
+
+def test_the_seed_slider_reaches_the_model_on_reset(page) -> None:
+    # the slider is the model's own keyword, rng: Reset must hand it to the model, not
+    # to Mesa's scenario
+    seed = page.find(v.Slider, label=MODEL_PARAMS["rng"]["label"])
+    seed.assert_single()
+    seed.widget.v_model = 7
+    _button(page, "Reset").click()
+    assert "; seed 7;" in _text(page, "run-inputs")
 
 
 # --- offline assets and launcher ---------------------------------------------------------

@@ -1,10 +1,12 @@
 """ClusterModel as Mesa's tools see it: keyword defaults, horizon, DataCollector, summary."""
 
+import gc
 import json
 import re
 import subprocess
 import sys
 import textwrap
+import weakref
 
 import mesa
 import numpy as np
@@ -85,6 +87,31 @@ def test_the_datacollector_is_indexed_by_quarter_and_records_agents_when_asked()
         "ventures_pangyo"]
     assert set(last["cluster"]) == {"Daedeok", "Pangyo"}
     assert last["absorptive"].between(0, 1).all()
+
+
+def test_the_totals_and_the_datacollector_read_the_one_history():
+    model = ClusterModel(rng=2, scale=0.05, until_year=2018, coupling=0.5)
+    model.run_model()
+    frame = model.datacollector.get_model_vars_dataframe()
+    assert model.totals["births"] == int((frame["births_daedeok"] + frame["births_pangyo"]).sum())
+    assert model.totals["innovations"] == model.history[-1]["innovations_cumulative"]
+    # one record, no copies: a change to it is what the collector and the totals show
+    model.history[0]["innovations"] += 1
+    assert model.datacollector.get_model_vars_dataframe()["innovations"].iloc[0] == (
+        frame["innovations"].iloc[0] + 1)
+    assert model.totals["innovations"] == frame["innovations"].sum() + 1
+
+
+def test_a_model_is_freed_once_nothing_refers_to_it():
+    # agents, model and population refer to one another: the cycle collector must see
+    # every link, or each run stays in memory for good
+    model = ClusterModel(rng=1, scale=0.05, until_year=2018, coupling=0.5, record_agents=True)
+    model.run_model()
+    model.summary()
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
 
 
 @pytest.mark.slow

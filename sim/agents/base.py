@@ -42,7 +42,6 @@ class ClusterWorld(Protocol):
     rng: np.random.Generator
     regime: Regime
     quarter_number: int
-    agent_at: list[ClusterAgent]
     home_mix: np.ndarray  # each cluster's domain mix, one row per cluster
     programmes: ProgrammeBook  # the budgeted programmes' purses
 
@@ -64,8 +63,10 @@ class ClusterAgent(mesa.Agent):
 
     def __init__(self, model: ClusterWorld, index: int) -> None:
         super().__init__(model)
-        self.index: int | None = index  # row in model.population; None once dropped
-        model.agent_at.append(self)
+        #: Row in model.population, kept there (Population.seat, Population.compact);
+        #: None once the row was dropped.
+        self.index: int | None
+        model.population.seat(index, self)
 
     # --- state, read from the model's arrays ---------------------------------------
     @property
@@ -112,8 +113,8 @@ class ClusterAgent(mesa.Agent):
 
     def partners(self) -> dict[ClusterAgent, float]:
         """Current collaboration partners and the weights of the ties."""
-        agent_at = self.model.agent_at
-        return {agent_at[j]: w for j, w in self.model.ties.partners(self.index).items()}
+        agent = self.model.population.agent
+        return {agent[j]: w for j, w in self.model.ties.partners(self.index).items()}
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.unique_id} in {self.cluster_name}, "

@@ -32,7 +32,7 @@ from sim.dashboard.plots import (
     network_figure,
     scenario_figure,
 )
-from sim.model import ClusterModel
+from sim.model import ClusterModel, Seed
 from sim.params import PROGRAMME_NAMES, START_YEAR, Params
 
 #: Scale the dashboard opens at: a quarter of the 2018 populations (about 650 agents),
@@ -45,19 +45,20 @@ _DESCRIBED = Params.describe()
 
 
 class DashboardModel(ClusterModel):
-    """A :class:`~sim.model.ClusterModel` built from the dashboard's inputs: the seed is
-    called ``seed`` (``rng`` in :class:`ClusterModel`).
+    """A :class:`~sim.model.ClusterModel` built from the dashboard's inputs, the seed
+    ``rng`` among them, with one start year and one share for Daedeok for every funded
+    programme (:func:`programme_inputs`).
 
     SolaraViz's Reset also passes ``scenario``, an empty experimental
     :class:`mesa.experimental.scenarios.Scenario`; this model's inputs are its
     :class:`~sim.params.Params`, so it is accepted and set aside."""
 
-    def __init__(self, *, seed: int = DEFAULT_SEED, scenario: Any = None,
+    def __init__(self, *, rng: Seed = DEFAULT_SEED, scenario: Any = None,
                  programme_start: int | None = None,
                  programme_share_daedeok: float | None = None,
                  **parameters: Any) -> None:
-        super().__init__(rng=seed, **programme_inputs(parameters, programme_start,
-                                                      programme_share_daedeok))
+        super().__init__(rng=rng, **programme_inputs(parameters, programme_start,
+                                                     programme_share_daedeok))
 
 
 def programme_inputs(parameters: dict[str, Any], start: int | None,
@@ -117,8 +118,8 @@ MODEL_PARAMS: dict[str, dict[str, Any]] = {
        for name in CLUSTER_NAMES},
     "scale": {"type": "SliderFloat", "label": "scale (share of 2018 populations)",
               "value": DEFAULT_SCALE, "min": 0.05, "max": 1.0, "step": 0.05},
-    # a slider, not a text field: no input can be invalid (any seed: DashboardModel(seed=...))
-    "seed": {"type": "SliderInt", "label": "seed", "value": DEFAULT_SEED, "min": 0,
+    # a slider, not a text field: no input can be invalid (any seed: DashboardModel(rng=...))
+    "rng": {"type": "SliderInt", "label": "seed", "value": DEFAULT_SEED, "min": 0,
              "max": MAX_SEED, "step": 1},
     "shared_vision": _switch("shared_vision", "policy 1: shared vision (coupling ramps up)"),
     "cooperation_programme": _switch("cooperation_programme",
