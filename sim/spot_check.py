@@ -135,8 +135,16 @@ class Tally:
     def passed(self) -> bool:
         return not self.mismatched and not self.problem
 
+    @property
+    def status(self) -> str:
+        """FAIL (a run differs, or the file is of another design), UNCHECKED (the budget
+        was spent before any of its runs) or PASS (every run checked matched)."""
+        if not self.passed:
+            return "FAIL"
+        return "PASS" if self.checked else "UNCHECKED"
+
     def line(self) -> str:
-        head = f"{'PASS' if self.passed else 'FAIL'} {self.experiment}"
+        head = f"{self.status} {self.experiment}"
         if self.figures and self.figures != (self.experiment,):
             head += f" (figures {', '.join(self.figures)})"
         if self.problem:
@@ -170,6 +178,11 @@ class Report:
                 f"({_percent(checked, published)}) across {len(self.tallies)} experiments, "
                 f"{matched:,} matched, {mismatched:,} mismatched, in {self.seconds:.0f} s "
                 f"(budget {self.budget:.0f} s, sample seed {self.sample_seed})")
+
+    @property
+    def unchecked(self) -> list[str]:
+        """The experiments none of whose runs was checked."""
+        return [t.experiment for t in self.tallies if t.status == "UNCHECKED"]
 
 
 def _percent(part: int, whole: int) -> str:

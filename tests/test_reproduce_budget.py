@@ -179,6 +179,17 @@ def test_the_sample_is_fixed_by_its_seed_and_shared_round_robin():
     assert sorted(spot_check.sample_order(ids, "tiny_discovery", 5)) == sorted(ids)
 
 
+def test_an_experiment_the_budget_did_not_reach_is_unchecked():
+    committed = committed_fixture()
+    replay = Replay(committed)
+    report = spot_check.spot_check(committed, 0.5, replay.map_unordered, width=2,
+                                   clock=replay.clock)
+    assert [t.checked for t in report.tallies] == [1, 1, 0]
+    assert report.passed and report.unchecked == ["tiny_policy"]
+    assert report.tallies[2].line() == ("UNCHECKED tiny_policy (figures policy): 0 of 32 "
+                                        "runs checked (0.0%), 0 matched")
+
+
 def test_round_robin_serves_every_order_before_any_twice():
     assert list(round_robin([["a1", "a2", "a3"], [], ["c1"]])) == [
         (0, "a1"), (2, "c1"), (0, "a2"), (0, "a3")]
