@@ -191,7 +191,8 @@ def _percent(part: int, whole: int) -> str:
 
 @dataclass(frozen=True)
 class CommittedRuns:
-    """One experiment's committed per-run results, with the specs of its design."""
+    """One experiment's committed per-run results as read, and why they cannot be
+    checked (empty when they can)."""
 
     experiment: Experiment
     path: Path
