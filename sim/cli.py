@@ -6,6 +6,7 @@
     python -m sim figures RESULTS_DIR [--out DIR]
     python -m sim figures --from-csv FIGURES_DIR --out DIR [--experiments DIR]
     python -m sim reproduce [--workers N] [--scheduler ADDR] [--update]
+    python -m sim reproduce --budget DURATION [--sample-seed N] [--workers N]
     python -m sim calibrate CALIBRATION.toml [--out DIR] [--screen] [--workers N] ...
     python -m sim baseline | params [--json] | --version
 
@@ -13,7 +14,8 @@ User mistakes (a bad option, a value out of range) end with one line on stderr a
 code 2, never a traceback. ``sweep`` and ``reproduce`` exit with
 
     0    done
-    1    reproduce only: a regenerated figure differs from the committed one
+    1    reproduce only: a regenerated figure differs from the committed one (with
+         ``--budget``: a re-simulated run differs from its committed per-run results)
     2    a user mistake, including a scheduler address (``--scheduler`` or
          ``$DASK_SCHEDULER_ADDRESS``) that is malformed or where no Dask scheduler answers
     3    the cluster stopped the sweep: no worker for ``--no-worker-timeout`` seconds, the
@@ -36,6 +38,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -51,6 +54,8 @@ EXIT_INCOMPLETE = 4
 MAX_WORKERS = 256
 #: Most seeds ``baseline`` averages over (``--seeds``): each is a full run.
 MAX_SEEDS = 10_000
+#: The seed of ``reproduce --budget``'s sample unless ``--sample-seed`` gives another.
+DEFAULT_SAMPLE_SEED = 0
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 _RESUMABLE = ("sweep", "reproduce", "calibrate")
@@ -186,7 +191,15 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--results", type=Path, default=Path("results/publication"),
                            help="where the runs are stored (default %(default)s)")
     reproduce.add_argument("--update", action="store_true", help="write the regenerated "
-                           "figures into --figures instead of comparing")
+                           "figures into --figures instead of comparing, and each "
+                           "experiment's per-run results into --figures/runs")
+    reproduce.add_argument("--budget", type=_duration, metavar="DURATION",
+                           help="run no sweep: re-simulate a seeded sample of the committed "
+                           "runs (--figures/runs) of every experiment in turn for this long "
+                           "(e.g. 90s, 10m, 1h) and compare every number exactly")
+    reproduce.add_argument("--sample-seed", type=int, metavar="N",
+                           help=f"with --budget: the seed of the sample (default "
+                           f"{DEFAULT_SAMPLE_SEED})")
     _executor_options(reproduce)
     _storage_options(reproduce)
     _partial_option(reproduce)
@@ -201,6 +214,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "written to OUT/screening.csv")
     _executor_options(calibrate)
     return parser
+
+
+def _duration(text: str) -> float:
+    """Seconds of ``--budget``; argparse reports a bad value in one line (exit 2)."""
+    from sim.spot_check import parse_budget
+
+    try:
+        return parse_budget(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _storage_options(parser: argparse.ArgumentParser) -> None:
@@ -451,6 +474,15 @@ def _reproduce(args: argparse.Namespace) -> int:
     from sim.analyses import draw
     from sim.sweep import load, run_sweep
 
+    started = time.monotonic()  # --budget counts from here: the loading takes time too
+    if args.budget is not None and args.update:
+        raise ParameterError("--budget checks the committed runs and --update rewrites "
+                             "them: give one of them")
+    if args.sample_seed is not None and args.budget is None:
+        raise ParameterError("--sample-seed goes with --budget DURATION")
+    if args.sample_seed is not None and args.sample_seed < 0:
+        raise ParameterError(f"--sample-seed must be a non-negative integer, got "
+                             f"{args.sample_seed}")
     files = sorted(args.experiments.glob("*.toml"))
     if not files:
         raise ParameterError(f"no experiment files (*.toml) in {args.experiments}: point "
@@ -468,6 +500,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     calibrations = [load_calibration(path)
                     for path in sorted((args.experiments / "calibration").glob("*.toml"))]
+    if args.budget is not None:
+        return _spot_check(experiments, calibrations, args, started)
     executor = _executor(args)
     failed = 0
     # one cluster start-up for all the experiments and calibrations
@@ -480,10 +514,47 @@ def _reproduce(args: argparse.Namespace) -> int:
                       allow_code_change=args.allow_code_change)
             failed += _publish_or_compare(
                 draw(out, out / "figures", allow_partial=args.allow_partial), args)
+            if args.update:
+                from sim.spot_check import publish_runs
+
+                print(f"wrote {publish_runs(experiment, out, args.figures)}")
         for calibration in calibrations:
             failed += _publish_or_compare(
                 _reproduce_calibration(calibration, executor, args), args)
     return 1 if failed else 0
+
+
+def _spot_check(experiments: list[Any], calibrations: list[Any],
+                args: argparse.Namespace, started: float) -> int:
+    """``reproduce --budget``: re-simulate a seeded sample of every experiment's committed
+    runs until the budget's time (from ``started``, a ``time.monotonic()`` reading) is
+    spent; a line per experiment and a total. 1 if a run differs."""
+    from sim.spot_check import read_committed, spot_check
+
+    try:  # every per-run file read before any run
+        committed = [read_committed(experiment, args.figures) for experiment in experiments]
+    except (OSError, ValueError) as error:
+        raise ParameterError(str(error)) from None
+    seed = DEFAULT_SAMPLE_SEED if args.sample_seed is None else args.sample_seed
+    executor = _executor(args)
+    width = getattr(executor, "workers", 1) if args.workers > 1 or args.scheduler else 1
+    print(f"reproduce --budget {args.budget:g} s: a sample (seed {seed}) of the committed "
+          f"runs of {len(experiments)} experiments in {args.figures / 'runs'}, re-simulated "
+          f"on {executor.describe()}", file=sys.stderr)
+    for calibration in calibrations:
+        print(f"note: the calibration {calibration.name} is not spot-checked (its ABC-SMC "
+              "has no per-run results; reproduce without --budget re-runs it)",
+              file=sys.stderr)
+    with executor:
+        report = spot_check(committed, args.budget, executor.map_unordered, width, seed,
+                            started=started)
+    for tally in report.tallies:
+        print(tally.line())
+    print(report.total_line())
+    if report.unchecked:
+        print(f"note: no run of {', '.join(report.unchecked)} was checked within the "
+              "budget: give a longer --budget to cover them", file=sys.stderr)
+    return 0 if report.passed else 1
 
 
 def _publish_or_compare(drawn: list[Path], args: argparse.Namespace) -> int:
@@ -561,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     except KeyboardInterrupt as stop:
         how = " by SIGTERM" if isinstance(stop, Terminated) else ""
-        resume = f"; {_RESUME}" if args.command in _RESUMABLE else ""
+        resume = (f"; {_RESUME}" if args.command in _RESUMABLE
+                  and getattr(args, "budget", None) is None else "")
         print(f"{prefix}: interrupted{how}{resume}", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(stop, Terminated) else EXIT_INTERRUPTED
     except OSError as error:  # e.g. an unreachable scheduler or unwritable --out

@@ -1,7 +1,8 @@
 """The package's layers: every import runs from a higher layer to a lower one, and the
 tools on one floor never import each other.
 
-From the top: the command line; ``reproduce`` (sweeps, then figures, then a verdict);
+From the top: the command line; ``reproduce`` (sweeps, then figures, then a verdict)
+and its spot check (``reproduce --budget``: committed runs re-simulated);
 the tools (sweeps, analyses, inference, dashboard), each reading only what is below;
 the experiment contract (designs, input-file toolkit, analysis registry, results
 directories, code identity, figure style); the model (every other module). A module
@@ -25,7 +26,7 @@ PACKAGE = ROOT / "sim"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("sim.__main__",),
     ("sim.cli",),
-    ("sim.reproduce",),
+    ("sim.reproduce", "sim.spot_check"),
     ("sim.sweep", "sim.analyses", "sim.inference", "sim.dashboard"),
     ("sim.experiment",),
 )

@@ -4,8 +4,9 @@ The fixture ``tests/data/reproduce`` is a tiny reproduction: a phase-diagram exp
 of 8 runs (``experiments/tiny.toml``), one tiny experiment of each analysis of the
 paper's questions (``tiny_policy.toml``, ``tiny_sensitivity.toml``,
 ``tiny_optimal_coupling.toml``, ``tiny_discovery.toml``, ``tiny_replicates.toml``), a
-tiny calibration, and the data of their figures (``figures/*.csv``), generated once with
-``--update`` (see the comment at the top of ``tiny.toml``).
+tiny calibration, and the data of their figures (``figures/*.csv``) and the experiments'
+per-run results (``figures/runs/*.parquet``), generated once with ``--update`` (see the
+comment at the top of ``tiny.toml``).
 """
 
 from __future__ import annotations
@@ -95,7 +96,11 @@ def test_fixture_is_small_and_complete() -> None:
         ["calibration", "tiny.toml", *(f"{name}.toml" for name in QUESTIONS.values())])
     assert [p.name for p in (EXPERIMENTS / "calibration").iterdir()] == [
         "tiny_calibration.toml"]
-    assert sorted(p.name for p in FIGURES.iterdir()) == [f"{n}.csv" for n in NAMES]
+    assert sorted(p.name for p in FIGURES.iterdir()) == sorted(
+        [f"{n}.csv" for n in NAMES] + ["runs"])
+    # the per-run results of every experiment (reproduce --budget compares with them)
+    assert sorted(p.name for p in (FIGURES / "runs").iterdir()) == sorted(
+        ["tiny.parquet", *(f"{name}.parquet" for name in QUESTIONS.values())])
 
 
 @pytest.mark.slow
