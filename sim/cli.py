@@ -542,7 +542,7 @@ def _spot_check(experiments: list[Any], calibrations: list[Any],
           f"runs of {len(experiments)} experiments in {args.figures / 'runs'}, re-simulated "
           f"on {executor.describe()}", file=sys.stderr)
     for calibration in calibrations:
-        print(f"note: the calibration {calibration.name} is not spot-checked (its ABC-SMC "
+        print(f"note: the calibration {calibration.name!r} is not spot-checked (its ABC-SMC "
               "has no per-run results; reproduce without --budget re-runs it)",
               file=sys.stderr)
     with executor:
