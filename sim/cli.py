@@ -504,12 +504,14 @@ def _reproduce(args: argparse.Namespace) -> int:
         return _spot_check(experiments, calibrations, args, started)
     executor = _executor(args)
     failed = 0
+    seconds: list[tuple[str, float]] = []  # where the time goes, said at the end
     # one cluster start-up for all the experiments and calibrations
     with executor.kept_running():
         for experiment in experiments:
             out = args.results / experiment.name
             print(f"reproduce {experiment.name}: {experiment.run_count:,} runs, results "
                   f"in {out}", file=sys.stderr)
+            clock = time.monotonic()
             run_sweep(experiment, out, executor, progress=not args.quiet,
                       allow_code_change=args.allow_code_change)
             failed += _publish_or_compare(
@@ -518,9 +520,16 @@ def _reproduce(args: argparse.Namespace) -> int:
                 from sim.spot_check import publish_runs
 
                 print(f"wrote {publish_runs(experiment, out, args.figures)}")
+            seconds.append((experiment.name, time.monotonic() - clock))
         for calibration in calibrations:
+            clock = time.monotonic()
             failed += _publish_or_compare(
                 _reproduce_calibration(calibration, executor, args), args)
+            seconds.append((f"{calibration.name} (calibration)", time.monotonic() - clock))
+    total = time.monotonic() - started
+    print("time: " + ", ".join(f"{name} {elapsed:.0f} s" for name, elapsed in seconds)
+          + f"; {total:.0f} s in all (runs already stored are not run again)",
+          file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -111,6 +111,12 @@ def test_reproduction_passes(results: Path) -> None:
     assert sorted(lines) == NAMES
     assert all(line == f"PASS {name}" for name, line in lines.items()), stdout
     assert "Traceback" not in stderr
+    # where the time went: every experiment and calibration, then the whole
+    timing = [line for line in stderr.splitlines() if line.startswith("time: ")]
+    assert len(timing) == 1, stderr
+    for folder in {"tiny", "tiny_calibration (calibration)", *QUESTIONS.values()}:
+        assert f" {folder} " in timing[0] or f"time: {folder} " in timing[0], timing
+    assert timing[0].endswith("s in all (runs already stored are not run again)")
     assert (results / "tiny" / "runs.parquet").exists()
     for name in NAMES:
         folder = ("tiny_calibration" if name.startswith("calibration") else
