@@ -62,10 +62,12 @@ import numpy as np
 
 from sim.experiment import registry
 from sim.experiment.spec import (
+    DESCRIPTION,
     ExperimentError,
     FileSchema,
     Key,
     Section,
+    name_key,
     read_document,
     refuse_unknown,
 )
@@ -108,9 +110,8 @@ EXPERIMENT_FILE = FileSchema(
     "replicates each point gets, the master seed and the analysis that reads the runs "
     "(``python -m sim sweep FILE``).",
     (Section("experiment", "The experiment itself.", required=True, keys=(
-        Key("name", str, "Names the results directory and the figures' titles.",
-            plain_name=True),
-        Key("description", str, "One sentence for people.", default=""),
+        name_key("Names the results directory and the figures' titles."),
+        DESCRIPTION,
         Key("analysis", str, "The analysis that draws the figures (docs/OUTPUTS.md lists "
             "what each needs of its design).", default="none",
             choices=lambda: tuple(registry.ANALYSES)),

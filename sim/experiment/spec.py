@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_NAME_LENGTH", "REQUIRED", "ExperimentError", "FileSchema", "Key", "Section",
-           "check_name", "read_document", "refuse_unknown"]
+__all__ = ["DESCRIPTION", "MAX_NAME_LENGTH", "REQUIRED", "ExperimentError", "FileSchema", "Key",
+           "Section", "check_name", "name_key", "read_document", "refuse_unknown"]
 
 MAX_NAME_LENGTH = 100
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -146,6 +146,15 @@ class Key:
         if self.plain_name:
             return "a plain name (letters, digits, - _ .)"
         return ""
+
+
+DESCRIPTION = Key("description", str, "One sentence for people.", default="")
+"""The ``description`` every input file's head table takes."""
+
+
+def name_key(meaning: str) -> Key:
+    """The ``name`` every input file's head table requires: a plain name."""
+    return Key("name", str, meaning, plain_name=True)
 
 
 @dataclass(frozen=True)

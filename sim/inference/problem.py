@@ -43,7 +43,15 @@ from typing import Any
 
 import numpy as np
 
-from sim.experiment.spec import ExperimentError, FileSchema, Key, Section, read_document
+from sim.experiment.spec import (
+    DESCRIPTION,
+    ExperimentError,
+    FileSchema,
+    Key,
+    Section,
+    name_key,
+    read_document,
+)
 from sim.inference.smc import KEEP, MAX_MOVES, UNMOVED
 from sim.params import START_YEAR, ParameterError, Params, check_value
 from sim.targets import DEFAULT_PATH, Target, TargetsError, load_targets, simulated_values
@@ -58,9 +66,8 @@ CALIBRATION_FILE = FileSchema(
     "An ABC-SMC calibration: the parameters fitted, their uniform priors, the sampler's "
     "sizes and the targets (``python -m sim calibrate FILE``).",
     (Section("calibration", "The calibration itself.", required=True, keys=(
-        Key("name", str, "Names the results directory and the profile written.",
-            plain_name=True),
-        Key("description", str, "One sentence for people.", default=""),
+        name_key("Names the results directory and the profile written."),
+        DESCRIPTION,
         Key("master_seed", int, "Seeds the sampler and every run.", low=0,
             high=2**63 - 1),
         Key("population_size", int, "Accepted particles per generation.", low=2,
