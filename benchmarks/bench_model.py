@@ -32,6 +32,12 @@ What is measured
   ``ClusterModel.step`` (:data:`STAGES`, the ODD's schedule) timed with
   ``time.perf_counter`` around the rule that runs it; what the stages leave of a run is
   Mesa's scheduling of the step and the model's own bookkeeping between stages.
+* **Fixed cost per quarter.** Small runs (scales :data:`FIXED_COST_SCALES`, the same
+  seeds) stepped by hand and timed; seconds per quarter against the mean number of
+  agents, fitted by least squares: the intercept is what a quarter costs whatever the
+  population (the model's bookkeeping, observation, Mesa's scheduling), the slope what
+  each agent adds. A student's run at scale 0.1 and the dashboard are dominated by the
+  first; the per-quarter time at scale 0.1 is reported beside the fit.
 * **Peak memory.** Each model runs once (seed 0) in a fresh subprocess of this script;
   ``ru_maxrss`` at the end of the run is its peak resident set (interpreter and imports
   included; the figure after imports is reported as the baseline). The goal for
@@ -86,6 +92,8 @@ RATIO_GOAL = 0.3
 CONFIDENCE = 0.95
 RSS_GOAL_MB = 300.0
 MEMORY_SEED = 0
+#: Scales of the small runs whose per-quarter times give the fixed cost per quarter.
+FIXED_COST_SCALES = (0.05, 0.1, 0.2)
 CLUSTER, BOLTZMANN = "cluster", "boltzmann"
 
 CHILD_IMPORTS = {CLUSTER: "sim.model",
@@ -370,6 +378,55 @@ class Timing:
                                "median_us_per_agent_step": self.median_us_per_agent_step}
 
 
+@dataclass
+class FixedCost:
+    """Seconds per quarter of small runs against their mean number of agents, and the
+    least-squares line through them."""
+
+    points: list[tuple[float, float, float]]
+    """(scale, mean agents, seconds per quarter), one per run."""
+    intercept: float
+    """Seconds a quarter costs whatever the population."""
+    slope: float
+    """Seconds each agent adds to a quarter."""
+
+    def at_scale(self, scale: float) -> float:
+        """Median seconds per quarter of the runs at ``scale``."""
+        return statistics.median(s for sc, _, s in self.points if sc == scale)
+
+
+def least_squares_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Intercept and slope of the least-squares line through ``(x, y)`` points (at least
+    two distinct x)."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        raise ValueError("a line needs at least two distinct x values")
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+    return mean_y - slope * mean_x, slope
+
+
+def measure_fixed_cost(seeds: range) -> FixedCost:
+    """Time small runs quarter by quarter (see the module docstring)."""
+    from sim.model import ClusterModel
+
+    points = []
+    for scale in FIXED_COST_SCALES:
+        for seed in seeds:
+            model = ClusterModel(rng=seed, scale=scale)
+            agents, started = 0, time.perf_counter()
+            steps = 0
+            while model.running:  # run_model's loop, counting the agents on the way
+                agents += len(model.agents)
+                model.step()
+                steps += 1
+            seconds = time.perf_counter() - started
+            points.append((scale, agents / steps, seconds / steps))
+    intercept, slope = least_squares_line([(a, s) for _, a, s in points])
+    return FixedCost(points, intercept, slope)
+
+
 def bench_pairs(seeds: range) -> tuple[Timing, Timing]:
     """Time ClusterModel and Boltzmann seed by seed, back to back, alternating which goes
     first; Boltzmann gets as many agents as ClusterModel has after construction."""
@@ -486,7 +543,8 @@ def verdict(met: bool) -> str:
 
 
 def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing,
-           memory: dict[str, Memory], ratio: Ratio, stages: StageProfile) -> str:
+           memory: dict[str, Memory], ratio: Ratio, stages: StageProfile,
+           fixed: FixedCost) -> str:
     """The printed summary: header, table, goals and notes."""
     columns = (("model", "<18"), ("agents start/mean", ">17"), ("steps", ">5"),
                ("s/run median [min-max]", ">22"), ("us/agent-step", ">13"),
@@ -536,6 +594,10 @@ def report(env: dict[str, Any], seeds: range, cluster: Timing, boltzmann: Timing
         f"[{min(cluster.construction_seconds):.3f}-{max(cluster.construction_seconds):.3f}], "
         f"{statistics.median(cluster.construction_seconds) / cluster.median_seconds:.0%} "
         "of the median run on top of it",
+        f"fixed cost per quarter: {fixed.intercept * 1e3:.2f} ms, and "
+        f"{fixed.slope * 1e6:.2f} us per agent (least squares over {len(fixed.points)} runs "
+        f"at scales {', '.join(map(str, FIXED_COST_SCALES))}); a quarter at scale 0.1: "
+        f"{fixed.at_scale(0.1) * 1e3:.2f} ms (median)",
         f"ClusterModel peak RSS: {rss:.1f} MB"
         f"   goal <= {RSS_GOAL_MB:.0f} MB: {verdict(rss <= RSS_GOAL_MB)}",
         "",
@@ -599,7 +661,8 @@ def main(argv: list[str] | None = None) -> None:
         raise RuntimeError("the memory run differs from the timed runs")
     ratio = Ratio.of(cluster, boltzmann)
     stages = profile_stages(seeds)
-    print(report(env, seeds, cluster, boltzmann, memory, ratio, stages))
+    fixed = measure_fixed_cost(seeds)
+    print(report(env, seeds, cluster, boltzmann, memory, ratio, stages, fixed))
 
     if args.json:
         figures = {
@@ -613,6 +676,7 @@ def main(argv: list[str] | None = None) -> None:
                 "pairs": ratio.pairs, "median": ratio.median,
                 "interval": ratio.interval, "coverage": ratio.coverage},
             "stages": asdict(stages) | {"between_stages": stages.between_stages},
+            "fixed_cost_per_quarter": asdict(fixed) | {"scales": list(FIXED_COST_SCALES)},
             "goals": {"ratio_max": RATIO_GOAL, "ratio_verdict": ratio.verdict(RATIO_GOAL),
                       "cluster_peak_rss_mb_max": RSS_GOAL_MB,
                       "cluster_peak_rss_met": memory[CLUSTER].peak_rss_mb <= RSS_GOAL_MB},

@@ -125,3 +125,22 @@ def test_the_stages_carry_the_odd_names_in_the_odd_order() -> None:
     assert set(stages) <= set(names)
     ranks = [names.index(stage) for stage in stages]
     assert ranks == sorted(ranks)
+
+
+def test_the_fixed_cost_is_the_intercept_of_the_least_squares_line() -> None:
+    # y = 2 + 0.5 x exactly, then a point off the line: hand-computed fit
+    assert bench_model.least_squares_line([(0, 2), (2, 3), (4, 4)]) == (2.0, 0.5)
+    intercept, slope = bench_model.least_squares_line([(0, 0), (1, 1), (2, 1)])
+    assert math.isclose(slope, 0.5) and math.isclose(intercept, 1 / 6)
+    with pytest.raises(ValueError, match="two distinct"):
+        bench_model.least_squares_line([(1, 1), (1, 2)])
+
+
+def test_the_small_runs_are_the_model_runs_at_their_scales() -> None:
+    fixed = bench_model.measure_fixed_cost(range(1))
+    scales = [scale for scale, _, _ in fixed.points]
+    agents = [count for _, count, _ in fixed.points]
+    assert scales == list(bench_model.FIXED_COST_SCALES)
+    assert agents == sorted(agents) and agents[0] > 0  # more agents at a larger scale
+    assert all(seconds > 0 for _, _, seconds in fixed.points)
+    assert fixed.at_scale(0.1) == fixed.points[1][2]
