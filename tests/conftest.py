@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,24 @@ def snapshot(directory: Path) -> dict[str, tuple[bool, int, int, bytes | None]]:
             is_dir, 0 if is_dir else info.st_size, info.st_mtime_ns,
             None if is_dir else path.read_bytes())
     return entries
+
+
+def write_experiment(path: Path, name: str = "small", analysis: str = "coupling_response",
+                     prefix: str = "") -> Path:
+    """Two couplings x two replicates at scale 0.05 to 2018: four quick runs."""
+    extra = f'figure_prefix = "{prefix}"\n' if prefix else ""
+    path.write_text(textwrap.dedent(f"""\
+        [experiment]
+        name = "{name}"
+        analysis = "{analysis}"
+        master_seed = 3
+        replicates = 2
+        """) + extra + textwrap.dedent("""\
+        [fixed]
+        scale = 0.05
+        until_year = 2018
+        [grid]
+        coupling = [0.0, 0.5]
+        capability = [0.5]
+        """), encoding="utf-8")
+    return path

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -20,27 +19,7 @@ from sim.analyses import draw, read_table
 from sim.experiment import identity as code_identity
 from sim.experiment.style import save_figure
 from sim.sweep import InProcessExecutor, load, run_sweep
-
-
-def write_experiment(path: Path, name: str = "small", analysis: str = "coupling_response",
-                     prefix: str = "") -> Path:
-    """Two couplings x two replicates at scale 0.05 to 2018: four quick runs."""
-    extra = f'figure_prefix = "{prefix}"\n' if prefix else ""
-    path.write_text(textwrap.dedent(f"""\
-        [experiment]
-        name = "{name}"
-        analysis = "{analysis}"
-        master_seed = 3
-        replicates = 2
-        """) + extra + textwrap.dedent("""\
-        [fixed]
-        scale = 0.05
-        until_year = 2018
-        [grid]
-        coupling = [0.0, 0.5]
-        capability = [0.5]
-        """), encoding="utf-8")
-    return path
+from tests.conftest import write_experiment
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pytest
 from sim import spot_check
 from sim.spot_check import CommittedRuns, parse_budget, read_committed, round_robin
 from sim.sweep import load
-from tests.conftest import invoke
+from tests.conftest import invoke, write_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "reproduce"
@@ -203,28 +202,10 @@ def test_exact_comparison():
     assert not same("1", 1) and not same(np.bool_(True), False)
 
 
-def small_experiment(folder: Path) -> Path:
-    path = folder / "small.toml"
-    path.write_text(textwrap.dedent("""\
-        [experiment]
-        name = "small"
-        analysis = "coupling_response"
-        master_seed = 3
-        replicates = 2
-        [fixed]
-        scale = 0.05
-        until_year = 2018
-        [grid]
-        coupling = [0.0, 0.5]
-        capability = [0.5]
-        """), encoding="utf-8")
-    return path
-
-
 def test_publishing_writes_the_per_run_file_that_the_check_reads(tmp_path, capsys):
     folder = tmp_path / "experiments"
     folder.mkdir()
-    small_experiment(folder)
+    write_experiment(folder / "small.toml")
     figures = tmp_path / "figures"
     code, out, err = invoke(capsys, ["reproduce", "--experiments", str(folder), "--figures",
                                      str(figures), "--results", str(tmp_path / "results"),
