@@ -141,8 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
                          f"{', '.join(PROGRAMME_NAMES)}, BUDGET in KRW billion a year, "
                          "START its first year (default 2026); e.g. cooperation=50@2026. "
                          "Years, shares and unit costs: --set NAME_years=5 ...")
-    run_cmd.add_argument("--profile", help="start from a named parameter profile "
-                         "(e.g. calibrated) instead of the defaults")
+    run_cmd.add_argument("--profile", metavar="NAME|PATH",
+                         help="start from a parameter profile instead of the defaults: a "
+                         "shipped one by name (e.g. legacy) or a profile file "
+                         "(e.g. ./mine.toml: [parameters] NAME = VALUE)")
     run_cmd.add_argument("--set", type=_assignment, action="append", default=[],
                          metavar="NAME=VALUE", help="any other parameter (repeatable)")
     run_cmd.add_argument("--json", action="store_true", help="print one JSON object")
@@ -261,9 +263,9 @@ def _run(args: argparse.Namespace) -> int:
         "until_year", "shared_vision", "cooperation_programme", "open_innovation")
         if getattr(args, name) is not None}
     if args.profile is not None:
-        from sim.profile import load_profile
+        from sim.profile import profile_values
 
-        parameters = {**load_profile(args.profile), **parameters}
+        parameters = {**profile_values(args.profile), **parameters}
     for name, value in args.programme:
         parameters |= _programme(name, value)
     for name, value in args.set:

@@ -77,6 +77,23 @@ def load_profile(name: str) -> dict[str, Any]:
     return read_profile(PROFILES / f"{name}.toml")[0]
 
 
+def profile_values(name_or_path: str) -> dict[str, Any]:
+    """The values of a shipped profile by name, or of a user's profile file by path (any
+    name ending in ``.toml`` or holding a folder separator): what ``python -m sim run
+    --profile`` takes. An experiment file names shipped profiles only, so that its
+    results directory stays reproducible from what it keeps."""
+    if name_or_path in available():
+        return load_profile(name_or_path)
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or len(path.parts) > 1:
+        if not path.is_file():
+            raise ParameterError(f"profile file not found: {path}")
+        return read_profile(path)[0]
+    raise ParameterError(f"unknown profile {name_or_path!r} (known: "
+                         f"{', '.join(available()) or 'none'}; or a profile file's path, "
+                         "e.g. ./mine.toml)")
+
+
 @dataclass(frozen=True)
 class Posterior:
     """A profile's posterior sample: particles (one row each) and their weights."""

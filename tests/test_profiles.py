@@ -56,3 +56,36 @@ def test_the_calibrated_posterior_sample_holds_the_fitted_constants():
     for column, name in enumerate(posterior.parameters):
         values = posterior.particles[:, column]
         assert values.min() <= calibrated[name] <= values.max(), name
+
+
+def test_run_takes_a_profile_file_by_its_path(tmp_path, capsys):
+    """``run --profile PATH`` reads a user's profile; its values win over the defaults
+    and lose to what the command line sets."""
+    from tests.conftest import invoke
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[profile]\nname = "mine"\n\n[parameters]\nentry_rate = 0.05\n'
+                    "coupling = 0.9\n", encoding="utf-8")
+    code, out, err = invoke(capsys, ["run", "--profile", str(mine), "--coupling", "0.2",
+                                     "--scale", "0.05", "--until", "2018", "--json"])
+    assert code == 0, err
+    used = json.loads(out)["parameters"]
+    assert used["entry_rate"] == 0.05 and used["coupling"] == 0.2
+    shipped = invoke(capsys, ["run", "--profile", "legacy", "--scale", "0.05", "--until",
+                              "2018", "--json"])
+    assert shipped[0] == 0 and json.loads(shipped[1])["parameters"]["entry_rate"] == (
+        load_profile("legacy").get("entry_rate", Params().entry_rate))
+
+
+def test_a_profile_that_is_neither_shipped_nor_a_file_is_one_line(tmp_path, capsys):
+    from tests.conftest import invoke
+
+    for given, words in ((str(tmp_path / "absent.toml"), "profile file not found"),
+                         ("nonesuch", "unknown profile 'nonesuch' (known: ")):
+        code, out, err = invoke(capsys, ["run", "--profile", given])
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+        assert words in err and "Traceback" not in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[parameters]\ncoupling = 3.0\n", encoding="utf-8")
+    code, _, err = invoke(capsys, ["run", "--profile", str(bad)])
+    assert code == 2 and len(err.splitlines()) == 1 and "coupling" in err, err
