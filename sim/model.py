@@ -206,10 +206,11 @@ class ClusterModel(mesa.Model):
                 }
                 if kind == VENTURE:
                     columns |= Venture.established(self, n, stage_mix)
-                rows = self.population.append(
-                    draw_profiles(rng, centres, params.profile_concentration), **columns)
-                for row in rows.tolist():
-                    _KIND_CLASSES[kind](self, row)
+                self.enrol(self.population.append(
+                    draw_profiles(rng, centres, params.profile_concentration), **columns))
+        # the starting organisations are Mesa agents from the start (the agencies act
+        # one by one); ventures founded later are seated when asked for
+        self.seat_newcomers()
 
     def _tie_within_clusters(self) -> None:
         """The initial collaboration network: random intra-cluster ties, none across."""
@@ -300,7 +301,8 @@ class ClusterModel(mesa.Model):
         self.programmes.buy_floor_space(self.params, self.quarter_number)
         self.loosen_ties()
         productivity = ResearchInstitute.research_productivity(self)
-        brokered = self.agents_by_type[SupportAgency].shuffle().map("step", productivity)
+        # the agencies (seated from the start) without seating the quarter's newcomers
+        brokered = super().agents_by_type[SupportAgency].shuffle().map("step", productivity)
         searched = ClusterAgent.search_partners(self, productivity)
         tied = self.tie_projects()
         projects, crowded_out = ClusterAgent.allocate_attention(
@@ -350,7 +352,7 @@ class ClusterModel(mesa.Model):
 
     def remove(self, rows: np.ndarray) -> None:
         """Exited ventures leave the network and the Mesa model (their rows stay until
-        :meth:`compact`)."""
+        :meth:`compact`; one never seated has no agent to remove)."""
         if len(rows) == 0:
             return
         gone = np.zeros(len(self.population), dtype=bool)
@@ -358,7 +360,58 @@ class ClusterModel(mesa.Model):
         self.ties.drop_agents(gone)
         agent = self.population.agent
         for row in rows.tolist():
-            agent[row].remove()
+            if agent[row] is not None:
+                agent[row].remove()
+
+    # --- Mesa's agents -----------------------------------------------------------------------
+    def enrol(self, rows: np.ndarray) -> None:
+        """Give new rows (from :meth:`Population.append`) the ``unique_id`` their Mesa
+        agents will have, in order. The agents themselves are made by
+        :meth:`seat_newcomers`, when something asks for them: the rules act on the
+        columns, so a venture founded and gone between two questions costs no Mesa
+        bookkeeping, and the ids are those agents made at once would have had."""
+        self.population.agent_id[rows] = self.agent_id_counter + np.arange(len(rows))
+        self.agent_id_counter += len(rows)
+
+    def seat_newcomers(self) -> None:
+        """Make the Mesa agent of every living row that has none yet, in row order (the
+        order of their ids, so ``model.agents`` lists agents as if each had been made
+        with its row). Called by :attr:`agents`, :attr:`agents_by_type` and
+        :meth:`agent_of`; a no-op when every living row has its agent."""
+        pop = self.population
+        rows = pop.unseated()
+        if len(rows) == 0:
+            return
+        counter = self.agent_id_counter  # Mesa numbers an agent as it registers it
+        for row, kind, agent_id in zip(rows.tolist(), pop.kind[rows].tolist(),
+                                       pop.agent_id[rows].tolist(), strict=True):
+            _KIND_CLASSES[kind](self, row).unique_id = agent_id
+        self.agent_id_counter = counter
+
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Mesa's set of the living agents (every organisation, its agent made if it was
+        not yet: :meth:`seat_newcomers`)."""
+        self.seat_newcomers()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
+        """Mesa's living agents by class (made if they were not yet, as for
+        :attr:`agents`)."""
+        self.seat_newcomers()
+        return super().agents_by_type
+
+    def agent_of(self, row: int) -> ClusterAgent:
+        """The Mesa agent of a living ``row`` of the population (made if it was not
+        yet)."""
+        agent = self.population.agent[row]
+        if agent is None:
+            self.seat_newcomers()
+            agent = self.population.agent[row]
+        if agent is None:
+            raise ValueError(f"row {row} is not a living agent's")
+        return agent
 
     def compact(self) -> None:
         """Housekeeping, not behaviour: once exited ventures' rows outnumber the living
@@ -423,6 +476,7 @@ class ClusterModel(mesa.Model):
         pop = self.population
         alive = np.flatnonzero(pop.active())
         graph = self.ties.to_networkx(alive)
+        self.seat_newcomers()
         for row in alive.tolist():
             graph.nodes[row].update(kind=int(pop.kind[row]), cluster=int(pop.cluster[row]),
                                     agent=pop.agent[row])

@@ -1,11 +1,14 @@
 """Per-agent state in columns: the arrays the model owns and the agents' rules update.
 
-Each row is one organisation: its state in the columns, and its Mesa agent in
-``agent``, which holds its row as ``index``. The model's vectorised rules act on
-whole columns at once. An exited venture keeps its row with ``alive = False`` until the
-model compacts the population (:meth:`Population.compact`), which drops such rows and
-renumbers the living ones in order, their agents' ``index`` with them: the population
-is the one owner of which row is which agent.
+Each row is one organisation: its state in the columns, the ``unique_id`` of its Mesa
+agent in ``agent_id``, and its Mesa agent in ``agent``, which holds its row as
+``index``. The model's vectorised rules act on whole columns at once, so a row needs no
+agent object to take part: a venture founded during a run gets its object only when
+something asks for the model's agents (``None`` in ``agent`` until then; see
+:meth:`sim.model.ClusterModel.seat_newcomers`). An exited venture keeps its row with
+``alive = False`` until the model compacts the population (:meth:`Population.compact`),
+which drops such rows and renumbers the living ones in order, their agents' ``index``
+with them: the population is the one owner of which row is which agent.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ _COLUMNS: dict[str, np.dtype] = {
     "success_record": np.dtype(float),
     "incubated_until": np.dtype(np.int32),
     "innovations": np.dtype(np.int64),
+    # the unique_id its Mesa agent has, or will have once made (given when the row is)
+    "agent_id": np.dtype(np.int64),
 }
 
 
@@ -60,6 +65,7 @@ class Population:
     success_record: np.ndarray
     incubated_until: np.ndarray
     innovations: np.ndarray
+    agent_id: np.ndarray
 
     def __init__(self, n_domains: int) -> None:
         # Columns live in buffers with spare room, so a quarter's new ventures are
@@ -71,7 +77,8 @@ class Population:
         self._buffers["profile"] = np.empty((0, n_domains))
         self._buffers["home"] = np.empty((0, n_domains))
         #: Each row's Mesa agent (None until seated), dropped and renumbered with the
-        #: rows. A list, not an object array: numpy arrays hide their references from
+        #: rows; rows seated in order, so the unseated ones follow every seated one. A list,
+        #: not an object array: numpy arrays hide their references from
         #: the cycle collector, and agent -> model -> population -> agent is a cycle
         #: that would then never be freed.
         self.agent: list[Seated | None] = []
@@ -108,6 +115,15 @@ class Population:
         """Make ``agent`` the agent of ``row`` (a row :meth:`append` returned)."""
         self.agent[row] = agent
         agent.index = row
+
+    def unseated(self) -> np.ndarray:
+        """The living rows without an agent yet, in order (the newest rows: seating
+        follows the rows' order)."""
+        agent = self.agent
+        first = len(agent)
+        while first > 0 and agent[first - 1] is None:
+            first -= 1
+        return first + np.flatnonzero(self.alive[first:])
 
     def compact(self) -> np.ndarray:
         """Drop the rows of agents no longer alive; living rows keep their order, and

@@ -60,8 +60,27 @@ def test_compaction_renumbers_the_rows_and_their_agents_together():
     pop = model.population
     # more agents were created than there are rows: rows were dropped
     assert max(agent.unique_id for agent in model.agents) > len(pop)
-    assert [agent.index for agent in pop.agent] == list(range(len(pop)))
+    living = np.flatnonzero(pop.alive).tolist()
+    assert [pop.agent[row].index for row in living] == living
     assert all(pop.agent[agent.index] is agent for agent in model.agents)
+    # a row without an agent is one that exited before anything asked for its agent
+    assert all(not pop.alive[row] for row, agent in enumerate(pop.agent) if agent is None)
+    assert [agent.unique_id for agent in model.agents] == pop.agent_id[living].tolist()
+
+
+def test_agents_seated_late_are_those_seated_at_once():
+    """Ventures get their Mesa agents when something asks: asked every quarter (the
+    agent reporters) or only at the end, the same agents, ids and order."""
+    every_quarter = ClusterModel(rng=5, scale=0.05, until_year=2021, record_agents=True)
+    at_the_end = ClusterModel(rng=5, scale=0.05, until_year=2021)
+    for model in (every_quarter, at_the_end):
+        model.run_model()
+    assert at_the_end.population.agent.count(None) > every_quarter.population.agent.count(None)
+    listed = [[(type(a).__name__, a.unique_id, a.index) for a in model.agents]
+              for model in (every_quarter, at_the_end)]
+    assert listed[0] == listed[1]
+    assert len(at_the_end.agents) == int(at_the_end.population.alive.sum())
+    assert at_the_end.summary() == every_quarter.summary()
 
 
 def test_each_cluster_keeps_at_least_one_agent_of_each_kind():

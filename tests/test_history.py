@@ -143,7 +143,7 @@ def test_movers_are_established_firms_of_the_cluster():
     assert (pop.kind[rows] == Venture.kind).all()
     assert (pop.cash[rows] > 0).all() and (pop.revenue[rows] > 0).all()
     assert set(pop.stage[rows].tolist()) <= {0, 1, 2} and (pop.stage[rows] > 0).any()
-    assert model.population.agent[int(rows[0])].cluster_name == "Pangyo"
+    assert model.agent_of(int(rows[0])).cluster_name == "Pangyo"
 
 
 def test_an_empty_valley_fills_toward_its_capacity_and_stops_there():

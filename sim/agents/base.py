@@ -54,6 +54,10 @@ class ClusterWorld(Protocol):
 
     def room(self) -> np.ndarray: ...
 
+    def enrol(self, rows: np.ndarray) -> None: ...
+
+    def agent_of(self, row: int) -> ClusterAgent: ...
+
 
 class ClusterAgent(mesa.Agent):
     """An organisation in one of the two clusters."""
@@ -113,8 +117,8 @@ class ClusterAgent(mesa.Agent):
 
     def partners(self) -> dict[ClusterAgent, float]:
         """Current collaboration partners and the weights of the ties."""
-        agent = self.model.population.agent
-        return {agent[j]: w for j, w in self.model.ties.partners(self.index).items()}
+        return {self.model.agent_of(j): w
+                for j, w in self.model.ties.partners(self.index).items()}
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.unique_id} in {self.cluster_name}, "

@@ -207,8 +207,7 @@ class Venture(ClusterAgent):
                                    + rng.normal(0.0, params.absorptive_spread, n), 0.0, 1.0),
                 cross_propensity=params.cross_propensity_initial,
                 **cls.established(model, n, profile.start_stage_mix(params.observed_start)))
-            for row in rows.tolist():
-                cls(model, row)
+            model.enrol(rows)
             new_rows.append(rows)
         return np.concatenate(new_rows)
 
@@ -240,8 +239,7 @@ class Venture(ClusterAgent):
             profiles, kind=VENTURE, cluster=cluster, absorptive=absorptive,
             cross_propensity=params.cross_propensity_initial,
             cash=params.startup_cash * params.burn_startup * rng.uniform(0.5, 1.5, n))
-        for row in rows.tolist():
-            cls(model, row)
+        model.enrol(rows)
         return rows
 
     @classmethod
