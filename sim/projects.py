@@ -38,9 +38,21 @@ class JointProjects:
                    _column(tie_age, n, np.int64))
 
     @classmethod
+    def empty(cls) -> JointProjects:
+        """No projects (the columns' types as :meth:`of` makes them)."""
+        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
+                   np.empty(0, dtype=float), np.empty(0, dtype=np.int8),
+                   np.empty(0, dtype=np.int64))
+
+    @classmethod
     def concat(cls, *groups: JointProjects) -> JointProjects:
         """All projects of several groups, in the given order."""
-        return cls(*(np.concatenate([getattr(g, name) for g in groups])
+        # most quarters some groups are empty: one group left is returned as it is
+        # (projects are never changed in place), so nothing is copied for it
+        filled = [g for g in groups if len(g.i)]
+        if len(filled) <= 1:
+            return filled[0] if filled else groups[0]
+        return cls(*(np.concatenate([getattr(g, name) for g in filled])
                      for name in ("i", "j", "strength", "origin", "tie_age")))
 
     def __len__(self) -> int:

@@ -62,15 +62,15 @@ class SupportAgency(ClusterAgent):
         mine = pop.alive & (pop.cluster == self.cluster)
         ventures = np.flatnonzero(mine & (pop.kind == VENTURE))
         research = np.flatnonzero(mine & pop.research)
-        universities = np.flatnonzero(mine & (pop.kind == UNIVERSITY))
-        n = rng.poisson(self.brokerage_budget)
-        matches = [self._match(ventures, research, n, productivity, choose_best=True)]
+        budget = self.brokerage_budget  # nothing below changes the capability stock
+        projects = self._match(ventures, research, rng.poisson(budget), productivity,
+                               choose_best=True)
         if model.regime.open_innovation:
-            extra = rng.poisson(self.brokerage_budget
-                                * (model.regime.open_innovation_factor - 1))
-            matches.append(self._match(ventures, universities, extra, productivity,
-                                       choose_best=True))
-        projects = JointProjects.concat(*matches)
+            universities = np.flatnonzero(mine & (pop.kind == UNIVERSITY))
+            extra = rng.poisson(budget * (model.regime.open_innovation_factor - 1))
+            projects = JointProjects.concat(
+                projects, self._match(ventures, universities, extra, productivity,
+                                      choose_best=True))
         self.matches_within = len(projects)
         return projects
 
@@ -112,7 +112,7 @@ class SupportAgency(ClusterAgent):
         now = model.quarter_number
         ours = pop.alive & (pop.kind == VENTURE) & (pop.cluster == self.cluster)
         in_incubator = ours & (pop.incubated_until > now)
-        self.incubating = int(in_incubator.sum())
+        self.incubating = np.count_nonzero(in_incubator)
         slots = round(params.incubation_slots * params.scale
                       * model.regime.open_innovation_factor)
         free = slots - self.incubating
@@ -138,7 +138,7 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         tie_initial = model.params.tie_initial
         if n == 0 or len(seekers) == 0 or len(pool) == 0:
-            return JointProjects.of(BROKERED, np.empty(0), np.empty(0), tie_initial)
+            return JointProjects.empty()
         seeker = seekers[rng.integers(len(seekers), size=n)]
         if choose_best:
             m = model.params.search_candidates
