@@ -242,8 +242,11 @@ class ClusterModel(mesa.Model):
     def ventures_by_cluster(self) -> np.ndarray:
         """Living ventures in each cluster."""
         pop = self.population
-        return np.bincount(pop.cluster[pop.alive & (pop.kind == VENTURE)],
-                           minlength=len(CLUSTER_NAMES))
+        ventures = pop.alive & (pop.kind == VENTURE)
+        # read several times a quarter: counting a mask per cluster is cheaper than
+        # gathering the ventures' clusters
+        return np.array([np.count_nonzero(ventures & (pop.cluster == c))
+                         for c in range(len(CLUSTER_NAMES))])
 
     @property
     def year(self) -> int:
