@@ -315,9 +315,11 @@ class ClusterAgent(mesa.Agent):
             inter, model.regime.coupling, 1.0)
         step_i = carried[:, None] * (pop.profile.take(j, axis=0) - pop.profile.take(i, axis=0))
         n = len(pop)
-        delta = np.stack([np.bincount(i, weights=column, minlength=n)
-                          - np.bincount(j, weights=column, minlength=n)
-                          for column in step_i.T], axis=1)
+        delta = np.empty_like(pop.profile)
+        # domain by domain; contiguous columns and one output spare bincount copies
+        for column, domain_step in zip(delta.T, np.ascontiguousarray(step_i.T), strict=True):
+            np.subtract(np.bincount(i, weights=domain_step, minlength=n),
+                        np.bincount(j, weights=domain_step, minlength=n), out=column)
         moved = row_sums(np.abs(step_i))
         pop.profile += delta
         pop.profile += params.anchoring * (pop.home - pop.profile)
@@ -359,8 +361,8 @@ class ClusterAgent(mesa.Agent):
             change += (np.bincount(sink, weights=flow, minlength=n)
                        - np.bincount(source, weights=flow, minlength=n))
             drained = float(flow.sum())
-        active = pop.active()
-        pop.absorptive[active] = np.clip(stock[active] + change[active], 0.0, 1.0)
+        # every row computed, the active ones written: cheaper than selecting them thrice
+        np.copyto(stock, (stock + change).clip(0.0, 1.0), where=pop.active())
         return drained
 
     @staticmethod
@@ -391,9 +393,14 @@ class ClusterAgent(mesa.Agent):
         minus the crowding of the cluster (density dependence, Section 7.16.2; 1
         without a limit)."""
         pop, params, rng = model.population, model.params, model.rng
-        base = np.where(pop.research, params.spin_off_research, params.spin_off_venture)
-        stock = model.capability_stock[pop.cluster]
+        eligible = np.flatnonzero(pop.alive & (outcome.successes > 0))
+        # a draw for every row, as the random stream has it; the chance only where it
+        # is read
+        draw = rng.random(len(pop))[eligible]
+        cluster = pop.cluster[eligible]
+        base = np.where(pop.research[eligible], params.spin_off_research,
+                        params.spin_off_venture)
+        stock = model.capability_stock[cluster]
         chance = np.minimum(1.0, base * (0.5 + stock) * model.regime.open_innovation_factor)
-        chance = chance * (1.0 - model.crowding())[pop.cluster]
-        eligible = pop.alive & (outcome.successes > 0)
-        return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))
+        chance = chance * (1.0 - model.crowding())[cluster]
+        return eligible[draw < chance]
