@@ -119,10 +119,13 @@ def take_in_order(i: np.ndarray, j: np.ndarray, order: np.ndarray, load: np.ndar
     contested = demand > capacity
     runs = ~(contested[i] | contested[j])
     pending = order[~runs[order]]
-    free = capacity.tolist()
+    first, second = i[pending], j[pending]
+    ends = np.concatenate([first, second])
+    # the slots of the pending projects' partners only, not of every agent
+    free = dict(zip(ends.tolist(), capacity[ends].tolist(), strict=True))
     taken = []
     # plain Python over plain lists: for a few hundred projects cheaper than arrays
-    for k, a, b, need in zip(pending.tolist(), i[pending].tolist(), j[pending].tolist(),
+    for k, a, b, need in zip(pending.tolist(), first.tolist(), second.tolist(),
                              load[pending].tolist(), strict=True):
         if need <= free[a] + 1e-9 and need <= free[b] + 1e-9:
             free[a] -= need
