@@ -232,12 +232,14 @@ class ClusterModel(mesa.Model):
         collaborating agents (0 for a cluster without any)."""
         pop = self.population
         active = pop.active()
-        cluster = pop.cluster.compress(active)
-        count = np.bincount(cluster, minlength=len(CLUSTER_NAMES)).tolist()
-        total = np.bincount(cluster, weights=pop.absorptive.compress(active),
-                            minlength=len(CLUSTER_NAMES)).tolist()
-        # two numbers: plain floats cost less than array operations
-        return np.array([t / c if c > 0 else 0.0 for t, c in zip(total, count, strict=True)])
+        stock = np.zeros(len(CLUSTER_NAMES))
+        for c in range(len(CLUSTER_NAMES)):
+            members = pop.absorptive.compress(active & (pop.cluster == c))
+            if len(members):
+                # a running sum adds in row order, as bincount's weighted count did,
+                # at a fraction of its cost
+                stock[c] = members.cumsum()[-1] / len(members)
+        return stock
 
     def ventures_by_cluster(self) -> np.ndarray:
         """Living ventures in each cluster."""
