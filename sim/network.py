@@ -70,8 +70,9 @@ class TieTable:
         first = np.empty(len(keys), dtype=bool)
         first[0] = True
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        counts = np.diff(starts, append=len(keys))
+        starts = first.nonzero()[0]
+        bounds = np.concatenate([starts, [len(keys)]])
+        counts = bounds[1:] - bounds[:-1]
         keys = keys[starts]
         pos = np.searchsorted(self.keys, keys)
         if len(self.keys):
