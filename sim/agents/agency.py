@@ -60,13 +60,13 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         pop = model.population
         mine = pop.alive & (pop.cluster == self.cluster)
-        ventures = np.flatnonzero(mine & (pop.kind == VENTURE))
-        research = np.flatnonzero(mine & pop.research)
+        ventures = (mine & (pop.kind == VENTURE)).nonzero()[0]
+        research = (mine & pop.research).nonzero()[0]
         budget = self.brokerage_budget  # nothing below changes the capability stock
         projects = self._match(ventures, research, rng.poisson(budget), productivity,
                                choose_best=True)
         if model.regime.open_innovation:
-            universities = np.flatnonzero(mine & (pop.kind == UNIVERSITY))
+            universities = (mine & (pop.kind == UNIVERSITY)).nonzero()[0]
             extra = rng.poisson(budget * (model.regime.open_innovation_factor - 1))
             projects = JointProjects.concat(
                 projects, self._match(ventures, universities, extra, productivity,
@@ -81,8 +81,8 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         pop = model.population
         active = pop.active()
-        own = np.flatnonzero(active & (pop.cluster == self.cluster))
-        other = np.flatnonzero(active & (pop.cluster != self.cluster))
+        own = (active & (pop.cluster == self.cluster)).nonzero()[0]
+        other = (active & (pop.cluster != self.cluster)).nonzero()[0]
         n = rng.poisson(self.programme_budget)
         projects = self._match(own, other, n, productivity,
                                choose_best=model.regime.shared_vision)
@@ -116,9 +116,8 @@ class SupportAgency(ClusterAgent):
         slots = round(params.incubation_slots * params.scale
                       * model.regime.open_innovation_factor)
         free = slots - self.incubating
-        candidates = np.flatnonzero(ours & (pop.stage == 0)
-                                    & (pop.age < params.incubation_quarters)
-                                    & (pop.incubated_until == NEVER))
+        candidates = (ours & (pop.stage == 0) & (pop.age < params.incubation_quarters)
+                      & (pop.incubated_until == NEVER)).nonzero()[0]
         if free > 0 and len(candidates) > 0:
             chosen = rng.choice(candidates, size=min(free, len(candidates)), replace=False)
             pop.incubated_until[chosen] = now + params.incubation_quarters

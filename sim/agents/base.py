@@ -148,25 +148,25 @@ class ClusterAgent(mesa.Agent):
         """
         pop, params, rng = model.population, model.params, model.rng
         active = pop.active()
-        searchers = np.flatnonzero(active & (rng.random(len(pop)) < params.search_rate))
+        searchers = (active & (rng.random(len(pop)) < params.search_rate)).nonzero()[0]
         crossing = (rng.random(len(searchers))
                     < model.regime.coupling * pop.cross_propensity[searchers])
         target = pop.cluster[searchers] ^ crossing.astype(np.int8)
         partners = np.full(len(searchers), -1)
         m = params.search_candidates
         for cluster in range(len(CLUSTER_NAMES)):
-            rows = np.flatnonzero(target == cluster)
-            pool = np.flatnonzero(active & (pop.cluster == cluster))
+            rows = (target == cluster).nonzero()[0]
+            pool = (active & (pop.cluster == cluster)).nonzero()[0]
             if len(rows) == 0 or len(pool) == 0:
                 continue
             candidates = pool[rng.integers(len(pool), size=(len(rows), m))]
-            me = np.repeat(searchers[rows], m)
-            odds = cls.project_odds(model, productivity, me,
+            me = searchers[rows]
+            odds = cls.project_odds(model, productivity, np.repeat(me, m),
                                     candidates.ravel()).reshape(len(rows), m)
-            odds[candidates == searchers[rows, None]] = -1.0  # nobody partners with itself
+            odds[candidates == me[:, None]] = -1.0  # nobody partners with itself
             pick = odds.argmax(axis=1)
-            chosen = candidates[np.arange(len(rows)), pick]
-            partners[rows] = np.where(odds[np.arange(len(rows)), pick] >= 0, chosen, -1)
+            each = np.arange(len(rows))
+            partners[rows] = np.where(odds[each, pick] >= 0, candidates[each, pick], -1)
         found = partners >= 0
         return JointProjects.of(SEARCH, searchers[found], partners[found], params.tie_initial)
 
@@ -393,7 +393,7 @@ class ClusterAgent(mesa.Agent):
         minus the crowding of the cluster (density dependence, Section 7.16.2; 1
         without a limit)."""
         pop, params, rng = model.population, model.params, model.rng
-        eligible = np.flatnonzero(pop.alive & (outcome.successes > 0))
+        eligible = (pop.alive & (outcome.successes > 0)).nonzero()[0]
         # a draw for every row, as the random stream has it; the chance only where it
         # is read
         draw = rng.random(len(pop))[eligible]
