@@ -154,12 +154,17 @@ class ClusterAgent(mesa.Agent):
         target = pop.cluster[searchers] ^ crossing.astype(np.int8)
         partners = np.full(len(searchers), -1)
         m = params.search_candidates
+        # the candidates, drawn cluster by cluster; then one look at all of them
+        seeking, drawn = [], []
         for cluster in range(len(CLUSTER_NAMES)):
             rows = (target == cluster).nonzero()[0]
             pool = (active & (pop.cluster == cluster)).nonzero()[0]
             if len(rows) == 0 or len(pool) == 0:
                 continue
-            candidates = pool[rng.integers(len(pool), size=(len(rows), m))]
+            seeking.append(rows)
+            drawn.append(pool[rng.integers(len(pool), size=(len(rows), m))])
+        if seeking:
+            rows, candidates = np.concatenate(seeking), np.concatenate(drawn)
             me = searchers[rows]
             odds = cls.project_odds(model, productivity, np.repeat(me, m),
                                     candidates.ravel()).reshape(len(rows), m)
