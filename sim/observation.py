@@ -176,7 +176,10 @@ def _density(q: Quarter) -> float:
 
 def _mean_tie_age(q: Quarter) -> float:
     ties = q.model.ties
-    return float(ties.ages(q.model.quarter_number).mean()) if len(ties) else 0.0
+    if not len(ties):
+        return 0.0
+    # whole quarters: their sum is exact in any order, so this is the mean numpy gives
+    return int(ties.ages(q.model.quarter_number).sum()) / len(ties)
 
 
 def _innovations_since_2018(q: Quarter) -> int:
