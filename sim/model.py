@@ -289,8 +289,10 @@ class ClusterModel(mesa.Model):
         pop = self.population
         active = pop.active()
         # compress: the rows of boolean indexing, several times faster on a 2-D array
-        means = [pop.profile.compress(active & (pop.cluster == c), axis=0).mean(axis=0)
-                 for c in range(len(CLUSTER_NAMES))]
+        members = [pop.profile.compress(active & (pop.cluster == c), axis=0)
+                   for c in range(len(CLUSTER_NAMES))]
+        # the sum and division of mean(axis=0), without its wrapper
+        means = [np.add.reduce(rows, axis=0) / len(rows) for rows in members]
         return metrics.cluster_distance(*means)
 
     # --- one quarter --------------------------------------------------------------------------
