@@ -39,10 +39,9 @@ class JointProjects:
 
     @classmethod
     def empty(cls) -> JointProjects:
-        """No projects (the columns' types as :meth:`of` makes them)."""
-        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64),
-                   np.empty(0, dtype=float), np.empty(0, dtype=np.int8),
-                   np.empty(0, dtype=np.int64))
+        """No projects (the columns' types as :meth:`of` makes them): one shared
+        instance, read-only, as there is nothing in it to change."""
+        return _NO_PROJECTS
 
     @classmethod
     def concat(cls, *groups: JointProjects) -> JointProjects:
@@ -66,6 +65,15 @@ class JointProjects:
     def crossing(self, cluster: np.ndarray) -> np.ndarray:
         """Mask of the projects whose partners sit in different clusters."""
         return cluster[self.i] != cluster[self.j]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+_NO_PROJECTS = JointProjects(*(_read_only(np.empty(0, dtype=dtype))
+                               for dtype in (np.int64, np.int64, float, np.int8, np.int64)))
 
 
 @dataclass(frozen=True)
