@@ -319,12 +319,15 @@ class ClusterAgent(mesa.Agent):
         carried = params.learning_rate * projects.strength * np.where(
             inter, model.regime.coupling, 1.0)
         step_i = carried[:, None] * (pop.profile.take(j, axis=0) - pop.profile.take(i, axis=0))
-        n = len(pop)
-        delta = np.empty_like(pop.profile)
-        # domain by domain; contiguous columns and one output spare bincount copies
-        for column, domain_step in zip(delta.T, np.ascontiguousarray(step_i.T), strict=True):
-            np.subtract(np.bincount(i, weights=domain_step, minlength=n),
-                        np.bincount(j, weights=domain_step, minlength=n), out=column)
+        n, domains = pop.profile.shape
+        # one bincount over the (agent, domain) cells for all domains: each cell adds
+        # its projects' steps in project order, as a bincount per domain would
+        cells = np.arange(domains)
+        steps = step_i.ravel()
+        delta = (np.bincount((i[:, None] * domains + cells).ravel(), weights=steps,
+                             minlength=n * domains)
+                 - np.bincount((j[:, None] * domains + cells).ravel(), weights=steps,
+                               minlength=n * domains)).reshape(n, domains)
         moved = row_sums(np.abs(step_i))
         pop.profile += delta
         pop.profile += params.anchoring * (pop.home - pop.profile)
