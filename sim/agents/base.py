@@ -267,18 +267,17 @@ class ClusterAgent(mesa.Agent):
         penalty = cls.coordination_penalty(model, projects, inter)
         success = rng.random(len(projects)) < odds * (1.0 - penalty)
 
-        # innovation: a success counts for both partners
-        successes = (np.bincount(i[success], minlength=n)
-                     + np.bincount(j[success], minlength=n))
+        # innovation: a success counts for both partners (counts per row: one bincount
+        # of both ends gives the same integers as adding two)
+        won_i, won_j = i[success], j[success]
+        successes = np.bincount(np.concatenate([won_i, won_j]), minlength=n)
         both = success & inter
-        inter_successes = (np.bincount(i[both], minlength=n)
-                           + np.bincount(j[both], minlength=n))
+        inter_successes = np.bincount(np.concatenate([i[both], j[both]]), minlength=n)
         pop.innovations += successes
 
         # ties: successes reinforce (or create) ties; brokered pairs get one regardless
         now = model.quarter_number
-        model.ties.strengthen(i[success], j[success], params.tie_reinforcement,
-                              params.tie_initial, now)
+        model.ties.strengthen(won_i, won_j, params.tie_reinforcement, params.tie_initial, now)
         pushed = (projects.origin == BROKERED) & ~success
         model.ties.strengthen(i[pushed], j[pushed], 0.0, params.tie_initial, now)
 
@@ -286,7 +285,7 @@ class ClusterAgent(mesa.Agent):
         flow = cls.converge(model, projects, inter)
         return ProjectOutcome(
             projects=projects, inter=inter, success=success,
-            involvement=np.bincount(i, minlength=n) + np.bincount(j, minlength=n),
+            involvement=np.bincount(np.concatenate([i, j]), minlength=n),
             successes=successes,
             inter_successes=inter_successes,
             innovations_by_cluster=credit_by_cluster(projects, success, pop.cluster,
