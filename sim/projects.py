@@ -59,8 +59,9 @@ class JointProjects:
 
     def subset(self, keep: np.ndarray) -> JointProjects:
         """The projects flagged in the boolean mask ``keep``."""
-        return JointProjects(self.i[keep], self.j[keep], self.strength[keep],
-                             self.origin[keep], self.tie_age[keep])
+        rows = keep.nonzero()[0]  # one pass over the mask, then five gathers
+        return JointProjects(self.i.take(rows), self.j.take(rows), self.strength.take(rows),
+                             self.origin.take(rows), self.tie_age.take(rows))
 
     def crossing(self, cluster: np.ndarray) -> np.ndarray:
         """Mask of the projects whose partners sit in different clusters."""
