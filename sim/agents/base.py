@@ -329,7 +329,9 @@ class ClusterAgent(mesa.Agent):
                                minlength=n * domains)).reshape(n, domains)
         moved = row_sums(np.abs(step_i))
         pop.profile += delta
-        pop.profile += params.anchoring * (pop.home - pop.profile)
+        pull = np.subtract(pop.home, pop.profile)
+        pull *= params.anchoring  # in place: the same operations, no second temporary
+        pop.profile += pull
         normalise(pop.profile)
         return {"knowledge_flow": float(moved.sum()),
                 "knowledge_flow_inter": float(moved[inter].sum())}
