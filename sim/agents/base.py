@@ -130,9 +130,10 @@ class ClusterAgent(mesa.Agent):
         pop, params = model.population, model.params
         # take: the rows of pop.profile[i], several times faster on a 2-D array
         distance = cognitive_distance(pop.profile.take(i, axis=0), pop.profile.take(j, axis=0))
-        reach_a = reach(0.5 * (pop.absorptive[i] + pop.absorptive[j]),
+        reach_a = reach(0.5 * (pop.absorptive.take(i) + pop.absorptive.take(j)),
                         params.reach_min, params.reach_gain)
-        return success_probability(distance, reach_a, 0.5 * (productivity[i] + productivity[j]),
+        return success_probability(distance, reach_a,
+                                   0.5 * (productivity.take(i) + productivity.take(j)),
                                    params.success_scale, params.success_cap)
 
     @classmethod
