@@ -248,7 +248,7 @@ class ClusterModel(mesa.Model):
         # read several times a quarter: counting a mask per cluster is cheaper than
         # gathering the ventures' clusters
         return np.array([np.count_nonzero(ventures & (pop.cluster == c))
-                         for c in range(len(CLUSTER_NAMES))])
+                         for c in range(len(CLUSTER_NAMES))], dtype=np.intp)
 
     @property
     def year(self) -> int:

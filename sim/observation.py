@@ -104,7 +104,8 @@ class Quarter:
         """How many of the rows flagged in ``mask`` sit in each cluster (now): for a
         mask over the whole population, cheaper than :meth:`per_cluster` of its rows."""
         cluster = self.model.population.cluster
-        return np.array([np.count_nonzero(mask & (cluster == c)) for c in range(N_CLUSTERS)])
+        return np.array([np.count_nonzero(mask & (cluster == c)) for c in range(N_CLUSTERS)],
+                        dtype=np.intp)
 
 
 @dataclass(frozen=True)
