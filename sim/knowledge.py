@@ -33,7 +33,7 @@ def cognitive_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """1 - cosine similarity, row by row; in [0, 1] for non-negative profiles."""
     dot = np.einsum("ij,ij->i", a, b)
     norms = np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
-    return np.clip(1.0 - dot / np.maximum(norms, 1e-12), 0.0, 1.0)
+    return (1.0 - dot / np.maximum(norms, 1e-12)).clip(0.0, 1.0)
 
 
 def reach(mean_absorptive: np.ndarray, reach_min: float, reach_gain: float) -> np.ndarray:

@@ -65,20 +65,32 @@ class TieTable:
         """
         if len(i) == 0:
             return
-        keys, counts = np.unique(pair_keys(i, j), return_counts=True)
+        # np.unique(..., return_counts=True), without its generality
+        keys = np.sort(pair_keys(i, j))
+        first = np.empty(len(keys), dtype=bool)
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = first.nonzero()[0]
+        bounds = np.concatenate([starts, [len(keys)]])
+        counts = bounds[1:] - bounds[:-1]
+        keys = keys[starts]
         pos = np.searchsorted(self.keys, keys)
-        found = pos < len(self.keys)
-        found[found] = self.keys[pos[found]] == keys[found]
-        self.weights[pos[found]] = np.minimum(
-            1.0, self.weights[pos[found]] + gain * counts[found])
-        new_keys = keys[~found]
+        if len(self.keys):
+            # a key past the end is compared with the last one, which is smaller
+            found = self.keys[np.minimum(pos, len(self.keys) - 1)] == keys
+        else:
+            found = np.zeros(len(keys), dtype=bool)
+        at = pos[found]
+        self.weights[at] = np.minimum(1.0, self.weights[at] + gain * counts[found])
+        new = ~found
+        new_keys = keys[new]
         if len(new_keys) == 0:
             return
-        new_weights = np.minimum(1.0, initial + gain * (counts[~found] - 1))
+        new_weights = np.minimum(1.0, initial + gain * (counts[new] - 1))
         # both key lists are sorted and disjoint: the new ties go to their searchsorted
         # places (shifted by the new ties before them), so the table stays sorted
         # without sorting it again; one placement serves all three columns
-        slots = pos[~found] + np.arange(len(new_keys))
+        slots = pos[new] + np.arange(len(new_keys))
         kept = np.ones(len(self.keys) + len(new_keys), dtype=bool)
         kept[slots] = False
         self.keys = _merged(self.keys, new_keys, slots, kept)

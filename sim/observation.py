@@ -80,9 +80,32 @@ class Quarter:
         """Mask of the living collaborating agents (read by several series)."""
         return self.model.population.active()
 
+    @functools.cached_property
+    def ventures(self) -> np.ndarray:
+        """Mask of the living ventures (read by several series)."""
+        pop = self.model.population
+        return pop.alive & (pop.kind == VENTURE)
+
+    @functools.cached_property
+    def ventures_by_stage(self) -> np.ndarray:
+        """Living ventures at each stage (rows) in each cluster (columns): one count
+        for the three stages' series."""
+        pop = self.model.population
+        cell = (pop.stage.compress(self.ventures).astype(np.intp) * N_CLUSTERS
+                + pop.cluster.compress(self.ventures))
+        return np.bincount(cell, minlength=len(STAGES) * N_CLUSTERS).reshape(
+            len(STAGES), N_CLUSTERS)
+
     def per_cluster(self, rows: np.ndarray) -> np.ndarray:
         """How many of ``rows`` sit in each cluster (now)."""
         return np.bincount(self.model.population.cluster[rows], minlength=N_CLUSTERS)
+
+    def count_by_cluster(self, mask: np.ndarray) -> np.ndarray:
+        """How many of the rows flagged in ``mask`` sit in each cluster (now): for a
+        mask over the whole population, cheaper than :meth:`per_cluster` of its rows."""
+        cluster = self.model.population.cluster
+        return np.array([np.count_nonzero(mask & (cluster == c)) for c in range(N_CLUSTERS)],
+                        dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -119,19 +142,28 @@ def _research_births(q: Quarter) -> np.ndarray:
 
 def _ventures_at(stage: int) -> Callable[[Quarter], np.ndarray]:
     def count(q: Quarter) -> np.ndarray:
-        pop = q.model.population
-        return q.per_cluster(np.flatnonzero(pop.alive & (pop.kind == VENTURE)
-                                            & (pop.stage == stage)))
+        return q.ventures_by_stage[stage]
     return count
 
 
 def _it_ventures(q: Quarter) -> np.ndarray:
-    pop = q.model.population
-    ventures = np.flatnonzero(pop.alive & (pop.kind == VENTURE))
     # the sector a firm is registered in is its founding field (its home profile), not
     # where collaboration has since drawn its knowledge
-    it = pop.home.take(ventures, axis=0).argmax(axis=1) == _IT
-    return q.per_cluster(ventures[it])
+    return q.count_by_cluster(q.ventures & _largest_is(q.model.population.home, _IT))
+
+
+def _largest_is(profiles: np.ndarray, domain: int) -> np.ndarray:
+    """Mask of the rows of ``profiles`` whose largest share is ``domain``, the first
+    one when shares tie (``profiles.argmax(axis=1) == domain``, column by column:
+    without numpy's loop over the rows)."""
+    share = profiles[:, domain]
+    largest = np.ones(len(profiles), dtype=bool)
+    for other in range(profiles.shape[1]):
+        if other != domain:
+            # argmax takes the first of equal shares: an earlier domain wins a tie
+            largest &= (share > profiles[:, other]) if other < domain else (
+                share >= profiles[:, other])
+    return largest
 
 
 def _arrivals(q: Quarter) -> np.ndarray:
@@ -139,13 +171,16 @@ def _arrivals(q: Quarter) -> np.ndarray:
 
 
 def _density(q: Quarter) -> float:
-    n = int(q.active.sum())
+    n = np.count_nonzero(q.active)
     return 2 * len(q.model.ties) / (n * (n - 1)) if n > 1 else 0.0
 
 
 def _mean_tie_age(q: Quarter) -> float:
     ties = q.model.ties
-    return float(ties.ages(q.model.quarter_number).mean()) if len(ties) else 0.0
+    if not len(ties):
+        return 0.0
+    # whole quarters: their sum is exact in any order, so this is the mean numpy gives
+    return int(ties.ages(q.model.quarter_number).sum()) / len(ties)
 
 
 def _innovations_since_2018(q: Quarter) -> int:
@@ -227,10 +262,11 @@ SCHEMA: tuple[Series, ...] = (
     Series("capability_stock", "mean capability stock (absorptive capacity) of the "
            "cluster's collaborating agents", lambda q: q.model.capability_stock,
            per_cluster=True, unit="", kind="float64"),
-    Series("active_agents", "collaborating agents alive", lambda q: int(q.active.sum()),
+    Series("active_agents", "collaborating agents alive",
+           lambda q: np.count_nonzero(q.active),
            unit="agents", kind="int64", extensive=True),
     Series("agents", "collaborating agents alive in each cluster",
-           lambda q: q.per_cluster(np.flatnonzero(q.active)), per_cluster=True,
+           lambda q: q.count_by_cluster(q.active), per_cluster=True,
            unit="agents", kind="int64", extensive=True),
     Series("ventures", "ventures alive", lambda q: q.model.ventures_by_cluster(),
            per_cluster=True, unit="ventures", kind="int64", extensive=True),
@@ -344,20 +380,21 @@ def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[
     """The quarter's record: its label, every quarterly series, then the annual ones
     over this record and the three before it (``history``, oldest first)."""
     row: dict[str, Any] = {"quarter": label}
-    for series in SCHEMA:
-        if series.annual:
-            continue
+    for series in _QUARTERLY:
         _store(row, series, series.measure(quarter))
     year = [*history[-(QUARTERS_PER_YEAR - 1):], row]
-    for series in SCHEMA:
-        if series.annual:
-            _store(row, series, series.measure(year))
+    for series in _ANNUAL:
+        _store(row, series, series.measure(year))
     return row
+
+
+#: The schema's quarterly and annual series, each in schema order (split once).
+_QUARTERLY: tuple[Series, ...] = tuple(series for series in SCHEMA if not series.annual)
+_ANNUAL: tuple[Series, ...] = tuple(series for series in SCHEMA if series.annual)
 
 
 def _store(row: dict[str, Any], series: Series, value: Any) -> None:
     if series.per_cluster:
-        for column, v in zip(series.columns, np.asarray(value).tolist(), strict=True):
-            row[column] = v
+        row.update(zip(series.columns, np.asarray(value).tolist(), strict=True))
     else:
         row[series.name] = value.item() if isinstance(value, np.generic) else value

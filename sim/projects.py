@@ -38,9 +38,20 @@ class JointProjects:
                    _column(tie_age, n, np.int64))
 
     @classmethod
+    def empty(cls) -> JointProjects:
+        """No projects (the columns' types as :meth:`of` makes them): one shared
+        instance, read-only, as there is nothing in it to change."""
+        return _NO_PROJECTS
+
+    @classmethod
     def concat(cls, *groups: JointProjects) -> JointProjects:
         """All projects of several groups, in the given order."""
-        return cls(*(np.concatenate([getattr(g, name) for g in groups])
+        # most quarters some groups are empty: one group left is returned as it is
+        # (projects are never changed in place), so nothing is copied for it
+        filled = [g for g in groups if len(g.i)]
+        if len(filled) <= 1:
+            return filled[0] if filled else groups[0]
+        return cls(*(np.concatenate([getattr(g, name) for g in filled])
                      for name in ("i", "j", "strength", "origin", "tie_age")))
 
     def __len__(self) -> int:
@@ -48,12 +59,22 @@ class JointProjects:
 
     def subset(self, keep: np.ndarray) -> JointProjects:
         """The projects flagged in the boolean mask ``keep``."""
-        return JointProjects(self.i[keep], self.j[keep], self.strength[keep],
-                             self.origin[keep], self.tie_age[keep])
+        rows = keep.nonzero()[0]  # one pass over the mask, then five gathers
+        return JointProjects(self.i.take(rows), self.j.take(rows), self.strength.take(rows),
+                             self.origin.take(rows), self.tie_age.take(rows))
 
     def crossing(self, cluster: np.ndarray) -> np.ndarray:
         """Mask of the projects whose partners sit in different clusters."""
         return cluster[self.i] != cluster[self.j]
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+_NO_PROJECTS = JointProjects(*(_read_only(np.empty(0, dtype=dtype))
+                               for dtype in (np.int64, np.int64, float, np.int8, np.int64)))
 
 
 @dataclass(frozen=True)
@@ -107,10 +128,13 @@ def take_in_order(i: np.ndarray, j: np.ndarray, order: np.ndarray, load: np.ndar
     contested = demand > capacity
     runs = ~(contested[i] | contested[j])
     pending = order[~runs[order]]
-    free = capacity.tolist()
+    first, second = i[pending], j[pending]
+    ends = np.concatenate([first, second])
+    # the slots of the pending projects' partners only, not of every agent
+    free = dict(zip(ends.tolist(), capacity[ends].tolist(), strict=True))
     taken = []
     # plain Python over plain lists: for a few hundred projects cheaper than arrays
-    for k, a, b, need in zip(pending.tolist(), i[pending].tolist(), j[pending].tolist(),
+    for k, a, b, need in zip(pending.tolist(), first.tolist(), second.tolist(),
                              load[pending].tolist(), strict=True):
         if need <= free[a] + 1e-9 and need <= free[b] + 1e-9:
             free[a] -= need

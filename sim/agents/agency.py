@@ -60,17 +60,17 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         pop = model.population
         mine = pop.alive & (pop.cluster == self.cluster)
-        ventures = np.flatnonzero(mine & (pop.kind == VENTURE))
-        research = np.flatnonzero(mine & pop.research)
-        universities = np.flatnonzero(mine & (pop.kind == UNIVERSITY))
-        n = rng.poisson(self.brokerage_budget)
-        matches = [self._match(ventures, research, n, productivity, choose_best=True)]
+        ventures = (mine & (pop.kind == VENTURE)).nonzero()[0]
+        research = (mine & pop.research).nonzero()[0]
+        budget = self.brokerage_budget  # nothing below changes the capability stock
+        projects = self._match(ventures, research, rng.poisson(budget), productivity,
+                               choose_best=True)
         if model.regime.open_innovation:
-            extra = rng.poisson(self.brokerage_budget
-                                * (model.regime.open_innovation_factor - 1))
-            matches.append(self._match(ventures, universities, extra, productivity,
-                                       choose_best=True))
-        projects = JointProjects.concat(*matches)
+            universities = (mine & (pop.kind == UNIVERSITY)).nonzero()[0]
+            extra = rng.poisson(budget * (model.regime.open_innovation_factor - 1))
+            projects = JointProjects.concat(
+                projects, self._match(ventures, universities, extra, productivity,
+                                      choose_best=True))
         self.matches_within = len(projects)
         return projects
 
@@ -81,8 +81,8 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         pop = model.population
         active = pop.active()
-        own = np.flatnonzero(active & (pop.cluster == self.cluster))
-        other = np.flatnonzero(active & (pop.cluster != self.cluster))
+        own = (active & (pop.cluster == self.cluster)).nonzero()[0]
+        other = (active & (pop.cluster != self.cluster)).nonzero()[0]
         n = rng.poisson(self.programme_budget)
         projects = self._match(own, other, n, productivity,
                                choose_best=model.regime.shared_vision)
@@ -112,13 +112,12 @@ class SupportAgency(ClusterAgent):
         now = model.quarter_number
         ours = pop.alive & (pop.kind == VENTURE) & (pop.cluster == self.cluster)
         in_incubator = ours & (pop.incubated_until > now)
-        self.incubating = int(in_incubator.sum())
+        self.incubating = np.count_nonzero(in_incubator)
         slots = round(params.incubation_slots * params.scale
                       * model.regime.open_innovation_factor)
         free = slots - self.incubating
-        candidates = np.flatnonzero(ours & (pop.stage == 0)
-                                    & (pop.age < params.incubation_quarters)
-                                    & (pop.incubated_until == NEVER))
+        candidates = (ours & (pop.stage == 0) & (pop.age < params.incubation_quarters)
+                      & (pop.incubated_until == NEVER)).nonzero()[0]
         if free > 0 and len(candidates) > 0:
             chosen = rng.choice(candidates, size=min(free, len(candidates)), replace=False)
             pop.incubated_until[chosen] = now + params.incubation_quarters
@@ -138,7 +137,7 @@ class SupportAgency(ClusterAgent):
         model, rng = self.model, self.model.rng
         tie_initial = model.params.tie_initial
         if n == 0 or len(seekers) == 0 or len(pool) == 0:
-            return JointProjects.of(BROKERED, np.empty(0), np.empty(0), tie_initial)
+            return JointProjects.empty()
         seeker = seekers[rng.integers(len(seekers), size=n)]
         if choose_best:
             m = model.params.search_candidates

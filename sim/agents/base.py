@@ -134,9 +134,10 @@ class ClusterAgent(mesa.Agent):
         pop, params = model.population, model.params
         # take: the rows of pop.profile[i], several times faster on a 2-D array
         distance = cognitive_distance(pop.profile.take(i, axis=0), pop.profile.take(j, axis=0))
-        reach_a = reach(0.5 * (pop.absorptive[i] + pop.absorptive[j]),
+        reach_a = reach(0.5 * (pop.absorptive.take(i) + pop.absorptive.take(j)),
                         params.reach_min, params.reach_gain)
-        return success_probability(distance, reach_a, 0.5 * (productivity[i] + productivity[j]),
+        return success_probability(distance, reach_a,
+                                   0.5 * (productivity.take(i) + productivity.take(j)),
                                    params.success_scale, params.success_cap)
 
     @classmethod
@@ -152,25 +153,30 @@ class ClusterAgent(mesa.Agent):
         """
         pop, params, rng = model.population, model.params, model.rng
         active = pop.active()
-        searchers = np.flatnonzero(active & (rng.random(len(pop)) < params.search_rate))
+        searchers = (active & (rng.random(len(pop)) < params.search_rate)).nonzero()[0]
         crossing = (rng.random(len(searchers))
                     < model.regime.coupling * pop.cross_propensity[searchers])
         target = pop.cluster[searchers] ^ crossing.astype(np.int8)
         partners = np.full(len(searchers), -1)
         m = params.search_candidates
+        # the candidates, drawn cluster by cluster; then one look at all of them
+        seeking, drawn = [], []
         for cluster in range(len(CLUSTER_NAMES)):
-            rows = np.flatnonzero(target == cluster)
-            pool = np.flatnonzero(active & (pop.cluster == cluster))
+            rows = (target == cluster).nonzero()[0]
+            pool = (active & (pop.cluster == cluster)).nonzero()[0]
             if len(rows) == 0 or len(pool) == 0:
                 continue
-            candidates = pool[rng.integers(len(pool), size=(len(rows), m))]
-            me = np.repeat(searchers[rows], m)
-            odds = cls.project_odds(model, productivity, me,
+            seeking.append(rows)
+            drawn.append(pool[rng.integers(len(pool), size=(len(rows), m))])
+        if seeking:
+            rows, candidates = np.concatenate(seeking), np.concatenate(drawn)
+            me = searchers[rows]
+            odds = cls.project_odds(model, productivity, np.repeat(me, m),
                                     candidates.ravel()).reshape(len(rows), m)
-            odds[candidates == searchers[rows, None]] = -1.0  # nobody partners with itself
+            odds[candidates == me[:, None]] = -1.0  # nobody partners with itself
             pick = odds.argmax(axis=1)
-            chosen = candidates[np.arange(len(rows)), pick]
-            partners[rows] = np.where(odds[np.arange(len(rows)), pick] >= 0, chosen, -1)
+            each = np.arange(len(rows))
+            partners[rows] = np.where(odds[each, pick] >= 0, candidates[each, pick], -1)
         found = partners >= 0
         return JointProjects.of(SEARCH, searchers[found], partners[found], params.tie_initial)
 
@@ -266,18 +272,17 @@ class ClusterAgent(mesa.Agent):
         penalty = cls.coordination_penalty(model, projects, inter)
         success = rng.random(len(projects)) < odds * (1.0 - penalty)
 
-        # innovation: a success counts for both partners
-        successes = (np.bincount(i[success], minlength=n)
-                     + np.bincount(j[success], minlength=n))
+        # innovation: a success counts for both partners (counts per row: one bincount
+        # of both ends gives the same integers as adding two)
+        won_i, won_j = i[success], j[success]
+        successes = np.bincount(np.concatenate([won_i, won_j]), minlength=n)
         both = success & inter
-        inter_successes = (np.bincount(i[both], minlength=n)
-                           + np.bincount(j[both], minlength=n))
+        inter_successes = np.bincount(np.concatenate([i[both], j[both]]), minlength=n)
         pop.innovations += successes
 
         # ties: successes reinforce (or create) ties; brokered pairs get one regardless
         now = model.quarter_number
-        model.ties.strengthen(i[success], j[success], params.tie_reinforcement,
-                              params.tie_initial, now)
+        model.ties.strengthen(won_i, won_j, params.tie_reinforcement, params.tie_initial, now)
         pushed = (projects.origin == BROKERED) & ~success
         model.ties.strengthen(i[pushed], j[pushed], 0.0, params.tie_initial, now)
 
@@ -285,7 +290,7 @@ class ClusterAgent(mesa.Agent):
         flow = cls.converge(model, projects, inter)
         return ProjectOutcome(
             projects=projects, inter=inter, success=success,
-            involvement=np.bincount(i, minlength=n) + np.bincount(j, minlength=n),
+            involvement=np.bincount(np.concatenate([i, j]), minlength=n),
             successes=successes,
             inter_successes=inter_successes,
             innovations_by_cluster=credit_by_cluster(projects, success, pop.cluster,
@@ -318,13 +323,20 @@ class ClusterAgent(mesa.Agent):
         carried = params.learning_rate * projects.strength * np.where(
             inter, model.regime.coupling, 1.0)
         step_i = carried[:, None] * (pop.profile.take(j, axis=0) - pop.profile.take(i, axis=0))
-        n = len(pop)
-        delta = np.stack([np.bincount(i, weights=column, minlength=n)
-                          - np.bincount(j, weights=column, minlength=n)
-                          for column in step_i.T], axis=1)
+        n, domains = pop.profile.shape
+        # one bincount over the (agent, domain) cells for all domains: each cell adds
+        # its projects' steps in project order, as a bincount per domain would
+        cells = np.arange(domains)
+        steps = step_i.ravel()
+        delta = (np.bincount((i[:, None] * domains + cells).ravel(), weights=steps,
+                             minlength=n * domains)
+                 - np.bincount((j[:, None] * domains + cells).ravel(), weights=steps,
+                               minlength=n * domains)).reshape(n, domains)
         moved = row_sums(np.abs(step_i))
         pop.profile += delta
-        pop.profile += params.anchoring * (pop.home - pop.profile)
+        pull = np.subtract(pop.home, pop.profile)
+        pull *= params.anchoring  # in place: the same operations, no second temporary
+        pop.profile += pull
         normalise(pop.profile)
         return {"knowledge_flow": float(moved.sum()),
                 "knowledge_flow_inter": float(moved[inter].sum())}
@@ -363,8 +375,8 @@ class ClusterAgent(mesa.Agent):
             change += (np.bincount(sink, weights=flow, minlength=n)
                        - np.bincount(source, weights=flow, minlength=n))
             drained = float(flow.sum())
-        active = pop.active()
-        pop.absorptive[active] = np.clip(stock[active] + change[active], 0.0, 1.0)
+        # every row computed, the active ones written: cheaper than selecting them thrice
+        np.copyto(stock, (stock + change).clip(0.0, 1.0), where=pop.active())
         return drained
 
     @staticmethod
@@ -395,9 +407,14 @@ class ClusterAgent(mesa.Agent):
         minus the crowding of the cluster (density dependence, Section 7.16.2; 1
         without a limit)."""
         pop, params, rng = model.population, model.params, model.rng
-        base = np.where(pop.research, params.spin_off_research, params.spin_off_venture)
-        stock = model.capability_stock[pop.cluster]
+        eligible = (pop.alive & (outcome.successes > 0)).nonzero()[0]
+        # a draw for every row, as the random stream has it; the chance only where it
+        # is read
+        draw = rng.random(len(pop))[eligible]
+        cluster = pop.cluster[eligible]
+        base = np.where(pop.research[eligible], params.spin_off_research,
+                        params.spin_off_venture)
+        stock = model.capability_stock[cluster]
         chance = np.minimum(1.0, base * (0.5 + stock) * model.regime.open_innovation_factor)
-        chance = chance * (1.0 - model.crowding())[pop.cluster]
-        eligible = pop.alive & (outcome.successes > 0)
-        return np.flatnonzero(eligible & (rng.random(len(pop)) < chance))
+        chance = chance * (1.0 - model.crowding())[cluster]
+        return eligible[draw < chance]
