@@ -380,17 +380,15 @@ def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[
     """The quarter's record: its label, every quarterly series, then the annual ones
     over this record and the three before it (``history``, oldest first)."""
     row: dict[str, Any] = {"quarter": label}
-    for series in _QUARTERLY:
-        _store(row, series, series.measure(quarter))
+    # the schema read at each call, not split once: a series declared later is recorded
+    for series in SCHEMA:
+        if not series.annual:
+            _store(row, series, series.measure(quarter))
     year = [*history[-(QUARTERS_PER_YEAR - 1):], row]
-    for series in _ANNUAL:
-        _store(row, series, series.measure(year))
+    for series in SCHEMA:
+        if series.annual:
+            _store(row, series, series.measure(year))
     return row
-
-
-#: The schema's quarterly and annual series, each in schema order (split once).
-_QUARTERLY: tuple[Series, ...] = tuple(series for series in SCHEMA if not series.annual)
-_ANNUAL: tuple[Series, ...] = tuple(series for series in SCHEMA if series.annual)
 
 
 def _store(row: dict[str, Any], series: Series, value: Any) -> None:

@@ -7,6 +7,7 @@ operation; nothing here knows the model.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,13 +21,16 @@ existing ties first (routine), then agency-brokered matches, then new searches."
 class JointProjects:
     """This quarter's joint projects: partners ``i`` and ``j``, the strength of the tie
     each runs on, where it comes from (``origin``) and the age of its tie (0 for a
-    project that has no tie yet)."""
+    project that has no tie yet). ``odds``, when known, is each project's chance of
+    success before coordination costs in this quarter's state (limited attention ranks
+    by it; the joint projects then need not compute it again)."""
 
     i: np.ndarray
     j: np.ndarray
     strength: np.ndarray
     origin: np.ndarray
     tie_age: np.ndarray
+    odds: np.ndarray | None = None
 
     @classmethod
     def of(cls, origin: int, i: np.ndarray, j: np.ndarray, strength: np.ndarray | float,
@@ -61,7 +65,12 @@ class JointProjects:
         """The projects flagged in the boolean mask ``keep``."""
         rows = keep.nonzero()[0]  # one pass over the mask, then five gathers
         return JointProjects(self.i.take(rows), self.j.take(rows), self.strength.take(rows),
-                             self.origin.take(rows), self.tie_age.take(rows))
+                             self.origin.take(rows), self.tie_age.take(rows),
+                             None if self.odds is None else self.odds.take(rows))
+
+    def with_odds(self, odds: np.ndarray) -> JointProjects:
+        """These projects, knowing their ``odds`` (see the class)."""
+        return dataclasses.replace(self, odds=odds)
 
     def crossing(self, cluster: np.ndarray) -> np.ndarray:
         """Mask of the projects whose partners sit in different clusters."""

@@ -206,6 +206,10 @@ class ClusterAgent(mesa.Agent):
         inter = projects.crossing(pop.cluster)
         load = np.where(inter, model.params.cross_attention_cost, 1.0)
         if model.params.attention_by_value:
+            # the odds ranked by are the ones the projects then run with (nothing
+            # changes in between), so they are handed on
+            projects = projects.with_odds(
+                cls.project_odds(model, productivity, projects.i, projects.j))
             value = cls.value_per_slot(model, projects, productivity, inter, load)
             # best first; equal values in random order
             by_preference = np.lexsort((model.rng.random(n), -value))
@@ -241,7 +245,8 @@ class ClusterAgent(mesa.Agent):
         (Section 7.7.2): its chance of an innovation, after the coordination penalty,
         over the slots it takes. Both partners see the same value, since a success
         counts as one innovation for each."""
-        odds = cls.project_odds(model, productivity, projects.i, projects.j)
+        odds = (cls.project_odds(model, productivity, projects.i, projects.j)
+                if projects.odds is None else projects.odds)
         return odds * (1.0 - cls.coordination_penalty(model, projects, inter)) / load
 
     @staticmethod
@@ -268,7 +273,8 @@ class ClusterAgent(mesa.Agent):
         n = len(pop)
         i, j = projects.i, projects.j
         inter = projects.crossing(pop.cluster)
-        odds = cls.project_odds(model, productivity, i, j)
+        odds = (cls.project_odds(model, productivity, i, j) if projects.odds is None
+                else projects.odds)
         penalty = cls.coordination_penalty(model, projects, inter)
         success = rng.random(len(projects)) < odds * (1.0 - penalty)
 
