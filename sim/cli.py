@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import signal
 import sys
@@ -506,7 +507,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         return _spot_check(experiments, calibrations, args, started)
     executor = _executor(args)
     failed = 0
-    seconds: list[tuple[str, float]] = []  # where the time goes, said at the end
+    # where the time goes, said at the end: (name, all, of which drawing and checking)
+    seconds: list[tuple[str, float, float]] = []
     # one cluster start-up for all the experiments and calibrations
     with executor.kept_running():
         for experiment in experiments:
@@ -516,20 +518,26 @@ def _reproduce(args: argparse.Namespace) -> int:
             clock = time.monotonic()
             run_sweep(experiment, out, executor, progress=not args.quiet,
                       allow_code_change=args.allow_code_change)
+            swept = time.monotonic()
             failed += _publish_or_compare(
                 draw(out, out / "figures", allow_partial=args.allow_partial), args)
             if args.update:
                 from sim.spot_check import publish_runs
 
                 print(f"wrote {publish_runs(experiment, out, args.figures)}")
-            seconds.append((experiment.name, time.monotonic() - clock))
+            now = time.monotonic()
+            seconds.append((experiment.name, now - clock, now - swept))
         for calibration in calibrations:
             clock = time.monotonic()
             failed += _publish_or_compare(
                 _reproduce_calibration(calibration, executor, args), args)
-            seconds.append((f"{calibration.name} (calibration)", time.monotonic() - clock))
+            seconds.append((f"{calibration.name} (calibration)", time.monotonic() - clock,
+                            math.nan))
     total = time.monotonic() - started
-    print("time: " + ", ".join(f"{name} {elapsed:.0f} s" for name, elapsed in seconds)
+    print("time: " + ", ".join(
+        f"{name} {elapsed:.0f} s" + ("" if math.isnan(drawing) else
+                                     f" ({drawing:.0f} s drawing and checking)")
+        for name, elapsed, drawing in seconds)
           + f"; {total:.0f} s in all (runs already stored are not run again)",
           file=sys.stderr)
     return 1 if failed else 0
