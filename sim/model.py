@@ -63,7 +63,12 @@ class ClusterModel(mesa.Model):
     ``rng``, the seed: a non-negative integer of any integer type,
     a numpy ``Generator`` or ``SeedSequence``, or None for a fresh one; and
     ``record_agents``: when true, the DataCollector records every agent each quarter
-    (:data:`AGENT_REPORTS`; off by default, where it costs nothing). An unknown keyword
+    (:data:`AGENT_REPORTS`; off by default, where it costs nothing); and
+    ``summary_only``: when true, the model records only what :meth:`summary` reads
+    (:func:`sim.observation.summary_series` every quarter, every series at the horizon;
+    no spin-up history, no quarterly frames), which a sweep that stores no series
+    asks for, as the state of the clusters need not be measured every quarter. An
+    unknown keyword
     or a bad value raises :class:`~sim.params.ParameterError` naming it. The spin-up runs
     on construction; then run to the horizon with :meth:`run_model` and read
     :meth:`summary` or ``datacollector.get_model_vars_dataframe()`` (one row per quarter,
@@ -77,7 +82,8 @@ class ClusterModel(mesa.Model):
     uncoupled_twin: pairing.UncoupledTwin | None = None
 
     def __init__(self, params: Params | None = None, *, rng: Seed = None,
-                 record_agents: bool = False, **parameters: Any) -> None:
+                 record_agents: bool = False, summary_only: bool = False,
+                 **parameters: Any) -> None:
         check_names(parameters)
         if params is not None and not isinstance(params, Params):
             raise ParameterError(f"params must be a sim.params.Params, got "
@@ -101,6 +107,8 @@ class ClusterModel(mesa.Model):
         self.spin_up_history: list[dict[str, Any]] = []
         #: The budgeted programmes' purses (:mod:`sim.programmes`): empty until 2018Q1.
         self.programmes = ProgrammeBook()
+        #: Whether only what the summary reads is recorded (see the class).
+        self.summary_only = bool(summary_only)
 
         # The spin-up: quarters numbered up to 0, uncoupled and without policies. It runs
         # on the spin-up parameters (the inputs that take effect from 2018Q1 at their
@@ -123,7 +131,8 @@ class ClusterModel(mesa.Model):
             self.history,
             # each agent each quarter: off by default, where it costs nothing
             agent_reporters=({name: functools.partial(_report_agent, name=name)
-                              for name in AGENT_REPORTS} if record_agents else None))
+                              for name in AGENT_REPORTS} if record_agents else None),
+            complete=not summary_only)
         self.running = True
         self.uncoupled_twin = pairing.UncoupledTwin.before_first_step(self)
 
@@ -435,15 +444,20 @@ class ClusterModel(mesa.Model):
         """Record the quarter in ``history`` (Section 7.19) and let the DataCollector
         collect it; in the spin-up, record it in ``spin_up_history`` alone (the
         clusters' history, not the run's observation: not in the totals or the
-        DataCollector)."""
+        DataCollector). A summary-only model keeps no spin-up history and records its
+        quarters before the horizon in part (:func:`sim.observation.summary_series`).
+        Observation draws no random number, so what is recorded never changes a run."""
         if self.quarter_number <= 0:
-            self.spin_up_history.append(observation.record(
-                observation.Quarter(self, events), self.quarter_from(self.quarter_number),
-                self.spin_up_history))
+            if not self.summary_only:
+                self.spin_up_history.append(observation.record(
+                    observation.Quarter(self, events),
+                    self.quarter_from(self.quarter_number), self.spin_up_history))
             return
+        at_horizon = self.quarter_number >= self.params.steps
         self.history.append(observation.record(
             observation.Quarter(self, events), self.quarter_from(self.quarter_number),
-            self.history))
+            self.history,
+            observation.summary_series() if self.summary_only and not at_horizon else None))
         self.datacollector.collect(self)
 
     def _record_end_state(self) -> None:
@@ -497,6 +511,9 @@ class ClusterModel(mesa.Model):
         only case whose scenario needs it (and the only one that runs the twin)."""
         if not self.history:
             raise RuntimeError("summary() needs at least one step; call run_model() first")
+        if self.summary_only and self.quarter_number <= self.params.steps:
+            raise RuntimeError("a model built with summary_only=True has its summary at the "
+                               "horizon only; call run_model() first")
         params = self.params
         last = self.history[-1]
         totals = self.totals
@@ -645,10 +662,13 @@ class QuarterlyCollector(mesa.DataCollector):
     """
 
     def __init__(self, history: list[dict[str, Any]],
-                 agent_reporters: dict[str, Any] | None = None) -> None:
+                 agent_reporters: dict[str, Any] | None = None,
+                 complete: bool = True) -> None:
         super().__init__(agent_reporters=agent_reporters)
         #: The records it reads: the model's own ``history``, which the model appends to.
         self.history = history
+        #: False for a summary-only model, whose records hold part of the series.
+        self.complete = complete
         #: Positions in the history of the quarters collected, oldest first.
         self.collected: list[int] = []
         #: The run's scenario and coupling type, given by the model at its horizon.
@@ -698,6 +718,9 @@ class _RecordColumns(Mapping[str, list[Any]]):
             return column
         if name not in QUARTERLY_SERIES:
             raise KeyError(name)
+        if not collector.complete:
+            raise RuntimeError("a model built with summary_only=True records no quarterly "
+                               "series; build it without to read them")
         history = collector.history
         return [history[i][name] for i in collector.collected]
 

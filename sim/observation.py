@@ -116,7 +116,9 @@ class Series:
     annual series, the list of the last four records) and returns a number, or an array
     over clusters when ``per_cluster``; ``unit`` and ``kind`` (``"int64"`` or
     ``"float64"``) are its stored unit and type; ``extensive`` says that it counts
-    agents or events, so grows with the population (a target reads it at scale 1)."""
+    agents or events, so grows with the population (a target reads it at scale 1).
+    ``reads``, for an annual series, names the columns its measure reads from the
+    year's records (:func:`summary_series` keeps them in a summary-only record)."""
 
     name: str
     description: str
@@ -126,6 +128,7 @@ class Series:
     unit: str = ""
     kind: str = "float64"
     extensive: bool = False
+    reads: tuple[str, ...] = ()
 
     @functools.cached_property
     def columns(self) -> tuple[str, ...]:
@@ -310,19 +313,24 @@ SCHEMA: tuple[Series, ...] = (
                unit="", kind="float64"),
     # annual indices, over the last four quarters
     Series("capability_index", "innovations per collaborating agent per year",
-           _capability_index, annual=True, unit="1/agent/year", kind="float64"),
+           _capability_index, annual=True, unit="1/agent/year", kind="float64",
+           reads=("innovations", "active_agents")),
     Series("capability_index", "innovations credited to the cluster per agent per year",
            _capability_index_by_cluster, per_cluster=True, annual=True,
-           unit="1/agent/year", kind="float64"),
+           unit="1/agent/year", kind="float64",
+           reads=tuple(f"{name}_{c.lower()}" for c in CLUSTER_NAMES
+                       for name in ("innovations", "agents"))),
     Series("cooperation_index", "share of the year's projects that crossed the clusters",
            lambda year: metrics.cooperation_index(_total(year, "collaborations_inter"),
                                                   _total(year, "collaborations")),
-           annual=True, unit="", kind="float64"),
+           annual=True, unit="", kind="float64",
+           reads=("collaborations_inter", "collaborations")),
     Series("knowledge_flow_inter_share", "share of the year's knowledge flow that crossed "
            "the clusters",
            lambda year: metrics.cooperation_index(_total(year, "knowledge_flow_inter"),
                                                   _total(year, "knowledge_flow")),
-           annual=True, unit="", kind="float64"),
+           annual=True, unit="", kind="float64",
+           reads=("knowledge_flow_inter", "knowledge_flow")),
 )
 
 
@@ -376,16 +384,42 @@ def totals(history: Sequence[dict[str, Any]]) -> dict[str, int]:
             for key, columns in TOTALS.items()}
 
 
-def record(quarter: Quarter, label: str, history: list[dict[str, Any]]) -> dict[str, Any]:
+def summary_series() -> tuple[Series, ...]:
+    """The series a summary-only record holds (``ClusterModel(summary_only=True)``):
+    what a run's summary reads every quarter, namely the counts its totals add up
+    (:data:`TOTALS`, ``innovations_cumulative``), the annual series and the columns
+    they read (``reads``). The state of the clusters (capability stock, ventures by
+    stage, the network, distinctiveness) is measured at the horizon only, in its full
+    record."""
+    schema, chosen = _SUMMARY_SERIES
+    if schema is not SCHEMA:  # worked out once per schema (a series may be declared later)
+        needed = {"innovations_cumulative", *(c for cols in TOTALS.values() for c in cols),
+                  *(c for series in SCHEMA if series.annual for c in series.reads)}
+        chosen = tuple(series for series in SCHEMA
+                       if series.annual or not needed.isdisjoint(series.columns))
+        _SUMMARY_SERIES[:] = [SCHEMA, chosen]
+    return chosen
+
+
+#: The schema :func:`summary_series` last read and its answer (the schema itself is
+#: held, so that a new one is always told apart).
+_SUMMARY_SERIES: list[Any] = [None, ()]
+
+
+def record(quarter: Quarter, label: str, history: list[dict[str, Any]],
+           schema: Sequence[Series] | None = None) -> dict[str, Any]:
     """The quarter's record: its label, every quarterly series, then the annual ones
-    over this record and the three before it (``history``, oldest first)."""
+    over this record and the three before it (``history``, oldest first). ``schema``:
+    the series to record (default every one of :data:`SCHEMA`; a summary-only model
+    gives :func:`summary_series`)."""
     row: dict[str, Any] = {"quarter": label}
     # the schema read at each call, not split once: a series declared later is recorded
-    for series in SCHEMA:
+    schema = SCHEMA if schema is None else schema
+    for series in schema:
         if not series.annual:
             _store(row, series, series.measure(quarter))
     year = [*history[-(QUARTERS_PER_YEAR - 1):], row]
-    for series in SCHEMA:
+    for series in schema:
         if series.annual:
             _store(row, series, series.measure(year))
     return row

@@ -53,7 +53,8 @@ class RunResult:
 
 def run_task(spec: RunSpec) -> RunResult:
     """Run one spec to its horizon and return its results."""
-    return _finish(spec, ClusterModel(rng=spec.seed, **spec.parameters))
+    return _finish(spec, ClusterModel(rng=spec.seed, summary_only=not spec.series,
+                                      **spec.parameters))
 
 
 def spin_up_groups(specs: Iterable[RunSpec],
@@ -84,7 +85,9 @@ def run_group(specs: Sequence[RunSpec]) -> list[RunResult]:
     order = sorted(range(len(specs)),
                    key=lambda i: not pairing.is_uncoupled(Params(**specs[i].parameters)))
     *others, last = [specs[i] for i in order]
-    start = ClusterModel(rng=last.seed, **last.parameters)
+    # a run whose series are not stored records what its summary reads (the runs of an
+    # experiment all store series or none)
+    start = ClusterModel(rng=last.seed, summary_only=not last.series, **last.parameters)
     # every input given, so that none of the last run's carries over to another
     copies = start.branches(Params(**spec.parameters).as_dict() for spec in others)
     uncoupled: dict[Params, ClusterModel] = {}
