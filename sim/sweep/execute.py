@@ -307,12 +307,17 @@ class DaskExecutor:
                 self._stack.enter_context(dask.config.set(
                     {"distributed.worker.profile.enabled": self.dashboard,
                      "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}))
+                # The workers log only critical messages, as this process does
+                # (_quiet_logs): a worker whose heartbeat meets the scheduler closing
+                # after a Ctrl-C would print an ERROR with a traceback, where the sweep
+                # reports the interruption in one line; a run's own error comes back
+                # to this process with its result.
                 with _workers_ignore_ctrl_c():
                     self._cluster = LocalCluster(
                         n_workers=self.workers, threads_per_worker=1, processes=True,
                         host="127.0.0.1", dashboard_address="127.0.0.1:0",
                         scheduler_kwargs={"dashboard": self.dashboard},
-                        silence_logs=logging.ERROR)
+                        silence_logs=logging.CRITICAL)
                 self._client = Client(self._cluster)
                 if self.dashboard:
                     print(self.describe(), file=sys.stderr)
