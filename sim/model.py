@@ -254,11 +254,7 @@ class ClusterModel(mesa.Model):
     def ventures_by_cluster(self) -> np.ndarray:
         """Living ventures in each cluster."""
         pop = self.population
-        ventures = pop.alive & (pop.kind == VENTURE)
-        # read several times a quarter: counting a mask per cluster is cheaper than
-        # gathering the ventures' clusters
-        return np.array([np.count_nonzero(ventures & (pop.cluster == c))
-                         for c in range(len(CLUSTER_NAMES))], dtype=np.intp)
+        return pop.count_by_cluster(pop.alive & (pop.kind == VENTURE), len(CLUSTER_NAMES))
 
     @property
     def year(self) -> int:

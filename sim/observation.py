@@ -103,9 +103,7 @@ class Quarter:
     def count_by_cluster(self, mask: np.ndarray) -> np.ndarray:
         """How many of the rows flagged in ``mask`` sit in each cluster (now): for a
         mask over the whole population, cheaper than :meth:`per_cluster` of its rows."""
-        cluster = self.model.population.cluster
-        return np.array([np.count_nonzero(mask & (cluster == c)) for c in range(N_CLUSTERS)],
-                        dtype=np.intp)
+        return self.model.population.count_by_cluster(mask, N_CLUSTERS)
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,13 @@ class Population:
         self.agent[row] = agent
         agent.index = row
 
+    def count_by_cluster(self, mask: np.ndarray, clusters: int) -> np.ndarray:
+        """How many of the rows flagged in ``mask`` sit in each of ``clusters`` clusters
+        (read several times a quarter: counting a mask per cluster is cheaper than
+        gathering the flagged rows' clusters)."""
+        return np.array([np.count_nonzero(mask & (self.cluster == c)) for c in range(clusters)],
+                        dtype=np.intp)
+
     def unseated(self) -> np.ndarray:
         """The living rows without an agent yet, in order (the newest rows: seating
         follows the rows' order)."""
